@@ -1,0 +1,211 @@
+#include "network.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <numeric>
+#include <stdexcept>
+
+namespace plainnet {
+
+const std::vector<std::string>& act_names() {
+    // Same order as enum class Act.
+    static const std::vector<std::string> names = {
+        "linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "silu", "gelu"};
+    return names;
+}
+
+Act act_from_name(const std::string& name) {
+    const auto& names = act_names();
+    for (size_t i = 0; i < names.size(); i++) {
+        if (names[i] == name) return Act(int(i));
+    }
+    std::string known;
+    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+    throw std::invalid_argument("unknown activation '" + name + "'; expected one of: " + known);
+}
+
+Layout::Layout(std::vector<int64_t> sizes_, std::vector<Act> acts_)
+    : sizes(std::move(sizes_)), acts(std::move(acts_)) {
+    if (sizes.size() < 2) {
+        throw std::invalid_argument("layers: expected at least 2 sizes (inputs and outputs), got " +
+                                    std::to_string(sizes.size()));
+    }
+    if (acts.size() != sizes.size() - 1) {
+        throw std::invalid_argument("activations: expected " + std::to_string(sizes.size() - 1) +
+                                    " (one per layer), got " + std::to_string(acts.size()));
+    }
+    for (size_t i = 0; i < sizes.size(); i++) {
+        if (sizes[i] < 1) {
+            throw std::invalid_argument("layers: every size must be >= 1, got " +
+                                        std::to_string(sizes[i]) + " at position " +
+                                        std::to_string(i));
+        }
+        max_width = std::max(max_width, sizes[i]);
+    }
+    for (size_t l = 0; l + 1 < sizes.size(); l++) {
+        w_off.push_back(num_params);
+        num_params += sizes[l] * sizes[l + 1];
+        b_off.push_back(num_params);
+        num_params += sizes[l + 1];
+    }
+}
+
+template <typename T>
+Workspace<T>::Workspace(const Layout& L, int64_t rows_) : rows(rows_) {
+    int64_t total = 0;
+    for (int64_t l = 0; l < L.num_layers(); l++) {
+        off.push_back(total);
+        total += rows * L.sizes[l + 1];
+    }
+    z.assign(total, T(0));
+    a.assign(total, T(0));
+    dz.assign(rows * L.max_width, T(0));
+    da.assign(rows * L.max_width, T(0));
+}
+
+template <typename T>
+void forward(const Layout& L, const T* params, const T* X, int64_t m, Workspace<T>& ws) {
+    const T* inp = X;
+    for (int64_t l = 0; l < L.num_layers(); l++) {
+        int64_t C = L.sizes[l], OC = L.sizes[l + 1];
+        dense_forward(ws.z_of(l), inp, params + L.w_off[l], params + L.b_off[l], m, C, OC);
+        activation_forward(ws.a_of(l), ws.z_of(l), m * OC, L.acts[l]);
+        inp = ws.a_of(l);
+    }
+}
+
+template <typename T>
+double backward(const Layout& L, const T* params, const T* X, const T* y, int64_t m,
+                Workspace<T>& ws, T* grads) {
+    const int64_t last = L.num_layers() - 1;
+    const int64_t K = L.outputs();
+    const T* pred = ws.a_of(last);
+    double loss = mse_forward(pred, y, m, K);
+
+    // da holds dE/da_l for the layer being processed.
+    std::fill_n(ws.da.data(), m * K, T(0));
+    mse_backward(ws.da.data(), pred, y, m, K);
+    for (int64_t l = last; l >= 0; l--) {
+        int64_t C = L.sizes[l], OC = L.sizes[l + 1];
+        std::fill_n(ws.dz.data(), m * OC, T(0));
+        activation_backward(ws.dz.data(), ws.da.data(), ws.z_of(l), ws.a_of(l), m * OC, L.acts[l]);
+        const T* inp = l == 0 ? X : ws.a_of(l - 1);
+        T* dinp = nullptr;
+        if (l > 0) {
+            dinp = ws.da.data();
+            std::fill_n(dinp, m * C, T(0));
+        }
+        dense_backward(dinp, grads + L.w_off[l], grads + L.b_off[l], ws.dz.data(), inp,
+                       params + L.w_off[l], m, C, OC);
+    }
+    return loss;
+}
+
+int64_t fit_iterations(int64_t m, int64_t epochs, int64_t batch_size) {
+    if (batch_size <= 0 || batch_size >= m) return epochs;
+    return epochs * ((m + batch_size - 1) / batch_size);
+}
+
+static inline uint64_t mix64(uint64_t x) {
+    // splitmix64's finaliser
+    uint64_t z = x + 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+uint64_t shuffle_key(uint64_t seed, uint64_t epoch, uint64_t index) {
+    return mix64(mix64(seed ^ mix64(epoch)) ^ index);
+}
+
+void epoch_permutation(int64_t* perm, int64_t m, uint64_t seed, uint64_t epoch) {
+    const uint64_t base = mix64(seed ^ mix64(epoch));
+    std::iota(perm, perm + m, int64_t(0));
+    std::stable_sort(perm, perm + m, [base](int64_t i, int64_t j) {
+        return mix64(base ^ uint64_t(i)) < mix64(base ^ uint64_t(j));
+    });
+}
+
+template <typename T>
+FitResult fit(const Layout& L, T* params, const T* X, const T* y, int64_t m,
+              const FitOptions& opt, double* loss_out, const LogHook& on_log,
+              const PollHook& poll) {
+    const int64_t n_in = L.inputs(), K = L.outputs(), P = L.num_params;
+    const bool full = opt.batch_size <= 0 || opt.batch_size >= m;
+    const int64_t bs = full ? m : opt.batch_size;
+    const int64_t batches = full ? 1 : (m + bs - 1) / bs;
+    const T lr = T(opt.lr);
+
+    // Everything the loop touches is allocated here, once.
+    Workspace<T> ws(L, bs);
+    std::vector<T> grads(P), prev(P);
+    std::vector<T> xb(full ? 0 : bs * n_in), yb(full ? 0 : bs * K);
+    std::vector<int64_t> perm(full ? 0 : m);
+    if (!full) std::iota(perm.begin(), perm.end(), int64_t(0));
+
+    using clock = std::chrono::steady_clock;
+    auto last_poll = clock::now();
+
+    FitResult r;
+    int64_t it = 0;
+    for (int64_t epoch = 0; epoch < opt.epochs; epoch++) {
+        if (!full && opt.shuffle) epoch_permutation(perm.data(), m, opt.seed, uint64_t(epoch));
+        for (int64_t b = 0; b < batches; b++, it++) {
+            const T* xs = X;
+            const T* ys = y;
+            int64_t rows = m;
+            if (!full) {
+                int64_t start = b * bs;
+                rows = std::min(bs, m - start);
+                for (int64_t r_ = 0; r_ < rows; r_++) {
+                    int64_t src = perm[start + r_];
+                    std::memcpy(xb.data() + r_ * n_in, X + src * n_in, sizeof(T) * n_in);
+                    std::memcpy(yb.data() + r_ * K, y + src * K, sizeof(T) * K);
+                }
+                xs = xb.data();
+                ys = yb.data();
+            }
+
+            forward(L, params, xs, rows, ws);
+            std::fill(grads.begin(), grads.end(), T(0));
+            double loss = backward(L, params, xs, ys, rows, ws, grads.data());
+            if (!std::isfinite(loss)) {
+                // The previous update produced these weights: undo it.
+                if (it > 0) std::memcpy(params, prev.data(), sizeof(T) * P);
+                r.nonfinite = true;
+                return r;
+            }
+            loss_out[it] = loss;
+            std::memcpy(prev.data(), params, sizeof(T) * P);
+            sgd_update(params, grads.data(), lr, P);
+            r.iterations = it + 1;
+
+            if (opt.log_every > 0 && it % opt.log_every == 0 && on_log && !on_log(it, loss)) {
+                r.stopped = true;
+                return r;
+            }
+            if (poll && (it & 63) == 0) {
+                auto now = clock::now();
+                if (now - last_poll > std::chrono::milliseconds(50)) {
+                    last_poll = now;
+                    poll();
+                }
+            }
+        }
+    }
+    return r;
+}
+
+#define PLAINNET_INSTANTIATE(T)                                                                 \
+    template struct Workspace<T>;                                                               \
+    template void forward<T>(const Layout&, const T*, const T*, int64_t, Workspace<T>&);        \
+    template double backward<T>(const Layout&, const T*, const T*, const T*, int64_t,           \
+                                Workspace<T>&, T*);                                             \
+    template FitResult fit<T>(const Layout&, T*, const T*, const T*, int64_t, const FitOptions&, \
+                              double*, const LogHook&, const PollHook&);
+
+PLAINNET_INSTANTIATE(float)
+PLAINNET_INSTANTIATE(double)
+
+}  // namespace plainnet

@@ -1,0 +1,97 @@
+// A network as one flat parameter buffer plus the loops that train it.
+//
+// Parameters are stored W0, b0, W1, b1, ... in one contiguous array; W_l is
+// (sizes[l], sizes[l+1]) row-major and b_l is (sizes[l+1]). The buffer itself
+// belongs to the caller (a NumPy array on the Python side): this file only
+// describes where each layer lives in it and runs the math.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "kernels.h"
+
+namespace plainnet {
+
+// Parses an activation name ("sigmoid", "relu", ...); throws std::invalid_argument.
+Act act_from_name(const std::string& name);
+const std::vector<std::string>& act_names();
+
+struct Layout {
+    std::vector<int64_t> sizes;  // layer widths, input first: [2, 4, 1]
+    std::vector<Act> acts;       // one per layer after the input
+    std::vector<int64_t> w_off;  // offset of W_l in the parameter buffer
+    std::vector<int64_t> b_off;  // offset of b_l
+    int64_t num_params = 0;
+    int64_t max_width = 0;
+
+    // Throws std::invalid_argument on fewer than two sizes, a size < 1 or a
+    // wrong number of activations.
+    Layout(std::vector<int64_t> sizes, std::vector<Act> acts);
+    int64_t num_layers() const { return int64_t(acts.size()); }
+    int64_t inputs() const { return sizes.front(); }
+    int64_t outputs() const { return sizes.back(); }
+};
+
+// Scratch memory for one batch size, allocated once and reused every iteration.
+template <typename T>
+struct Workspace {
+    int64_t rows;
+    std::vector<T> z, a;           // pre-/post-activation of every layer, concatenated
+    std::vector<int64_t> off;      // offset of layer l inside z and a
+    std::vector<T> dz, da;         // gradients w.r.t. z_l and a_l (max width)
+    Workspace(const Layout& L, int64_t rows);
+    T* z_of(int64_t l) { return z.data() + off[l]; }
+    T* a_of(int64_t l) { return a.data() + off[l]; }
+    const T* output() const { return a.data() + off.back(); }
+};
+
+// Runs X (m, inputs) through the network; layer l's z and a land in ws.
+template <typename T>
+void forward(const Layout& L, const T* params, const T* X, int64_t m, Workspace<T>& ws);
+
+// After forward(): accumulates the gradient of E = 1/(2m) sum (pred - y)^2
+// into grads (num_params) and returns the MSE (mean over all m * outputs).
+template <typename T>
+double backward(const Layout& L, const T* params, const T* X, const T* y, int64_t m,
+                Workspace<T>& ws, T* grads);
+
+struct FitOptions {
+    double lr = 0.1;
+    int64_t epochs = 1;
+    int64_t batch_size = 0;  // 0 or >= m: full batch
+    bool shuffle = true;
+    uint64_t seed = 0;
+    int64_t log_every = 0;   // 0: never call on_log
+};
+
+struct FitResult {
+    int64_t iterations = 0;  // completed updates (entries written to loss_out)
+    bool nonfinite = false;  // stopped because the loss became NaN/Inf
+    bool stopped = false;    // stopped because on_log returned false
+};
+
+// Called with (iteration, loss) every log_every iterations; return false to stop.
+using LogHook = std::function<bool(int64_t, double)>;
+// Called every few milliseconds of training; may throw to abort (Ctrl-C).
+using PollHook = std::function<void()>;
+
+int64_t fit_iterations(int64_t m, int64_t epochs, int64_t batch_size);
+
+// The fused training loop: epochs x batches of forward, MSE, backward, update.
+// loss_out receives one MSE per iteration (fit_iterations(...) entries).
+// If a loss is NaN/Inf, params are restored to the last finite iterate and
+// the loop stops with result.nonfinite set.
+template <typename T>
+FitResult fit(const Layout& L, T* params, const T* X, const T* y, int64_t m,
+              const FitOptions& opt, double* loss_out, const LogHook& on_log,
+              const PollHook& poll);
+
+// Sample order for one epoch: argsort of a counter-based hash of
+// (seed, epoch, index). reference.py computes the same permutation in NumPy.
+uint64_t shuffle_key(uint64_t seed, uint64_t epoch, uint64_t index);
+void epoch_permutation(int64_t* perm, int64_t m, uint64_t seed, uint64_t epoch);
+
+}  // namespace plainnet

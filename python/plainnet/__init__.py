@@ -1,0 +1,19 @@
+"""plainnet: small dense neural networks you can read, running on plain-loop C++.
+
+    >>> import plainnet as pn
+    >>> X, y = pn.datasets.xor()
+    >>> net = pn.Network([2, 4, 1], seed=42)
+    >>> history = net.fit(X, y, lr=2.0, epochs=10000)
+
+``backend="native"`` (default) runs the C++ core; ``backend="numpy"`` runs the
+same math in ``plainnet.reference``, the pure-NumPy twin the core is tested
+against.
+"""
+
+from . import datasets, reference
+from .network import ACTIVATIONS, BACKENDS, INITS, History, Network
+
+__version__ = "0.1.0"
+
+__all__ = ["ACTIVATIONS", "BACKENDS", "INITS", "History", "Network", "datasets", "reference",
+           "__version__"]

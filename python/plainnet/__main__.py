@@ -1,0 +1,101 @@
+"""Command line: ``python -m plainnet xor`` trains the tutorial's XOR network."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Optional, Sequence
+
+import numpy as np
+
+from . import __version__, datasets
+from .network import ACTIVATIONS, BACKENDS, Network
+
+
+def _printable(text: str) -> bool:
+    try:
+        text.encode(sys.stdout.encoding or "ascii")
+        return True
+    except (UnicodeEncodeError, LookupError):
+        return False
+
+
+def _marks() -> tuple[str, str]:
+    """Check and cross marks, or plain words where the terminal can't show them."""
+    return ("✓", "✗") if _printable("✓✗") else ("ok", "WRONG")
+
+
+def _table(X: np.ndarray, y: np.ndarray, pred: np.ndarray, rounded: bool) -> str:
+    right, wrong = _marks()
+    head = "  input    target   prediction" + ("   rounded" if rounded else "")
+    lines = [head]
+    for xi, yi, pi in zip(X, y, pred):
+        row = f"  {str(xi.tolist()):<8} {int(yi[0]):>6}   {pi[0]:>10.4f}"
+        if rounded:
+            r = int(round(float(pi[0])))
+            row += f"   {r:>7}   {right if r == int(yi[0]) else wrong}"
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def xor(args: argparse.Namespace) -> int:
+    X, y = datasets.xor()
+    layers = [2, args.hidden, 1]
+    net = Network(layers, activation=args.activation, seed=args.seed, dtype=args.dtype,
+                  backend=args.backend)
+    print(f"plainnet {__version__}: XOR with a {'-'.join(map(str, layers))} {args.activation} "
+          f"network ({net.num_parameters} parameters, backend {net.backend}, {net.dtype.name})\n")
+    print("The data: the output is 1 when the inputs differ. No straight line separates")
+    print("the 1s from the 0s, so the network needs a hidden layer.\n")
+    print("   A  B   A xor B")
+    for xi, yi in zip(X, y):
+        print(f"   {xi[0]}  {xi[1]}      {yi[0]}")
+
+    print(f"\nBefore training (random weights, seed {args.seed}):")
+    print(_table(X, y, net.forward(X), rounded=False))
+    print(f"  loss (MSE): {net.loss(X, y):.6f}\n")
+
+    print(f"Training: {args.epochs} iterations of full-batch gradient descent, lr {args.lr}")
+    start = time.perf_counter()
+    history = net.fit(X, y, lr=args.lr, epochs=args.epochs, log_every=args.log_every)
+    elapsed = time.perf_counter() - start
+    per_iter = elapsed / max(history.iterations, 1) * 1e6
+    micro = "µs" if _printable("µ") else "us"
+    print(f"  ... done in {elapsed * 1e3:.1f} ms ({per_iter:.2f} {micro} per iteration)")
+
+    pred = net.forward(X)
+    correct = int((np.round(pred) == y).sum())
+    print("\nAfter training:")
+    print(_table(X, y, pred, rounded=True))
+    print(f"  loss (MSE): {history.final_loss:.6f}; {correct} of {len(y)} correct")
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m plainnet",
+                                     description="Small neural networks, explained and fast.")
+    parser.add_argument("--version", action="version", version=f"plainnet {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("xor", help="train the tutorial's 2-4-1 network on XOR")
+    p.add_argument("--hidden", type=int, default=4, help="hidden neurons (default 4)")
+    p.add_argument("--activation", choices=ACTIVATIONS, default="sigmoid")
+    p.add_argument("--lr", type=float, default=2.0, help="learning rate (default 2.0)")
+    p.add_argument("--epochs", type=int, default=10000, help="iterations (default 10000)")
+    p.add_argument("--seed", type=int, default=42, help="seed of the initial weights (default 42)")
+    p.add_argument("--log-every", type=int, default=2000, help="print the loss every N iterations")
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    p.add_argument("--backend", choices=BACKENDS, default="native")
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return xor(args)
+    except (ValueError, TypeError, FloatingPointError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

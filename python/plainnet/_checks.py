@@ -1,0 +1,119 @@
+"""Argument checks shared by every public entry point.
+
+Each check either returns the value in the form the core wants or raises
+ValueError/TypeError naming the argument with the expected and actual value.
+None of them touches a network, so a call that fails a check changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def integer(value: Any, name: str, minimum: Optional[int] = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an int, got {_type_name(value)} {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
+    return value
+
+
+def real(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, got {_type_name(value)} {value!r}")
+    return float(value)
+
+
+def learning_rate(value: Any, name: str = "lr") -> float:
+    lr = real(value, name)
+    if not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"{name}: expected a finite number > 0, got {lr!r}")
+    return lr
+
+
+def choice(value: Any, name: str, options: Sequence[str]) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected one of {', '.join(map(repr, options))}, "
+                        f"got {_type_name(value)} {value!r}")
+    if value not in options:
+        raise ValueError(f"{name}: expected one of {', '.join(map(repr, options))}, got {value!r}")
+    return value
+
+
+def dtype(value: Any, name: str = "dtype") -> np.dtype:
+    try:
+        dt = np.dtype(value)
+    except TypeError:
+        raise TypeError(f"{name}: expected 'float64' or 'float32', got {value!r}") from None
+    if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ValueError(f"{name}: expected 'float64' or 'float32', got {value!r}")
+    return dt
+
+
+def layer_sizes(value: Any, name: str = "layers") -> tuple[int, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        if not (isinstance(value, np.ndarray) and value.ndim == 1):
+            raise TypeError(f"{name}: expected a list of layer sizes such as [2, 4, 1], "
+                            f"got {_type_name(value)} {value!r}")
+    sizes = tuple(integer(v, f"{name}[{i}]") for i, v in enumerate(value))
+    if len(sizes) < 2:
+        raise ValueError(f"{name}: expected at least 2 sizes (inputs and outputs), got {len(sizes)}: "
+                         f"{list(sizes)}")
+    for i, s in enumerate(sizes):
+        if s < 1:
+            raise ValueError(f"{name}[{i}]: expected a size >= 1, got {s}")
+    return sizes
+
+
+def real_array(value: Any, name: str) -> np.ndarray:
+    """Any array-like of real numbers (bool, int, uint, float), as an ndarray."""
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name}: could not be read as a numeric array ({exc})") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected real numbers (bool, int or float), got dtype {arr.dtype}")
+    return arr
+
+
+def finite(arr: np.ndarray, name: str) -> None:
+    if not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        where = ", ".join(str(int(i)) for i in bad)
+        raise ValueError(f"{name}: expected finite values, got {arr[tuple(bad)]} at index ({where})")
+
+
+def samples(value: Any, name: str, columns: int, dt: np.dtype, rows: Optional[int] = None,
+            allow_1d: bool = False) -> np.ndarray:
+    """A 2-D (rows, columns) C-contiguous array of dtype dt with finite values.
+
+    allow_1d: a 1-D array is read as one column (for y when there is one output).
+    """
+    arr = real_array(value, name)
+    if allow_1d and arr.ndim == 1 and columns == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim != 2:
+        hint = " (use .reshape(-1, 1) for a single feature, .reshape(1, -1) for a single sample)"
+        raise ValueError(f"{name}: expected a 2-D array (samples, {columns}), got shape {arr.shape}"
+                         + (hint if arr.ndim == 1 else ""))
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name}: expected at least 1 row, got shape {arr.shape}")
+    if arr.shape[1] != columns:
+        raise ValueError(f"{name}: expected {columns} columns, got shape {arr.shape}")
+    if rows is not None and arr.shape[0] != rows:
+        raise ValueError(f"{name}: has {arr.shape[0]} rows but X has {rows}")
+    if arr.dtype.kind == "f":
+        finite(arr, name)
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(arr, dtype=dt)
+    finite(out, f"{name} (converted to {dt})")
+    return out

@@ -1,0 +1,468 @@
+"""Network: the one class users touch.
+
+A Network is a list of layer sizes, one activation per layer, and one flat
+array holding every parameter (W0, b0, W1, b1, ...). The math runs in one of
+two interchangeable backends with identical functions: the native C++ core
+(``plainnet._core``) or its NumPy twin (``plainnet.reference``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _checks as check
+from . import reference
+
+try:
+    from . import _core
+except ImportError as exc:  # pragma: no cover - only without a build
+    _core = None
+    _core_error: Optional[ImportError] = exc
+else:
+    _core_error = None
+
+ACTIVATIONS: tuple[str, ...] = reference.ACTIVATIONS
+BACKENDS: tuple[str, ...] = ("native", "numpy")
+INITS: tuple[str, ...] = ("normal", "xavier", "he")
+FORMAT_VERSION = 1
+
+PathLike = Union[str, "os.PathLike[str]"]
+Callback = Callable[[int, float], Any]
+
+
+def _backend_module(name: str) -> Any:
+    check.choice(name, "backend", BACKENDS)
+    if name == "numpy":
+        return reference
+    if _core is None:
+        raise ImportError(f"backend 'native': the compiled module plainnet._core is not available "
+                          f"({_core_error}); reinstall plainnet or use backend='numpy'")
+    return _core
+
+
+def _activation_list(activation: Any, output_activation: Any, n_layers: int) -> tuple[str, ...]:
+    """One activation name per layer, each checked, from the constructor's arguments."""
+    if isinstance(activation, str):
+        named = [("activation", activation)] * n_layers
+        if output_activation is not None:
+            named[-1] = ("output_activation", output_activation)
+    elif isinstance(activation, Sequence):
+        if output_activation is not None:
+            raise ValueError("output_activation: must be None when activation is a list "
+                             "(the list already names the output layer's activation)")
+        if len(activation) != n_layers:
+            raise ValueError(f"activation: expected {n_layers} names (one per layer), "
+                             f"got {len(activation)}: {list(activation)}")
+        named = [(f"activation[{i}]", a) for i, a in enumerate(activation)]
+    else:
+        raise TypeError(f"activation: expected a name or a list of names, got "
+                        f"{type(activation).__name__} {activation!r}")
+    return tuple(check.choice(value, arg, ACTIVATIONS) for arg, value in named)
+
+
+@dataclass
+class History:
+    """What ``Network.fit`` did: one MSE per iteration (the loss *before* that update)."""
+
+    loss: np.ndarray
+    lr: float
+    epochs: int
+    batch_size: Optional[int]
+    seed: int
+    iterations_per_epoch: int
+    stopped_early: bool = False
+
+    @property
+    def iterations(self) -> int:
+        return int(self.loss.shape[0])
+
+    @property
+    def final_loss(self) -> float:
+        return float(self.loss[-1]) if self.loss.size else math.nan
+
+    def __repr__(self) -> str:
+        last = f"{self.final_loss:.6g}" if self.loss.size else "n/a"
+        first = f"{float(self.loss[0]):.6g}" if self.loss.size else "n/a"
+        stop = ", stopped early" if self.stopped_early else ""
+        return (f"History(iterations={self.iterations}, loss {first} -> {last}, lr={self.lr}, "
+                f"batch_size={self.batch_size}{stop})")
+
+
+class Network:
+    """A fully connected network trained by gradient descent on the MSE.
+
+    Parameters
+    ----------
+    layers : list of int
+        Layer widths, inputs first: ``[2, 4, 1]`` is the tutorial's XOR network.
+    activation : str or list of str
+        Activation of every layer, or one name per layer (``len(layers) - 1``).
+        One of ``plainnet.ACTIVATIONS``.
+    output_activation : str or None
+        Activation of the last layer when ``activation`` is a single name;
+        None keeps ``activation`` there too.
+    init : {"normal", "xavier", "he"}
+        ``normal`` draws ``randn(in, out) * init_scale`` (default scale 0.5) for
+        W0, W1, ... in order from ``numpy.random.RandomState(seed)``; xavier
+        uses std ``sqrt(2 / (in + out))`` and he ``sqrt(2 / in)``, each times
+        ``init_scale`` (default 1). Biases start at zero.
+    seed : int or None
+        Seed for the initial weights; None draws fresh entropy.
+    dtype : {"float64", "float32"}
+    backend : {"native", "numpy"}
+        The C++ core or its NumPy twin; they compute the same numbers.
+    """
+
+    def __init__(self, layers: Sequence[int], activation: Union[str, Sequence[str]] = "sigmoid",
+                 output_activation: Optional[str] = None, init: str = "normal",
+                 init_scale: Optional[float] = None, seed: Optional[int] = None,
+                 dtype: Any = "float64", backend: str = "native") -> None:
+        sizes = check.layer_sizes(layers)
+        acts = _activation_list(activation, output_activation, len(sizes) - 1)
+        check.choice(init, "init", INITS)
+        if init_scale is not None:
+            init_scale = check.real(init_scale, "init_scale")
+            if not math.isfinite(init_scale) or init_scale < 0:
+                raise ValueError(f"init_scale: expected a finite number >= 0, got {init_scale!r}")
+        if seed is not None:
+            seed = check.integer(seed, "seed", minimum=0)
+            if seed >= 2**32:
+                raise ValueError(f"seed: expected an int in [0, 2**32), got {seed}")
+        dt = check.dtype(dtype)
+        _backend_module(backend)
+
+        rng = np.random.RandomState(seed)
+        params = np.zeros(reference.num_parameters(sizes), dtype=dt)
+        for (W, _), n_in, n_out in zip(reference.unpack(params, sizes), sizes[:-1], sizes[1:]):
+            if init == "normal":
+                scale = 0.5 if init_scale is None else init_scale
+            elif init == "xavier":
+                scale = (1.0 if init_scale is None else init_scale) * math.sqrt(2.0 / (n_in + n_out))
+            else:
+                scale = (1.0 if init_scale is None else init_scale) * math.sqrt(2.0 / n_in)
+            W[...] = rng.randn(n_in, n_out) * scale
+        self._setup(sizes, acts, params, backend)
+
+    def _setup(self, sizes: tuple[int, ...], acts: tuple[str, ...], params: np.ndarray,
+               backend: str) -> None:
+        self._sizes = sizes
+        self._acts = acts
+        self._params = params  # never rebound: the core writes into it in place
+        self._backend = backend
+        self._impl = _backend_module(backend)
+        self._lock = threading.RLock()
+
+    @classmethod
+    def _from_parts(cls, sizes: tuple[int, ...], acts: tuple[str, ...], params: np.ndarray,
+                    backend: str) -> "Network":
+        net = cls.__new__(cls)
+        net._setup(sizes, acts, params, backend)
+        return net
+
+    # ------------------------------------------------------------ inspection
+
+    @property
+    def layers(self) -> list[int]:
+        return list(self._sizes)
+
+    @property
+    def activations(self) -> list[str]:
+        return list(self._acts)
+
+    @property
+    def num_parameters(self) -> int:
+        return int(self._params.size)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._params.dtype
+
+    @property
+    def backend(self) -> str:
+        return self._backend
+
+    def _snapshot(self, index: int) -> list[np.ndarray]:
+        with self._lock:
+            out = [p[index].copy() for p in reference.unpack(self._params, self._sizes)]
+        for a in out:
+            a.flags.writeable = False
+        return out
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """Copies of W_l, shape (inputs, outputs), read-only (use from_weights to change them)."""
+        return self._snapshot(0)
+
+    @property
+    def biases(self) -> list[np.ndarray]:
+        """Copies of b_l, shape (outputs,), read-only."""
+        return self._snapshot(1)
+
+    def __repr__(self) -> str:
+        return (f"Network({list(self._sizes)}, activations={list(self._acts)}, "
+                f"dtype={self.dtype.name}, backend={self._backend!r}, "
+                f"parameters={self.num_parameters})")
+
+    # ------------------------------------------------------------ computing
+
+    def _x(self, X: Any) -> np.ndarray:
+        return check.samples(X, "X", self._sizes[0], self.dtype)
+
+    def _xy(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        x = self._x(X)
+        t = check.samples(y, "y", self._sizes[-1], self.dtype, rows=x.shape[0], allow_1d=True)
+        return x, t
+
+    def forward(self, X: Any) -> np.ndarray:
+        """Predictions for X (m, inputs), shape (m, outputs)."""
+        x = self._x(X)
+        with self._lock:
+            return self._impl.forward(self._params, self._sizes, self._acts, x)
+
+    predict = forward
+
+    def forward_trace(self, X: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+        """[(z_l, a_l) for each layer]: weighted sums and activations, for inspection."""
+        x = self._x(X)
+        with self._lock:
+            trace = self._impl.forward_trace(self._params, self._sizes, self._acts, x)
+        return [(np.array(z), np.array(a)) for z, a in trace]
+
+    def loss(self, X: Any, y: Any) -> float:
+        """Mean squared error over all elements of (prediction - y)."""
+        x, t = self._xy(X, y)
+        with self._lock:
+            pred = self._impl.forward(self._params, self._sizes, self._acts, x)
+        return self._impl.mse_forward(pred, t)
+
+    def gradients(self, X: Any, y: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """(dW list, db list): the gradient of E = 1/(2m) * sum((prediction - y)**2)."""
+        x, t = self._xy(X, y)
+        with self._lock:
+            _, grads = self._impl.gradients(self._params, self._sizes, self._acts, x, t)
+        layers = reference.unpack(grads, self._sizes)
+        return [W for W, _ in layers], [b for _, b in layers]
+
+    def step(self, X: Any, y: Any, lr: float) -> float:
+        """One forward + backward + update on (X, y); returns the loss before the update.
+
+        Raises FloatingPointError, leaving the weights unchanged, if that loss is NaN/Inf.
+        """
+        x, t = self._xy(X, y)
+        rate = check.learning_rate(lr)
+        with self._lock:
+            loss = self._impl.step(self._params, self._sizes, self._acts, x, t, rate)
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"step: the loss is {loss}; the weights were left unchanged "
+                                     f"(the network's outputs overflow: try a smaller lr)")
+        return float(loss)
+
+    def fit(self, X: Any, y: Any, lr: float = 2.0, epochs: int = 10000,
+            batch_size: Optional[int] = None, shuffle: bool = True, seed: Optional[int] = None,
+            log_every: int = 0, callback: Optional[Callback] = None) -> History:
+        """Train by gradient descent; returns a History with one MSE per iteration.
+
+        batch_size=None is full-batch gradient descent (one iteration per epoch);
+        an int trains on mini-batches in an order drawn from ``seed`` (reshuffled
+        each epoch when ``shuffle``). Every ``log_every`` iterations (counting
+        from 0) ``callback(iteration, loss)`` is called; returning False stops
+        training. With log_every > 0 and no callback, progress is printed; with
+        a callback and log_every=0 it is called every iteration.
+
+        If the loss becomes NaN/Inf, training stops with FloatingPointError and
+        the network keeps the weights of the last iteration whose loss was finite
+        (the error's ``history`` attribute holds the losses up to there).
+        """
+        x, t = self._xy(X, y)
+        rate = check.learning_rate(lr)
+        n_epochs = check.integer(epochs, "epochs", minimum=0)
+        if batch_size is not None:
+            batch_size = check.integer(batch_size, "batch_size", minimum=1)
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(f"shuffle: expected a bool, got {type(shuffle).__name__} {shuffle!r}")
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(2, np.uint32).view(np.uint64)[0])
+        else:
+            seed = check.integer(seed, "seed", minimum=0)
+            if seed >= 2**64:
+                raise ValueError(f"seed: expected an int in [0, 2**64), got {seed}")
+        every = check.integer(log_every, "log_every", minimum=0)
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback: expected a callable or None, got "
+                            f"{type(callback).__name__} {callback!r}")
+        if callback is None and every > 0:
+            callback = _print_progress
+        elif callback is not None and every == 0:
+            every = 1
+
+        m = x.shape[0]
+        bs = 0 if batch_size is None else batch_size
+        with self._lock:
+            losses, done, status = self._impl.fit(self._params, self._sizes, self._acts, x, t,
+                                                  rate, n_epochs, bs, bool(shuffle), seed, every,
+                                                  callback)
+        per_epoch = self._impl.fit_iterations(m, 1, bs)
+        history = History(loss=np.array(losses[:done]), lr=rate, epochs=n_epochs,
+                          batch_size=batch_size, seed=seed, iterations_per_epoch=per_epoch,
+                          stopped_early=status == "stopped")
+        if status == "nonfinite":
+            kept = (f"those of iteration {done - 1}, whose loss {history.final_loss:.6g} was finite"
+                    if done else "the initial ones")
+            err = FloatingPointError(
+                f"fit: the loss became NaN or Inf at iteration {done} (epoch {done // per_epoch}); "
+                f"training stopped and the weights are {kept}. Try a smaller lr (was {rate}).")
+            err.history = history  # type: ignore[attr-defined]
+            raise err
+        return history
+
+    # ------------------------------------------------------------ copies and backends
+
+    def copy(self) -> "Network":
+        with self._lock:
+            params = self._params.copy()
+        return Network._from_parts(self._sizes, self._acts, params, self._backend)
+
+    def with_backend(self, backend: str) -> "Network":
+        """An identical network (a copy) that computes with the named backend."""
+        _backend_module(backend)
+        with self._lock:
+            params = self._params.copy()
+        return Network._from_parts(self._sizes, self._acts, params, backend)
+
+    @classmethod
+    def from_weights(cls, weights: Sequence[Any], biases: Sequence[Any],
+                     activation: Union[str, Sequence[str]] = "sigmoid",
+                     output_activation: Optional[str] = None, backend: str = "native",
+                     dtype: Any = None) -> "Network":
+        """A network holding the given W_l (inputs, outputs) and b_l (outputs,).
+
+        dtype None keeps float32 when every array is float32, else float64.
+        Biases shaped (1, outputs), as in the tutorial, are accepted too.
+        """
+        for arg, val in (("weights", weights), ("biases", biases)):
+            if isinstance(val, np.ndarray) or not isinstance(val, Sequence):
+                raise TypeError(f"{arg}: expected a list of arrays, got {type(val).__name__}")
+        if len(weights) < 1:
+            raise ValueError("weights: expected at least 1 weight matrix, got 0")
+        if len(biases) != len(weights):
+            raise ValueError(f"biases: expected {len(weights)} arrays (one per weight matrix), "
+                             f"got {len(biases)}")
+        Ws = [check.real_array(W, f"weights[{i}]") for i, W in enumerate(weights)]
+        bs = [check.real_array(b, f"biases[{i}]") for i, b in enumerate(biases)]
+        sizes = []
+        for i, (W, b) in enumerate(zip(Ws, bs)):
+            if W.ndim != 2:
+                raise ValueError(f"weights[{i}]: expected a 2-D array (inputs, outputs), "
+                                 f"got shape {W.shape}")
+            if i > 0 and W.shape[0] != sizes[-1]:
+                raise ValueError(f"weights[{i}]: expected {sizes[-1]} rows (the outputs of "
+                                 f"weights[{i - 1}]), got shape {W.shape}")
+            if b.ndim == 2 and b.shape[0] == 1:
+                bs[i] = b = b.reshape(-1)
+            if b.shape != (W.shape[1],):
+                raise ValueError(f"biases[{i}]: expected shape ({W.shape[1]},), got {b.shape}")
+            if i == 0:
+                sizes.append(W.shape[0])
+            sizes.append(W.shape[1])
+        sizes_t = check.layer_sizes(sizes, "layer sizes")
+        acts = _activation_list(activation, output_activation, len(Ws))
+        if dtype is None:
+            f32 = all(a.dtype == np.float32 for a in Ws + bs)
+            dt = np.dtype(np.float32 if f32 else np.float64)
+        else:
+            dt = check.dtype(dtype)
+        _backend_module(backend)
+        params = np.zeros(reference.num_parameters(sizes_t), dtype=dt)
+        for i, ((W, b), (Wv, bv)) in enumerate(zip(zip(Ws, bs), reference.unpack(params, sizes_t))):
+            with np.errstate(over="ignore"):
+                Wv[...] = W
+                bv[...] = b
+            check.finite(Wv, f"weights[{i}]")
+            check.finite(bv, f"biases[{i}]")
+        return cls._from_parts(sizes_t, acts, params, backend)
+
+    # ------------------------------------------------------------ files
+
+    def save(self, path: PathLike) -> Path:
+        """Write the network to ``path`` (an .npz archive that NumPy alone can read).
+
+        The archive holds W0, b0, W1, b1, ... and ``meta``, a JSON string with the
+        format version, layer sizes, activations and dtype. The file is written
+        to a temporary name and renamed, so it is never left half-written.
+        """
+        target = Path(os.fspath(path))
+        meta = {"format": "plainnet", "format_version": FORMAT_VERSION,
+                "layers": list(self._sizes), "activations": list(self._acts),
+                "dtype": self.dtype.name}
+        with self._lock:
+            arrays = {"meta": np.array(json.dumps(meta))}
+            for i, (W, b) in enumerate(reference.unpack(self._params, self._sizes)):
+                arrays[f"W{i}"] = W.copy()
+                arrays[f"b{i}"] = b.copy()
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return target
+
+    @classmethod
+    def load(cls, path: PathLike, backend: str = "native") -> "Network":
+        """Read a network written by ``save``."""
+        source = Path(os.fspath(path))
+        if not source.exists():
+            raise FileNotFoundError(f"load: no such file: '{source}'")
+        _backend_module(backend)
+        where = f"load: '{source}' is not a plainnet save"
+        try:
+            with np.load(source, allow_pickle=False) as archive:
+                if not isinstance(archive, np.lib.npyio.NpzFile):
+                    raise ValueError(f"{where} (it is a single .npy array, not an .npz archive)")
+                if "meta" not in archive.files:
+                    raise ValueError(f"{where} (no 'meta' entry; found {sorted(archive.files)})")
+                meta = json.loads(str(archive["meta"]))
+                if not isinstance(meta, dict) or meta.get("format") != "plainnet":
+                    raise ValueError(f"{where} ('meta' does not describe a plainnet network)")
+                version = meta.get("format_version")
+                if not isinstance(version, int) or version < 1:
+                    raise ValueError(f"{where} (format_version {version!r} is not valid)")
+                if version > FORMAT_VERSION:
+                    raise ValueError(f"load: '{source}' has format version {version}, written by "
+                                     f"a newer plainnet; this one reads up to version "
+                                     f"{FORMAT_VERSION}: upgrade plainnet to load it")
+                n = len(meta.get("layers", [])) - 1
+                weights = [archive[f"W{i}"] for i in range(n)]
+                biases = [archive[f"b{i}"] for i in range(n)]
+        except ValueError as exc:
+            if str(exc).startswith("load:"):
+                raise
+            raise ValueError(f"{where} ({exc})") from None
+        except (zipfile.BadZipFile, KeyError, EOFError, OSError, TypeError) as exc:
+            raise ValueError(f"{where} ({type(exc).__name__}: {exc})") from None
+        try:
+            net = cls.from_weights(weights, biases, activation=list(meta["activations"]),
+                                   backend=backend, dtype=meta["dtype"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{where} (inconsistent contents: {exc})") from None
+        if net.layers != list(meta["layers"]):
+            raise ValueError(f"{where} (layers {meta['layers']} do not match the stored weights "
+                             f"{net.layers})")
+        return net
+
+
+def _print_progress(iteration: int, loss: float) -> None:
+    print(f"  iteration {iteration:>6d} | loss {loss:.6f}", flush=True)

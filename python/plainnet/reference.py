@@ -1,0 +1,289 @@
+"""The NumPy twin of plainnet's native core.
+
+Every function here has a namesake in ``plainnet._core`` with the same
+arguments in the same order, and computes the same thing in plain NumPy. It is
+the oracle the native kernels are tested against, and it is a backend in its
+own right: ``Network(..., backend="numpy")`` runs on it.
+
+Conventions, shared with the C++ kernels:
+
+* arrays are row-major; a dense layer's weight has shape ``(inputs, outputs)``
+  so a batch ``X`` of shape ``(m, inputs)`` goes through as ``X @ W + b``;
+* the parameters of a whole network live in one flat array, ordered
+  ``W0, b0, W1, b1, ...``;
+* ``*_backward`` functions *accumulate* (``+=``) into the gradient arrays they
+  are given, so a caller zeroes gradients once before a backward pass;
+* the loss reported is the MSE, the mean over all elements of
+  ``(pred - y)**2``; the gradient used for training is that of
+  ``E = 1/(2m) * sum((pred - y)**2)``, where ``m`` is the number of rows, so the
+  error signal at the output is ``(pred - y) / m``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+LEAKY_SLOPE = 0.01
+GELU_K = 0.7978845608028654  # sqrt(2 / pi)
+GELU_C = 0.044715
+
+ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "silu", "gelu")
+
+
+# ---------------------------------------------------------------- activations
+
+
+def sigmoid(z):
+    """1 / (1 + exp(-z)), computed so that exp never overflows."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _gelu_inner(z):
+    # 2u, where u = sqrt(2/pi) * (z + 0.044715 z^3); z^3 may overflow to inf for
+    # huge |z|, which sigmoid handles, so the overflow is not an error here.
+    with np.errstate(over="ignore"):
+        return 2 * (GELU_K * (z + GELU_C * z * z * z))
+
+
+def activation_value(name, z):
+    """a = f(z) for the named activation."""
+    if name == "linear":
+        return z.copy()
+    if name == "sigmoid":
+        return sigmoid(z)
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "relu":
+        return np.where(z > 0, z, z.dtype.type(0))
+    if name == "leaky_relu":
+        return np.where(z > 0, z, z.dtype.type(LEAKY_SLOPE) * z)
+    if name == "elu":
+        return np.where(z > 0, z, np.expm1(np.minimum(z, 0)))
+    if name == "softplus":
+        return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+    if name == "silu":
+        return z * sigmoid(z)
+    if name == "gelu":
+        return z * sigmoid(_gelu_inner(z))
+    raise ValueError(f"unknown activation {name!r}; expected one of: {', '.join(ACTIVATIONS)}")
+
+
+def activation_derivative(name, z, a):
+    """f'(z), given z and a = f(z)."""
+    one = z.dtype.type(1)
+    if name == "linear":
+        return np.ones_like(z)
+    if name == "sigmoid":
+        return a * (one - a)
+    if name == "tanh":
+        return one - a * a
+    if name == "relu":
+        return (z > 0).astype(z.dtype)
+    if name == "leaky_relu":
+        return np.where(z > 0, one, z.dtype.type(LEAKY_SLOPE))
+    if name == "elu":
+        return np.where(z > 0, one, a + one)
+    if name == "softplus":
+        return sigmoid(z)
+    if name == "silu":
+        s = sigmoid(z)
+        return s * (one + z * (one - s))
+    if name == "gelu":
+        s = sigmoid(_gelu_inner(z))
+        t = s * (one - s)
+        # where t == 0 (large |z|) the product below would be 0 * inf
+        with np.errstate(over="ignore", invalid="ignore"):
+            k = z.dtype.type(GELU_K)
+            slope = s + z * 2 * t * k * (one + z.dtype.type(3 * GELU_C) * z * z)
+        return np.where(t == 0, s, slope)
+    raise ValueError(f"unknown activation {name!r}; expected one of: {', '.join(ACTIVATIONS)}")
+
+
+def activation_forward(z, name):
+    """a = f(z), elementwise."""
+    return activation_value(name, z)
+
+
+def activation_backward(dz, dout, z, a, name):
+    """dz += dout * f'(z)   (a = f(z))."""
+    dz += dout * activation_derivative(name, z, a)
+
+
+# ---------------------------------------------------------------- dense layer
+
+
+def dense_forward(inp, weight, bias):
+    """out = inp @ weight + bias;  inp (B, C), weight (C, OC), bias (OC,)."""
+    return inp @ weight + bias
+
+
+def dense_backward(dinp, dweight, dbias, dout, inp, weight):
+    """Accumulate the gradients of a dense layer, given dout = dE/dout (B, OC).
+
+    dweight += inp.T @ dout,  dbias += dout summed over rows,
+    dinp += dout @ weight.T  (skipped when dinp is None: the first layer).
+    """
+    dweight += inp.T @ dout
+    dbias += dout.sum(axis=0)
+    if dinp is not None:
+        dinp += dout @ weight.T
+
+
+# ---------------------------------------------------------------- MSE loss
+
+
+def mse_forward(pred, target):
+    """Mean over all elements of (pred - target)**2, summed in float64."""
+    d = (pred - target).astype(np.float64)
+    return float(np.mean(d * d))
+
+
+def mse_backward(dpred, pred, target):
+    """dpred += (pred - target) / B: the gradient of sum((pred - target)**2) / (2B)."""
+    inv_b = pred.dtype.type(1) / pred.dtype.type(pred.shape[0])
+    dpred += (pred - target) * inv_b
+
+
+# ---------------------------------------------------------------- update
+
+
+def sgd_update(params, grads, lr):
+    """params -= lr * grads, in place."""
+    params -= params.dtype.type(lr) * grads
+
+
+# ---------------------------------------------------------------- a whole network
+
+
+def num_parameters(sizes):
+    return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+
+
+def unpack(params, sizes):
+    """Views (W_l, b_l) into the flat parameter array, one pair per layer."""
+    layers, at = [], 0
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        W = params[at : at + n_in * n_out].reshape(n_in, n_out)
+        at += n_in * n_out
+        b = params[at : at + n_out]
+        at += n_out
+        layers.append((W, b))
+    return layers
+
+
+def forward_trace(params, sizes, activations, X):
+    """Run X through the network, keeping (z, a) of every layer."""
+    trace, a = [], X
+    for (W, b), name in zip(unpack(params, sizes), activations):
+        z = dense_forward(a, W, b)  # weighted sum plus bias
+        a = activation_forward(z, name)  # then the non-linearity
+        trace.append((z, a))
+    return trace
+
+
+def forward(params, sizes, activations, X):
+    """The network's predictions for X, shape (m, outputs)."""
+    return forward_trace(params, sizes, activations, X)[-1][1]
+
+
+def _backward(params, sizes, activations, X, y, trace, grads):
+    """Blame flows backward: accumulate dE/dparams into grads; return the MSE."""
+    pred = trace[-1][1]
+    loss = mse_forward(pred, y)
+    da = np.zeros_like(pred)
+    mse_backward(da, pred, y)  # error at the output, averaged over the m rows
+    layers, grad_layers = unpack(params, sizes), unpack(grads, sizes)
+    for l in reversed(range(len(layers))):
+        z, a = trace[l]
+        W, _ = layers[l]
+        dW, db = grad_layers[l]
+        dz = np.zeros_like(z)
+        activation_backward(dz, da, z, a, activations[l])  # error x sensitivity
+        inp = X if l == 0 else trace[l - 1][1]
+        da = None if l == 0 else np.zeros_like(inp)
+        dense_backward(da, dW, db, dz, inp, W)
+    return loss
+
+
+def gradients(params, sizes, activations, X, y):
+    """(MSE, flat gradient of E) for a batch."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        grads = np.zeros_like(params)
+        trace = forward_trace(params, sizes, activations, X)
+        loss = _backward(params, sizes, activations, X, y, trace, grads)
+    return loss, grads
+
+
+def step(params, sizes, activations, X, y, lr):
+    """One forward + backward + update, in place; returns the loss before the update.
+
+    If that loss is NaN/Inf the update is skipped and params are left as they were.
+    """
+    loss, grads = gradients(params, sizes, activations, X, y)
+    if np.isfinite(loss):
+        with np.errstate(over="ignore", invalid="ignore"):
+            sgd_update(params, grads, lr)
+    return loss
+
+
+# ---------------------------------------------------------------- training loop
+
+_MASK = (1 << 64) - 1
+
+
+def _mix64(x):
+    """splitmix64's finaliser on a uint64 array (wrapping arithmetic)."""
+    z = x + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def epoch_permutation(m, seed, epoch):
+    """The order in which epoch `epoch` visits the m samples; the same as the core's."""
+    e = _mix64(np.array([epoch & _MASK], dtype=np.uint64))
+    base = _mix64(np.uint64(seed & _MASK) ^ e)
+    keys = _mix64(base ^ np.arange(m, dtype=np.uint64))
+    return np.argsort(keys, kind="stable").astype(np.int64)
+
+
+def fit_iterations(m, epochs, batch_size):
+    if batch_size <= 0 or batch_size >= m:
+        return epochs
+    return epochs * -(-m // batch_size)
+
+
+def fit(params, sizes, activations, X, y, lr, epochs, batch_size, shuffle, seed, log_every, callback):
+    """Gradient descent, in place. Returns (losses, iterations done, status).
+
+    status is "done", "stopped" (callback returned False) or "nonfinite" (a loss
+    became NaN/Inf; params then hold the last iterate whose loss was finite).
+    """
+    m = X.shape[0]
+    full = batch_size <= 0 or batch_size >= m
+    bs = m if full else batch_size
+    batches = 1 if full else -(-m // bs)
+    losses = np.empty(fit_iterations(m, epochs, batch_size), dtype=np.float64)
+    order = np.arange(m)
+    it = 0
+    for epoch in range(epochs):
+        if not full and shuffle:
+            order = epoch_permutation(m, seed, epoch)
+        for b in range(batches):
+            rows = order[b * bs : (b + 1) * bs]
+            xb, yb = (X, y) if full else (X[rows], y[rows])
+            loss, grads = gradients(params, sizes, activations, xb, yb)
+            if not np.isfinite(loss):
+                if it > 0:
+                    params[...] = previous  # undo the update that led here
+                return losses, it, "nonfinite"
+            previous = params.copy()
+            with np.errstate(over="ignore", invalid="ignore"):
+                sgd_update(params, grads, lr)
+            losses[it] = loss
+            it += 1
+            if callback is not None and log_every > 0 and (it - 1) % log_every == 0:
+                if callback(it - 1, loss) is False:
+                    return losses, it, "stopped"
+    return losses, it, "done"
