@@ -1,0 +1,37 @@
+import zlib
+
+import numpy as np
+import pytest
+
+import plainnet as pn
+
+# Tolerances for native vs reference. float64: the two differ only in the
+# order of floating-point sums (plain loops vs BLAS) and in libm vs NumPy
+# exp/tanh, a few ulp; float32: the same, at float32's precision.
+RTOL = {np.float64: 1e-12, np.float32: 2e-5}
+
+DTYPES = [np.float64, np.float32]
+SHAPES = [(1, 1, 1), (3, 5, 2), (7, 13, 11), (64, 37, 29)]  # (B, C, OC)
+
+
+def assert_close(actual, desired, dtype=np.float64, rtol=None):
+    """allclose with rtol for the dtype and an absolute floor at rtol * max|desired|.
+
+    The floor covers elements that are sums of terms cancelling to near zero,
+    where a relative comparison only measures summation order.
+    """
+    rtol = RTOL[np.dtype(dtype).type] if rtol is None else rtol
+    desired = np.asarray(desired)
+    scale = float(np.max(np.abs(desired))) if desired.size else 0.0
+    np.testing.assert_allclose(actual, desired, rtol=rtol, atol=rtol * scale)
+
+
+@pytest.fixture
+def rng(request):
+    # Fresh draws per test, reproducible per test name.
+    return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
+
+
+@pytest.fixture
+def xor_data():
+    return pn.datasets.xor()

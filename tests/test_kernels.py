@@ -1,0 +1,222 @@
+"""Every native kernel against its NumPy twin in plainnet.reference."""
+
+import numpy as np
+import pytest
+from conftest import DTYPES, SHAPES, assert_close
+
+from plainnet import _core
+from plainnet import reference as ref
+
+ACTS = ref.ACTIVATIONS
+
+
+def test_both_backends_offer_the_same_activations():
+    assert tuple(_core.ACTIVATIONS) == ref.ACTIVATIONS
+    assert _core.LEAKY_SLOPE == ref.LEAKY_SLOPE
+
+
+# ---------------------------------------------------------------- dense
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("B,C,OC", SHAPES)
+def test_dense_forward(rng, dtype, B, C, OC):
+    inp = rng.standard_normal((B, C)).astype(dtype)
+    W = rng.standard_normal((C, OC)).astype(dtype)
+    b = rng.standard_normal(OC).astype(dtype)
+    out = _core.dense_forward(inp, W, b)
+    assert out.dtype == dtype and out.shape == (B, OC)
+    assert_close(out, ref.dense_forward(inp, W, b), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("B,C,OC", SHAPES)
+@pytest.mark.parametrize("with_dinp", [True, False])
+def test_dense_backward_accumulates(rng, dtype, B, C, OC, with_dinp):
+    inp = rng.standard_normal((B, C)).astype(dtype)
+    W = rng.standard_normal((C, OC)).astype(dtype)
+    dout = rng.standard_normal((B, OC)).astype(dtype)
+    # gradients start non-zero: a kernel that assigns instead of adding fails
+    start = [rng.standard_normal(s).astype(dtype) for s in ((B, C), (C, OC), (OC,))]
+    got = [s.copy() for s in start]
+    want = [s.copy() for s in start]
+    _core.dense_backward(got[0] if with_dinp else None, got[1], got[2], dout, inp, W)
+    ref.dense_backward(want[0] if with_dinp else None, want[1], want[2], dout, inp, W)
+    for g, w, s in zip(got, want, start):
+        assert_close(g, w, dtype)
+    if not with_dinp:
+        assert np.array_equal(got[0], start[0])
+    # and the accumulated part is the plain gradient
+    assert_close(got[1] - start[1], inp.T.astype(np.float64) @ dout, dtype, rtol=RTOL_ACC[dtype])
+    assert_close(got[2] - start[2], dout.sum(axis=0, dtype=np.float64), dtype, rtol=RTOL_ACC[dtype])
+
+
+# Subtracting the starting value loses a few bits; compare that difference loosely.
+RTOL_ACC = {np.float64: 1e-10, np.float32: 1e-3}
+
+
+# ---------------------------------------------------------------- activations
+
+SPECIAL = np.array([0.0, 1e-8, -1e-8, 0.5, -0.5, 3.0, -3.0, 20.0, -20.0, 40.0, -40.0,
+                    700.0, -700.0, 1000.0, -1000.0, 1e30, -1e30])
+
+
+def activation_inputs(rng, dtype):
+    return np.concatenate([rng.standard_normal(200) * 4, SPECIAL]).astype(dtype).reshape(-1, 7)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ACTS)
+def test_activation_forward(rng, dtype, name):
+    z = activation_inputs(rng, dtype)
+    a = _core.activation_forward(z, name)
+    assert a.dtype == dtype and a.shape == z.shape
+    assert np.isfinite(a).all()
+    assert_close(a, ref.activation_forward(z, name), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ACTS)
+def test_activation_backward_accumulates(rng, dtype, name):
+    z = activation_inputs(rng, dtype)
+    a = ref.activation_forward(z, name)
+    dout = rng.standard_normal(z.shape).astype(dtype)
+    start = rng.standard_normal(z.shape).astype(dtype)
+    got, want = start.copy(), start.copy()
+    _core.activation_backward(got, dout, z, a, name)
+    ref.activation_backward(want, dout, z, a, name)
+    assert np.isfinite(got).all()
+    assert_close(got, want, dtype)
+
+
+@pytest.mark.parametrize("name", ACTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_activations_are_safe_at_extremes(name, dtype):
+    # No overflow warnings (pytest turns them into errors), no NaN, sane limits.
+    z = np.array([-1000.0, -1e30, 1000.0, 1e30], dtype=dtype)
+    for impl in (_core, ref):
+        a = impl.activation_forward(z, name)
+        d = np.zeros_like(z)
+        impl.activation_backward(d, np.ones_like(z), z, a, name)
+        assert np.isfinite(a).all() and np.isfinite(d).all(), (impl.__name__, a, d)
+        big = a[2:]  # f(1000), f(1e30)
+        if name in ("linear", "relu", "leaky_relu", "elu", "softplus", "silu", "gelu"):
+            assert_close(big, z[2:], dtype)  # these grow like z
+            assert_close(d[2:], [1.0, 1.0], dtype)
+        else:  # sigmoid and tanh saturate at 1 with zero slope
+            assert_close(big, [1.0, 1.0], dtype)
+            assert np.all(d[2:] == 0)
+
+
+def test_activation_limits_at_minus_infinity():
+    z = np.array([-1000.0])
+    expect = {"sigmoid": 0.0, "tanh": -1.0, "relu": 0.0, "leaky_relu": -10.0, "elu": -1.0,
+              "softplus": 0.0, "silu": 0.0, "gelu": 0.0, "linear": -1000.0}
+    for name, value in expect.items():
+        assert _core.activation_forward(z, name)[0] == pytest.approx(value, abs=1e-300)
+
+
+# ---------------------------------------------------------------- loss and update
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("B,K", [(1, 1), (4, 1), (7, 3), (256, 10)])
+def test_mse_forward(rng, dtype, B, K):
+    pred = rng.standard_normal((B, K)).astype(dtype)
+    target = rng.standard_normal((B, K)).astype(dtype)
+    got = _core.mse_forward(pred, target)
+    assert_close(got, ref.mse_forward(pred, target), np.float64)
+    # both are the mean over all elements
+    assert_close(got, np.mean((pred.astype(np.float64) - target) ** 2), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("B,K", [(1, 1), (4, 1), (7, 3), (256, 10)])
+def test_mse_backward_accumulates(rng, dtype, B, K):
+    pred = rng.standard_normal((B, K)).astype(dtype)
+    target = rng.standard_normal((B, K)).astype(dtype)
+    start = rng.standard_normal((B, K)).astype(dtype)
+    got, want = start.copy(), start.copy()
+    _core.mse_backward(got, pred, target)
+    ref.mse_backward(want, pred, target)
+    assert_close(got, want, dtype)
+    assert_close(got - start, (pred - target) / B, dtype, rtol=RTOL_ACC[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 17, 1000])
+def test_sgd_update(rng, dtype, n):
+    params = rng.standard_normal(n).astype(dtype)
+    grads = rng.standard_normal(n).astype(dtype)
+    got, want = params.copy(), params.copy()
+    _core.sgd_update(got, grads, 0.3)
+    ref.sgd_update(want, grads, 0.3)
+    assert_close(got, want, dtype)
+    assert not np.array_equal(got, params)
+
+
+# ---------------------------------------------------------------- whole networks
+
+LAYOUTS = [[1, 1], [2, 4, 1], [3, 5, 2], [5, 7, 6, 3], [4, 9, 1, 8, 2]]
+
+
+def random_case(rng, sizes, dtype, m=11):
+    params = (rng.standard_normal(ref.num_parameters(sizes)) * 0.7).astype(dtype)
+    X = rng.standard_normal((m, sizes[0])).astype(dtype)
+    y = rng.standard_normal((m, sizes[-1])).astype(dtype)
+    return params, X, y
+
+
+def layer_acts(i, n):
+    """A different mix of activations per test case, so every one appears in every position."""
+    return [ACTS[(i + l) % len(ACTS)] for l in range(n)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sizes", LAYOUTS)
+@pytest.mark.parametrize("shift", range(len(ACTS)))
+def test_network_forward_trace_and_gradients(rng, dtype, sizes, shift):
+    acts = layer_acts(shift, len(sizes) - 1)
+    params, X, y = random_case(rng, sizes, dtype)
+    assert _core.num_parameters(sizes) == ref.num_parameters(sizes) == params.size
+
+    got_trace = _core.forward_trace(params, sizes, acts, X)
+    want_trace = ref.forward_trace(params, sizes, acts, X)
+    assert len(got_trace) == len(want_trace) == len(acts)
+    for (gz, ga), (wz, wa) in zip(got_trace, want_trace):
+        assert_close(gz, wz, dtype)
+        assert_close(ga, wa, dtype)
+    assert_close(_core.forward(params, sizes, acts, X), want_trace[-1][1], dtype)
+
+    got_loss, got_grads = _core.gradients(params, sizes, acts, X, y)
+    want_loss, want_grads = ref.gradients(params, sizes, acts, X, y)
+    assert_close(got_loss, want_loss, dtype)
+    assert_close(got_grads, want_grads, dtype)
+
+    got_p, want_p = params.copy(), params.copy()
+    got_step = _core.step(got_p, sizes, acts, X, y, 0.05)
+    want_step = ref.step(want_p, sizes, acts, X, y, 0.05)
+    assert_close(got_step, want_loss, dtype)
+    assert_close(want_step, want_loss, dtype)
+    assert_close(got_p, want_p, dtype)
+    assert_close(got_p, params - params.dtype.type(0.05) * want_grads, dtype)
+
+
+@pytest.mark.parametrize("m,seed,epoch", [(1, 0, 0), (10, 1, 0), (10, 1, 1), (1000, 2**64 - 1, 7)])
+def test_epoch_permutation_matches(m, seed, epoch):
+    got = _core.epoch_permutation(m, seed, epoch)
+    want = ref.epoch_permutation(m, seed, epoch)
+    assert np.array_equal(got, want)
+    assert np.array_equal(np.sort(got), np.arange(m))
+
+
+def test_epoch_permutation_varies_with_seed_and_epoch():
+    a = _core.epoch_permutation(50, 3, 0)
+    assert not np.array_equal(a, _core.epoch_permutation(50, 3, 1))
+    assert not np.array_equal(a, _core.epoch_permutation(50, 4, 0))
+
+
+@pytest.mark.parametrize("m,epochs,bs,expected", [(4, 10, 0, 10), (4, 10, 4, 10), (4, 10, 9, 10),
+                                                  (10, 3, 3, 12), (10, 3, 5, 6), (10, 0, 3, 0)])
+def test_fit_iterations(m, epochs, bs, expected):
+    assert _core.fit_iterations(m, epochs, bs) == ref.fit_iterations(m, epochs, bs) == expected
