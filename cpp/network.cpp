@@ -122,8 +122,11 @@ uint64_t shuffle_key(uint64_t seed, uint64_t epoch, uint64_t index) {
 void epoch_permutation(int64_t* perm, int64_t m, uint64_t seed, uint64_t epoch) {
     const uint64_t base = mix64(seed ^ mix64(epoch));
     std::iota(perm, perm + m, int64_t(0));
-    std::stable_sort(perm, perm + m, [base](int64_t i, int64_t j) {
-        return mix64(base ^ uint64_t(i)) < mix64(base ^ uint64_t(j));
+    // Ties broken by index: the same order as a stable argsort, and std::sort,
+    // unlike std::stable_sort, needs no scratch buffer inside the training loop.
+    std::sort(perm, perm + m, [base](int64_t i, int64_t j) {
+        uint64_t ki = mix64(base ^ uint64_t(i)), kj = mix64(base ^ uint64_t(j));
+        return ki < kj || (ki == kj && i < j);
     });
 }
 
