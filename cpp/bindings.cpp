@@ -24,6 +24,8 @@ using namespace plainnet;
 
 namespace {
 
+constexpr int64_t kMaxIterations = int64_t(1) << 62;
+
 std::string shape_str(const py::array& a) {
     std::ostringstream s;
     s << "(";
@@ -68,7 +70,9 @@ py::array_t<T> as_output(const py::handle& obj, const char* name) {
                              py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
     }
     auto a = py::reinterpret_borrow<py::array>(obj);
-    if (!a.dtype().is(py::dtype::of<T>())) {
+    // check_ compares dtypes with PyArray_EquivTypes: an equal dtype that is a
+    // different object (e.g. after pickling) is accepted, a byte-swapped one is not.
+    if (!py::array_t<T>::check_(a)) {
         throw py::type_error(std::string(name) + ": expected dtype " +
                              py::str(py::dtype::of<T>()).cast<std::string>() + ", got " +
                              dtype_str(a));
@@ -104,8 +108,8 @@ auto dispatch(const py::handle& obj, const char* name, F&& f) {
         throw py::type_error(std::string(name) + ": expected a NumPy array");
     }
     auto a = py::reinterpret_borrow<py::array>(obj);
-    if (a.dtype().is(py::dtype::of<double>())) return f(double{});
-    if (a.dtype().is(py::dtype::of<float>())) return f(float{});
+    if (py::array_t<double>::check_(a)) return f(double{});
+    if (py::array_t<float>::check_(a)) return f(float{});
     throw py::type_error(std::string(name) + ": expected dtype float64 or float32, got " +
                          dtype_str(a));
 }
@@ -124,6 +128,18 @@ Layout make_layout(const std::vector<int64_t>& sizes, const std::vector<std::str
     } catch (const std::invalid_argument& e) {
         throw py::value_error(e.what());
     }
+}
+
+// fit_iterations, refusing counts that would overflow int64 arithmetic.
+int64_t checked_iterations(int64_t m, int64_t epochs, int64_t batch_size) {
+    if (epochs < 0) throw py::value_error("epochs: expected >= 0, got " + std::to_string(epochs));
+    int64_t per_epoch = fit_iterations(m, 1, batch_size);
+    if (epochs > kMaxIterations / per_epoch) {
+        throw py::value_error("epochs: " + std::to_string(epochs) + " epochs of " +
+                              std::to_string(per_epoch) + " iterations each is more than " +
+                              std::to_string(kMaxIterations) + " iterations");
+    }
+    return epochs * per_epoch;
 }
 
 template <typename T>
@@ -397,7 +413,6 @@ py::tuple fit_py(const py::handle& params_, const Sizes& sizes, const Names& act
                  int64_t batch_size, bool shuffle, uint64_t seed, int64_t log_every,
                  const py::object& callback) {
     Layout L = make_layout(sizes, acts);
-    if (epochs < 0) throw py::value_error("epochs: expected >= 0, got " + std::to_string(epochs));
     if (batch_size < 0) {
         throw py::value_error("batch_size: expected >= 1 (or 0 for full batch), got " +
                               std::to_string(batch_size));
@@ -419,7 +434,7 @@ py::tuple fit_py(const py::handle& params_, const Sizes& sizes, const Names& act
         opt.shuffle = shuffle;
         opt.seed = seed;
         opt.log_every = callback.is_none() ? 0 : log_every;
-        py::array_t<double> losses(fit_iterations(m, epochs, batch_size));
+        py::array_t<double> losses(checked_iterations(m, epochs, batch_size));
 
         LogHook on_log = [&callback](int64_t it, double loss) {
             py::gil_scoped_acquire gil;
@@ -488,7 +503,7 @@ PYBIND11_MODULE(_core, mod) {
             py::arg("X"), py::arg("y"), py::arg("lr"), py::arg("epochs"), py::arg("batch_size"),
             py::arg("shuffle"), py::arg("seed"), py::arg("log_every"),
             py::arg("callback").none(true));
-    mod.def("fit_iterations", &fit_iterations, py::arg("m"), py::arg("epochs"),
+    mod.def("fit_iterations", &checked_iterations, py::arg("m"), py::arg("epochs"),
             py::arg("batch_size"));
     mod.def("epoch_permutation", &epoch_permutation_py, py::arg("m"), py::arg("seed"),
             py::arg("epoch"));

@@ -3,10 +3,21 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <new>
 #include <numeric>
 #include <stdexcept>
 
 namespace plainnet {
+
+// Element counts above this are refused: they cannot be allocated anyway, and
+// staying below it keeps every index computation clear of int64 overflow.
+constexpr int64_t kMaxElements = int64_t(1) << 62;
+
+// a * b + c for 0 <= a, b and 0 <= c <= kMaxElements; -1 if that exceeds kMaxElements.
+static int64_t checked_mad(int64_t a, int64_t b, int64_t c) {
+    if (a != 0 && b > (kMaxElements - c) / a) return -1;
+    return a * b + c;
+}
 
 const std::vector<std::string>& act_names() {
     // Same order as enum class Act.
@@ -36,32 +47,42 @@ Layout::Layout(std::vector<int64_t> sizes_, std::vector<Act> acts_)
                                     " (one per layer), got " + std::to_string(acts.size()));
     }
     for (size_t i = 0; i < sizes.size(); i++) {
-        if (sizes[i] < 1) {
-            throw std::invalid_argument("layers: every size must be >= 1, got " +
+        if (sizes[i] < 1 || sizes[i] > kMaxElements) {
+            throw std::invalid_argument("layers: every size must be in [1, 2**62], got " +
                                         std::to_string(sizes[i]) + " at position " +
                                         std::to_string(i));
         }
         max_width = std::max(max_width, sizes[i]);
     }
     for (size_t l = 0; l + 1 < sizes.size(); l++) {
-        w_off.push_back(num_params);
-        num_params += sizes[l] * sizes[l + 1];
-        b_off.push_back(num_params);
-        num_params += sizes[l + 1];
+        int64_t end = checked_mad(sizes[l] + 1, sizes[l + 1], num_params);  // W_l and b_l
+        if (end < 0) {
+            throw std::invalid_argument("layers: more than 2**62 parameters; got sizes " +
+                                        std::to_string(sizes[l]) + " and " +
+                                        std::to_string(sizes[l + 1]) + " at positions " +
+                                        std::to_string(l) + ", " + std::to_string(l + 1));
+        }
+        num_params = end;
+        w_off.push_back(num_params - (sizes[l] + 1) * sizes[l + 1]);
+        b_off.push_back(num_params - sizes[l + 1]);
     }
 }
 
 template <typename T>
 Workspace<T>::Workspace(const Layout& L, int64_t rows_) : rows(rows_) {
+    // rows x widths can exceed what int64 counts: report that as what it is, memory.
     int64_t total = 0;
     for (int64_t l = 0; l < L.num_layers(); l++) {
         off.push_back(total);
-        total += rows * L.sizes[l + 1];
+        total = checked_mad(rows, L.sizes[l + 1], total);
+        if (total < 0) throw std::bad_alloc();
     }
+    int64_t widest = checked_mad(rows, L.max_width, 0);
+    if (widest < 0) throw std::bad_alloc();
     z.assign(total, T(0));
     a.assign(total, T(0));
-    dz.assign(rows * L.max_width, T(0));
-    da.assign(rows * L.max_width, T(0));
+    dz.assign(widest, T(0));
+    da.assign(widest, T(0));
 }
 
 template <typename T>

@@ -50,13 +50,20 @@ def choice(value: Any, name: str, options: Sequence[str]) -> str:
 
 
 def dtype(value: Any, name: str = "dtype") -> np.dtype:
+    """np.dtype('float64') or np.dtype('float32'), the canonical objects."""
+    expected = f"{name}: expected 'float64' or 'float32', got {value!r}"
     try:
         dt = np.dtype(value)
     except TypeError:
-        raise TypeError(f"{name}: expected 'float64' or 'float32', got {value!r}") from None
-    if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
-        raise ValueError(f"{name}: expected 'float64' or 'float32', got {value!r}")
-    return dt
+        # an unknown name is a wrong value; anything else is a wrong type
+        raise (ValueError if isinstance(value, str) else TypeError)(expected) from None
+    for known in (np.float64, np.float32):
+        if dt == known:
+            return np.dtype(known)
+    raise ValueError(expected)
+
+
+MAX_ELEMENTS = 2**62  # the core's limit on parameters, iterations and buffer sizes
 
 
 def layer_sizes(value: Any, name: str = "layers") -> tuple[int, ...]:
@@ -71,6 +78,9 @@ def layer_sizes(value: Any, name: str = "layers") -> tuple[int, ...]:
     for i, s in enumerate(sizes):
         if s < 1:
             raise ValueError(f"{name}[{i}]: expected a size >= 1, got {s}")
+    count = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    if count > MAX_ELEMENTS:
+        raise ValueError(f"{name}: {list(sizes)} would have {count} parameters, more than 2**62")
     return sizes
 
 

@@ -306,11 +306,14 @@ class Network:
 
         m = x.shape[0]
         bs = 0 if batch_size is None else batch_size
+        per_epoch = reference.fit_iterations(m, 1, bs)
+        if n_epochs * per_epoch > check.MAX_ELEMENTS:
+            raise ValueError(f"epochs: {n_epochs} epochs of {per_epoch} iterations each is more "
+                             f"than 2**62 iterations")
         with self._lock:
             losses, done, status = self._impl.fit(self._params, self._sizes, self._acts, x, t,
                                                   rate, n_epochs, bs, bool(shuffle), seed, every,
                                                   callback)
-        per_epoch = self._impl.fit_iterations(m, 1, bs)
         history = History(loss=np.array(losses[:done]), lr=rate, epochs=n_epochs,
                           batch_size=batch_size, seed=seed, iterations_per_epoch=per_epoch,
                           stopped_early=status == "stopped")
@@ -429,24 +432,27 @@ class Network:
         _backend_module(backend)
         where = f"load: '{source}' is not a plainnet save"
         try:
-            with np.load(source, allow_pickle=False) as archive:
+            # Open the file here, so it is closed whatever np.load makes of it.
+            with open(source, "rb") as f:
+                archive = np.load(f, allow_pickle=False)
                 if not isinstance(archive, np.lib.npyio.NpzFile):
                     raise ValueError(f"{where} (it is a single .npy array, not an .npz archive)")
-                if "meta" not in archive.files:
-                    raise ValueError(f"{where} (no 'meta' entry; found {sorted(archive.files)})")
-                meta = json.loads(str(archive["meta"]))
-                if not isinstance(meta, dict) or meta.get("format") != "plainnet":
-                    raise ValueError(f"{where} ('meta' does not describe a plainnet network)")
-                version = meta.get("format_version")
-                if not isinstance(version, int) or version < 1:
-                    raise ValueError(f"{where} (format_version {version!r} is not valid)")
-                if version > FORMAT_VERSION:
-                    raise ValueError(f"load: '{source}' has format version {version}, written by "
-                                     f"a newer plainnet; this one reads up to version "
-                                     f"{FORMAT_VERSION}: upgrade plainnet to load it")
-                n = len(meta.get("layers", [])) - 1
-                weights = [archive[f"W{i}"] for i in range(n)]
-                biases = [archive[f"b{i}"] for i in range(n)]
+                with archive:
+                    if "meta" not in archive.files:
+                        raise ValueError(f"{where} (no 'meta' entry; found {sorted(archive.files)})")
+                    meta = json.loads(str(archive["meta"]))
+                    if not isinstance(meta, dict) or meta.get("format") != "plainnet":
+                        raise ValueError(f"{where} ('meta' does not describe a plainnet network)")
+                    version = meta.get("format_version")
+                    if not isinstance(version, int) or version < 1:
+                        raise ValueError(f"{where} (format_version {version!r} is not valid)")
+                    if version > FORMAT_VERSION:
+                        raise ValueError(f"load: '{source}' has format version {version}, written by "
+                                         f"a newer plainnet; this one reads up to version "
+                                         f"{FORMAT_VERSION}: upgrade plainnet to load it")
+                    n = len(meta.get("layers", [])) - 1
+                    weights = [archive[f"W{i}"] for i in range(n)]
+                    biases = [archive[f"b{i}"] for i in range(n)]
         except ValueError as exc:
             if str(exc).startswith("load:"):
                 raise
