@@ -317,23 +317,47 @@ int64_t num_parameters_py(const Sizes& sizes) {
     return make_layout(sizes, acts).num_params;
 }
 
+// The arguments every network function takes, checked and converted to T.
+template <typename T>
+struct NetArgs {
+    py::array_t<T> params;
+    py::array_t<T, py::array::c_style | py::array::forcecast> X, y;
+    int64_t m;
+    NetArgs(const Layout& L, const py::handle& params_, const py::handle& X_)
+        : params(check_params<T>(params_, L)), X(check_x<T>(X_, L)), m(X.shape(0)) {}
+    NetArgs(const Layout& L, const py::handle& params_, const py::handle& X_, const py::handle& y_)
+        : NetArgs(L, params_, X_) {
+        y = check_y<T>(y_, L, m);
+    }
+};
+
+template <typename T>
+Workspace<T> run_forward(const Layout& L, const NetArgs<T>& a) {
+    py::gil_scoped_release nogil;
+    Workspace<T> ws(L, a.m);
+    forward(L, a.params.data(), a.X.data(), a.m, ws);
+    return ws;
+}
+
+// Zeroes grads, then runs forward and backward; returns the MSE.
+template <typename T>
+double run_gradients(const Layout& L, const NetArgs<T>& a, T* grads) {
+    py::gil_scoped_release nogil;
+    Workspace<T> ws(L, a.m);
+    std::fill_n(grads, L.num_params, T(0));
+    forward(L, a.params.data(), a.X.data(), a.m, ws);
+    return backward(L, a.params.data(), a.X.data(), a.y.data(), a.m, ws, grads);
+}
+
 py::array forward_py(const py::handle& params_, const Sizes& sizes, const Names& acts,
                      const py::handle& X_) {
     Layout L = make_layout(sizes, acts);
     return dispatch(params_, "params", [&](auto tag) -> py::array {
         using T = decltype(tag);
-        auto params = check_params<T>(params_, L);
-        auto X = check_x<T>(X_, L);
-        int64_t m = X.shape(0);
-        py::array_t<T> out({m, L.outputs()});
-        const T *p = params.data(), *x = X.data();
-        T* o = out.mutable_data();
-        {
-            py::gil_scoped_release nogil;
-            Workspace<T> ws(L, m);
-            forward(L, p, x, m, ws);
-            std::copy_n(ws.output(), m * L.outputs(), o);
-        }
+        NetArgs<T> a(L, params_, X_);
+        Workspace<T> ws = run_forward(L, a);
+        py::array_t<T> out({a.m, L.outputs()});
+        std::copy_n(ws.output(), a.m * L.outputs(), out.mutable_data());
         return out;
     });
 }
@@ -343,21 +367,15 @@ py::list forward_trace_py(const py::handle& params_, const Sizes& sizes, const N
     Layout L = make_layout(sizes, acts);
     return dispatch(params_, "params", [&](auto tag) -> py::list {
         using T = decltype(tag);
-        auto params = check_params<T>(params_, L);
-        auto X = check_x<T>(X_, L);
-        int64_t m = X.shape(0);
-        Workspace<T> ws(L, m);
-        {
-            py::gil_scoped_release nogil;
-            forward(L, params.data(), X.data(), m, ws);
-        }
+        NetArgs<T> a(L, params_, X_);
+        Workspace<T> ws = run_forward(L, a);
         py::list trace;
         for (int64_t l = 0; l < L.num_layers(); l++) {
             int64_t w = L.sizes[l + 1];
-            py::array_t<T> z({m, w}), a({m, w});
-            std::copy_n(ws.z_of(l), m * w, z.mutable_data());
-            std::copy_n(ws.a_of(l), m * w, a.mutable_data());
-            trace.append(py::make_tuple(z, a));
+            py::array_t<T> z({a.m, w}), act({a.m, w});
+            std::copy_n(ws.z_of(l), a.m * w, z.mutable_data());
+            std::copy_n(ws.a_of(l), a.m * w, act.mutable_data());
+            trace.append(py::make_tuple(z, act));
         }
         return trace;
     });
@@ -368,21 +386,9 @@ py::tuple gradients_py(const py::handle& params_, const Sizes& sizes, const Name
     Layout L = make_layout(sizes, acts);
     return dispatch(params_, "params", [&](auto tag) -> py::tuple {
         using T = decltype(tag);
-        auto params = check_params<T>(params_, L);
-        auto X = check_x<T>(X_, L);
-        int64_t m = X.shape(0);
-        auto y = check_y<T>(y_, L, m);
+        NetArgs<T> a(L, params_, X_, y_);
         py::array_t<T> grads(L.num_params);
-        T* g = grads.mutable_data();
-        const T *p = params.data(), *x = X.data(), *t = y.data();
-        double loss;
-        {
-            py::gil_scoped_release nogil;
-            Workspace<T> ws(L, m);
-            std::fill_n(g, L.num_params, T(0));
-            forward(L, p, x, m, ws);
-            loss = backward(L, p, x, t, m, ws, g);
-        }
+        double loss = run_gradients(L, a, grads.mutable_data());
         return py::make_tuple(loss, grads);
     });
 }
@@ -392,18 +398,11 @@ double step_py(const py::handle& params_, const Sizes& sizes, const Names& acts,
     Layout L = make_layout(sizes, acts);
     return dispatch(params_, "params", [&](auto tag) -> double {
         using T = decltype(tag);
-        auto params = check_params<T>(params_, L);
-        auto X = check_x<T>(X_, L);
-        int64_t m = X.shape(0);
-        auto y = check_y<T>(y_, L, m);
-        T* p = params.mutable_data();
-        const T *x = X.data(), *t = y.data();
-        py::gil_scoped_release nogil;
-        Workspace<T> ws(L, m);
-        std::vector<T> grads(L.num_params, T(0));
-        forward(L, p, x, m, ws);
-        double loss = backward(L, p, x, t, m, ws, grads.data());
-        if (std::isfinite(loss)) sgd_update(p, grads.data(), T(lr), L.num_params);
+        NetArgs<T> a(L, params_, X_, y_);
+        std::vector<T> grads(L.num_params);
+        double loss = run_gradients(L, a, grads.data());
+        // A non-finite loss leaves the parameters as they were.
+        if (std::isfinite(loss)) sgd_update(a.params.mutable_data(), grads.data(), T(lr), L.num_params);
         return loss;
     });
 }
@@ -422,11 +421,7 @@ py::tuple fit_py(const py::handle& params_, const Sizes& sizes, const Names& act
     }
     return dispatch(params_, "params", [&](auto tag) -> py::tuple {
         using T = decltype(tag);
-        auto params = check_params<T>(params_, L);
-        auto X = check_x<T>(X_, L);
-        int64_t m = X.shape(0);
-        auto y = check_y<T>(y_, L, m);
-
+        NetArgs<T> a(L, params_, X_, y_);
         FitOptions opt;
         opt.lr = lr;
         opt.epochs = epochs;
@@ -434,7 +429,7 @@ py::tuple fit_py(const py::handle& params_, const Sizes& sizes, const Names& act
         opt.shuffle = shuffle;
         opt.seed = seed;
         opt.log_every = callback.is_none() ? 0 : log_every;
-        py::array_t<double> losses(checked_iterations(m, epochs, batch_size));
+        py::array_t<double> losses(checked_iterations(a.m, epochs, batch_size));
 
         LogHook on_log = [&callback](int64_t it, double loss) {
             py::gil_scoped_acquire gil;
@@ -445,13 +440,13 @@ py::tuple fit_py(const py::handle& params_, const Sizes& sizes, const Names& act
             py::gil_scoped_acquire gil;
             if (PyErr_CheckSignals() != 0) throw py::error_already_set();
         };
-        T* p = params.mutable_data();
-        const T *x = X.data(), *t = y.data();
+        T* p = a.params.mutable_data();
+        const T *x = a.X.data(), *t = a.y.data();
         double* lo = losses.mutable_data();
         FitResult r;
         {
             py::gil_scoped_release nogil;
-            r = fit(L, p, x, t, m, opt, lo, on_log, poll);
+            r = fit(L, p, x, t, a.m, opt, lo, on_log, poll);
         }
         const char* status = r.nonfinite ? "nonfinite" : r.stopped ? "stopped" : "done";
         return py::make_tuple(losses, r.iterations, status);
