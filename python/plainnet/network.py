@@ -234,8 +234,8 @@ class Network:
         """[(z_l, a_l) for each layer]: weighted sums and activations, for inspection."""
         x = self._x(X)
         with self._lock:
-            trace = self._impl.forward_trace(self._params, self._sizes, self._acts, x)
-        return [(np.array(z), np.array(a)) for z, a in trace]
+            # both backends return freshly allocated arrays, owned by the caller
+            return list(self._impl.forward_trace(self._params, self._sizes, self._acts, x))
 
     def loss(self, X: Any, y: Any) -> float:
         """Mean squared error over all elements of (prediction - y)."""
