@@ -24,8 +24,6 @@ using namespace plainnet;
 
 namespace {
 
-constexpr int64_t kMaxIterations = int64_t(1) << 62;
-
 std::string shape_str(const py::array& a) {
     std::ostringstream s;
     s << "(";
@@ -134,10 +132,10 @@ Layout make_layout(const std::vector<int64_t>& sizes, const std::vector<std::str
 int64_t checked_iterations(int64_t m, int64_t epochs, int64_t batch_size) {
     if (epochs < 0) throw py::value_error("epochs: expected >= 0, got " + std::to_string(epochs));
     int64_t per_epoch = fit_iterations(m, 1, batch_size);
-    if (epochs > kMaxIterations / per_epoch) {
+    if (epochs > kMaxElements / per_epoch) {
         throw py::value_error("epochs: " + std::to_string(epochs) + " epochs of " +
                               std::to_string(per_epoch) + " iterations each is more than " +
-                              std::to_string(kMaxIterations) + " iterations");
+                              std::to_string(kMaxElements) + " iterations");
     }
     return epochs * per_epoch;
 }

@@ -9,10 +9,6 @@
 
 namespace plainnet {
 
-// Element counts above this are refused: they cannot be allocated anyway, and
-// staying below it keeps every index computation clear of int64 overflow.
-constexpr int64_t kMaxElements = int64_t(1) << 62;
-
 // a * b + c for 0 <= a, b and 0 <= c <= kMaxElements; -1 if that exceeds kMaxElements.
 static int64_t checked_mad(int64_t a, int64_t b, int64_t c) {
     if (a != 0 && b > (kMaxElements - c) / a) return -1;
@@ -134,10 +130,6 @@ static inline uint64_t mix64(uint64_t x) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     return z ^ (z >> 31);
-}
-
-uint64_t shuffle_key(uint64_t seed, uint64_t epoch, uint64_t index) {
-    return mix64(mix64(seed ^ mix64(epoch)) ^ index);
 }
 
 void epoch_permutation(int64_t* perm, int64_t m, uint64_t seed, uint64_t epoch) {

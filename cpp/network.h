@@ -15,6 +15,11 @@
 
 namespace plainnet {
 
+// Element counts (parameters, buffer entries, iterations) above this are
+// refused: they cannot be allocated anyway, and staying below it keeps every
+// index computation clear of int64 overflow.
+constexpr int64_t kMaxElements = int64_t(1) << 62;
+
 // Parses an activation name ("sigmoid", "relu", ...); throws std::invalid_argument.
 Act act_from_name(const std::string& name);
 const std::vector<std::string>& act_names();
@@ -91,7 +96,6 @@ FitResult fit(const Layout& L, T* params, const T* X, const T* y, int64_t m,
 
 // Sample order for one epoch: argsort of a counter-based hash of
 // (seed, epoch, index). reference.py computes the same permutation in NumPy.
-uint64_t shuffle_key(uint64_t seed, uint64_t epoch, uint64_t index);
 void epoch_permutation(int64_t* perm, int64_t m, uint64_t seed, uint64_t epoch);
 
 }  // namespace plainnet

@@ -13,6 +13,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from . import reference
+
 
 def _type_name(value: Any) -> str:
     return type(value).__name__
@@ -78,7 +80,7 @@ def layer_sizes(value: Any, name: str = "layers") -> tuple[int, ...]:
     for i, s in enumerate(sizes):
         if s < 1:
             raise ValueError(f"{name}[{i}]: expected a size >= 1, got {s}")
-    count = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    count = reference.num_parameters(sizes)
     if count > MAX_ELEMENTS:
         raise ValueError(f"{name}: {list(sizes)} would have {count} parameters, more than 2**62")
     return sizes
