@@ -16,8 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "dispatch.h"
 #include "kernels.h"
 #include "network.h"
+#include "threads.h"
 
 namespace py = pybind11;
 using namespace plainnet;
@@ -188,7 +190,7 @@ py::array dense_forward_py(const py::handle& inp_, const py::handle& weight_,
         const T *i = inp.data(), *w = weight.data(), *b = bias.data();
         {
             py::gil_scoped_release nogil;
-            dense_forward(o, i, w, b, B, C, OC);
+            kernels<T>().dense_forward(o, i, w, b, B, C, OC);
         }
         return out;
     });
@@ -221,7 +223,7 @@ void dense_backward_py(const py::handle& dinp_, const py::handle& dweight_,
         T *dw = dweight.mutable_data(), *db = dbias.mutable_data();
         const T *d = dout.data(), *i = inp.data(), *w = weight.data();
         py::gil_scoped_release nogil;
-        dense_backward(di, dw, db, d, i, w, B, C, OC);
+        kernels<T>().dense_backward(di, dw, db, d, i, w, B, C, OC);
     });
 }
 
@@ -236,7 +238,7 @@ py::array activation_forward_py(const py::handle& z_, const std::string& name) {
         int64_t N = z.size();
         {
             py::gil_scoped_release nogil;
-            activation_forward(o, zp, N, act);
+            kernels<T>().activation_forward(o, zp, N, act);
         }
         return out;
     });
@@ -259,7 +261,7 @@ void activation_backward_py(const py::handle& dz_, const py::handle& dout_, cons
         const T *dp = dout.data(), *zp = z.data(), *ap = a.data();
         int64_t N = dz.size();
         py::gil_scoped_release nogil;
-        activation_backward(dzp, dp, zp, ap, N, act);
+        kernels<T>().activation_backward(dzp, dp, zp, ap, N, act);
     });
 }
 
@@ -301,7 +303,7 @@ void sgd_update_py(const py::handle& params_, const py::handle& grads_, double l
         const T* g = grads.data();
         int64_t N = params.size();
         py::gil_scoped_release nogil;
-        sgd_update(p, g, T(lr), N);
+        kernels<T>().sgd_update(p, g, T(lr), N);
     });
 }
 
@@ -400,7 +402,9 @@ double step_py(const py::handle& params_, const Sizes& sizes, const Names& acts,
         std::vector<T> grads(L.num_params);
         double loss = run_gradients(L, a, grads.data());
         // A non-finite loss leaves the parameters as they were.
-        if (std::isfinite(loss)) sgd_update(a.params.mutable_data(), grads.data(), T(lr), L.num_params);
+        if (std::isfinite(loss)) {
+            kernels<T>().sgd_update(a.params.mutable_data(), grads.data(), T(lr), L.num_params);
+        }
         return loss;
     });
 }
@@ -458,6 +462,38 @@ py::array epoch_permutation_py(int64_t m, uint64_t seed, uint64_t epoch) {
     return perm;
 }
 
+// ---------------------------------------------------------------- build and dispatch
+
+py::dict build_info_py() {
+    py::dict d;
+    d["compiler"] = compiler_description();
+#ifdef PLAINNET_BUILD_FLAGS
+    d["flags"] = std::string(PLAINNET_BUILD_FLAGS);
+#else
+    d["flags"] = std::string("unknown");
+#endif
+    d["targets"] = compiled_variants();
+    d["supported"] = supported_variants();
+    d["dispatch"] = current_variant();
+    d["num_threads"] = threads::count();
+    return d;
+}
+
+void set_dispatch_py(const std::string& name) {
+    try {
+        set_variant(name);
+    } catch (const std::invalid_argument& e) {
+        throw py::value_error(std::string("name: ") + e.what());
+    }
+}
+
+void set_num_threads_py(int64_t n) {
+    if (n < 1 || n > 1024) {
+        throw py::value_error("n: expected a thread count in [1, 1024], got " + std::to_string(n));
+    }
+    threads::set_count(int(n));
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, mod) {
@@ -500,4 +536,16 @@ PYBIND11_MODULE(_core, mod) {
             py::arg("batch_size"));
     mod.def("epoch_permutation", &epoch_permutation_py, py::arg("m"), py::arg("seed"),
             py::arg("epoch"));
+
+    mod.def("build_info", &build_info_py,
+            "Compiler, flags, compiled kernel variants ('targets'), those this CPU supports, "
+            "the variant in use ('dispatch') and the thread count.");
+    mod.def("supported_dispatch", &supported_variants,
+            "Kernel variants compiled in that this CPU can run, simplest first.");
+    mod.def("set_dispatch", &set_dispatch_py, py::arg("name"),
+            "Selects the kernel variant; ValueError if it is unknown or unsupported here.");
+    mod.def("get_num_threads", &threads::count,
+            "Threads a large matrix product may use (the calling thread included).");
+    mod.def("set_num_threads", &set_num_threads_py, py::arg("n"),
+            "Sets the thread count for large products; results do not depend on it.");
 }

@@ -1,5 +1,7 @@
 #include "network.h"
 
+#include "dispatch.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -81,20 +83,23 @@ Workspace<T>::Workspace(const Layout& L, int64_t rows_) : rows(rows_) {
     da.assign(widest, T(0));
 }
 
+// forward and backward with the kernels of one variant (fit holds on to the
+// variant it started with, whatever set_variant does meanwhile).
 template <typename T>
-void forward(const Layout& L, const T* params, const T* X, int64_t m, Workspace<T>& ws) {
+static void forward_with(const Kernels<T>& k, const Layout& L, const T* params, const T* X,
+                         int64_t m, Workspace<T>& ws) {
     const T* inp = X;
     for (int64_t l = 0; l < L.num_layers(); l++) {
         int64_t C = L.sizes[l], OC = L.sizes[l + 1];
-        dense_forward(ws.z_of(l), inp, params + L.w_off[l], params + L.b_off[l], m, C, OC);
-        activation_forward(ws.a_of(l), ws.z_of(l), m * OC, L.acts[l]);
+        k.dense_forward(ws.z_of(l), inp, params + L.w_off[l], params + L.b_off[l], m, C, OC);
+        k.activation_forward(ws.a_of(l), ws.z_of(l), m * OC, L.acts[l]);
         inp = ws.a_of(l);
     }
 }
 
 template <typename T>
-double backward(const Layout& L, const T* params, const T* X, const T* y, int64_t m,
-                Workspace<T>& ws, T* grads) {
+static double backward_with(const Kernels<T>& k, const Layout& L, const T* params, const T* X,
+                            const T* y, int64_t m, Workspace<T>& ws, T* grads) {
     const int64_t last = L.num_layers() - 1;
     const int64_t K = L.outputs();
     const T* pred = ws.a_of(last);
@@ -106,17 +111,29 @@ double backward(const Layout& L, const T* params, const T* X, const T* y, int64_
     for (int64_t l = last; l >= 0; l--) {
         int64_t C = L.sizes[l], OC = L.sizes[l + 1];
         std::fill_n(ws.dz.data(), m * OC, T(0));
-        activation_backward(ws.dz.data(), ws.da.data(), ws.z_of(l), ws.a_of(l), m * OC, L.acts[l]);
+        k.activation_backward(ws.dz.data(), ws.da.data(), ws.z_of(l), ws.a_of(l), m * OC,
+                              L.acts[l]);
         const T* inp = l == 0 ? X : ws.a_of(l - 1);
         T* dinp = nullptr;
         if (l > 0) {
             dinp = ws.da.data();
             std::fill_n(dinp, m * C, T(0));
         }
-        dense_backward(dinp, grads + L.w_off[l], grads + L.b_off[l], ws.dz.data(), inp,
-                       params + L.w_off[l], m, C, OC);
+        k.dense_backward(dinp, grads + L.w_off[l], grads + L.b_off[l], ws.dz.data(), inp,
+                         params + L.w_off[l], m, C, OC);
     }
     return loss;
+}
+
+template <typename T>
+void forward(const Layout& L, const T* params, const T* X, int64_t m, Workspace<T>& ws) {
+    forward_with(kernels<T>(), L, params, X, m, ws);
+}
+
+template <typename T>
+double backward(const Layout& L, const T* params, const T* X, const T* y, int64_t m,
+                Workspace<T>& ws, T* grads) {
+    return backward_with(kernels<T>(), L, params, X, y, m, ws, grads);
 }
 
 int64_t fit_iterations(int64_t m, int64_t epochs, int64_t batch_size) {
@@ -152,6 +169,7 @@ FitResult fit(const Layout& L, T* params, const T* X, const T* y, int64_t m,
     const int64_t bs = full ? m : opt.batch_size;
     const int64_t batches = full ? 1 : (m + bs - 1) / bs;
     const T lr = T(opt.lr);
+    const Kernels<T>& k = kernels<T>();
 
     // Everything the loop touches is allocated here, once.
     Workspace<T> ws(L, bs);
@@ -183,9 +201,9 @@ FitResult fit(const Layout& L, T* params, const T* X, const T* y, int64_t m,
                 ys = yb.data();
             }
 
-            forward(L, params, xs, rows, ws);
+            forward_with(k, L, params, xs, rows, ws);
             std::fill(grads.begin(), grads.end(), T(0));
-            double loss = backward(L, params, xs, ys, rows, ws, grads.data());
+            double loss = backward_with(k, L, params, xs, ys, rows, ws, grads.data());
             if (!std::isfinite(loss)) {
                 // The previous update produced these weights: undo it.
                 if (it > 0) std::memcpy(params, prev.data(), sizeof(T) * P);
@@ -194,7 +212,7 @@ FitResult fit(const Layout& L, T* params, const T* X, const T* y, int64_t m,
             }
             loss_out[it] = loss;
             std::memcpy(prev.data(), params, sizeof(T) * P);
-            sgd_update(params, grads.data(), lr, P);
+            k.sgd_update(params, grads.data(), lr, P);
             r.iterations = it + 1;
 
             if (opt.log_every > 0 && it % opt.log_every == 0 && on_log && !on_log(it, loss)) {

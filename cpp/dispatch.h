@@ -1,0 +1,45 @@
+// Which compiled version of the kernels runs.
+//
+// The kernels are compiled several times: "naive" (the plain loops of
+// kernels.h, the reference the others are tested against), "baseline" (the
+// fast kernels of fast.h for any x86-64 CPU, or for any CPU elsewhere), and,
+// on x86-64 with GCC or Clang, "avx2" (x86-64-v3: AVX2 + FMA) and "avx512"
+// (x86-64-v4). At load time the best one this CPU supports is chosen;
+// set_dispatch() picks another (the tests run every one).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels.h"
+
+namespace plainnet {
+
+template <typename T>
+struct Kernels {
+    const char* name;
+    void (*dense_forward)(T* out, const T* inp, const T* weight, const T* bias, int64_t B,
+                          int64_t C, int64_t OC);
+    void (*dense_backward)(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
+                           const T* weight, int64_t B, int64_t C, int64_t OC);
+    void (*activation_forward)(T* out, const T* z, int64_t N, Act act);
+    void (*activation_backward)(T* dz, const T* dout, const T* z, const T* a, int64_t N, Act act);
+    void (*sgd_update)(T* params, const T* grads, T lr, int64_t N);
+};
+
+// The kernels in use now.
+template <typename T>
+const Kernels<T>& kernels();
+
+// Every variant compiled into this build, and those this CPU can run.
+std::vector<std::string> compiled_variants();
+std::vector<std::string> supported_variants();
+std::string current_variant();
+// Throws std::invalid_argument for a name not compiled in or not supported here.
+void set_variant(const std::string& name);
+
+// Compiler and flags of this build, for benchmark reports.
+std::string compiler_description();
+
+}  // namespace plainnet

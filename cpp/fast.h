@@ -1,0 +1,308 @@
+// The fast versions of the kernels in kernels.h: same names, same arguments,
+// same results up to rounding. kernels.h stays the simplest correct version
+// and the tests hold every variant compiled from this file against it and
+// against NumPy.
+//
+// What makes them fast, all in plain loops the compiler vectorises:
+//  - the dense layer's three products go through gemm.h (register and cache
+//    blocking, packing), split over the thread pool when they are big enough;
+//  - the sigmoid uses exp_nonpositive below, a vectorisable exp accurate to
+//    about 1 ulp, instead of a call into libm per element;
+//  - activation loops are specialised per activation so each is one
+//    branch-free loop.
+//
+// This header is compiled once per instruction set (see dispatch.cpp): every
+// function is a template that the per-target entry points instantiate and
+// inline, so no code generated for AVX-512 is ever shared with the baseline.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "gemm.h"
+#include "kernels.h"
+#include "threads.h"
+
+namespace plainnet {
+namespace fast {
+
+// ---------------------------------------------------------------- exp
+
+template <typename T>
+struct ExpConst;
+
+template <>
+struct ExpConst<double> {
+    using Bits = uint64_t;
+    static constexpr int kMantissa = 52;
+    static constexpr Bits kBias = 1023;
+    static constexpr double kShifter = 0x1.8p52;  // adding it rounds to an integer
+    static constexpr double kLog2e = 1.4426950408889634;
+    static constexpr double kLn2Hi = 0x1.62e42fefa3800p-1;  // ln 2 split so n * hi is exact
+    static constexpr double kLn2Lo = 0x1.ef35793c76730p-45;
+    static constexpr double kMin = -745.2;  // exp(x) rounds to 0 below this
+};
+
+template <>
+struct ExpConst<float> {
+    using Bits = uint32_t;
+    static constexpr int kMantissa = 23;
+    static constexpr Bits kBias = 127;
+    static constexpr float kShifter = 0x1.8p23f;
+    static constexpr float kLog2e = 1.44269504f;
+    static constexpr float kLn2Hi = 0x1.62e4p-1f;
+    static constexpr float kLn2Lo = 0x1.7f7d1cp-20f;
+    static constexpr float kMin = -104.0f;
+};
+
+// exp(x) for x <= 0 (NaN stays NaN): x = n ln2 + r with |r| <= ln2 / 2,
+// exp(r) by its Taylor series (error below 1e-17 relative in double), and
+// 2^n built from the exponent bits, in two halves so that results below
+// the smallest normal number underflow gradually as they should.
+template <typename T>
+inline T exp_nonpositive(T x) {
+    using C = ExpConst<T>;
+    using Bits = typename C::Bits;
+    const bool under = x < T(C::kMin);
+    x = under ? T(0) : x;
+    T t = x * T(C::kLog2e) + T(C::kShifter);
+    T n = t - T(C::kShifter);
+    T r = (x - n * T(C::kLn2Hi)) - n * T(C::kLn2Lo);
+    T p;
+    if constexpr (sizeof(T) == 8) {
+        p = T(1.0 / 6227020800.0);  // 1/13!
+        p = p * r + T(1.0 / 479001600.0);
+        p = p * r + T(1.0 / 39916800.0);
+        p = p * r + T(1.0 / 3628800.0);
+        p = p * r + T(1.0 / 362880.0);
+        p = p * r + T(1.0 / 40320.0);
+        p = p * r + T(1.0 / 5040.0);
+        p = p * r + T(1.0 / 720.0);
+        p = p * r + T(1.0 / 120.0);
+        p = p * r + T(1.0 / 24.0);
+        p = p * r + T(1.0 / 6.0);
+        p = p * r + T(0.5);
+        p = p * r + T(1.0);
+        p = p * r + T(1.0);
+    } else {
+        p = T(1.0 / 40320.0);  // 1/8!
+        p = p * r + T(1.0 / 5040.0);
+        p = p * r + T(1.0 / 720.0);
+        p = p * r + T(1.0 / 120.0);
+        p = p * r + T(1.0 / 24.0);
+        p = p * r + T(1.0 / 6.0);
+        p = p * r + T(0.5);
+        p = p * r + T(1.0);
+        p = p * r + T(1.0);
+    }
+    // n sits in the low bits of t; n / 2 and n - n / 2 each give a normal 2^k.
+    Bits tb;
+    std::memcpy(&tb, &t, sizeof(T));
+    using SBits = std::make_signed_t<Bits>;
+    SBits ni = SBits(tb << (8 * sizeof(T) - C::kMantissa)) >> (8 * sizeof(T) - C::kMantissa);
+    SBits n1 = ni / 2, n2 = ni - n1;
+    Bits s1b = Bits(n1 + SBits(C::kBias)) << C::kMantissa;
+    Bits s2b = Bits(n2 + SBits(C::kBias)) << C::kMantissa;
+    T s1, s2;
+    std::memcpy(&s1, &s1b, sizeof(T));
+    std::memcpy(&s2, &s2b, sizeof(T));
+    T y = p * s1 * s2;
+    return under ? T(0) : y;
+}
+
+template <typename T>
+inline T sigmoid(T z) {
+    T e = exp_nonpositive(-std::fabs(z));
+    T one_plus = T(1) + e;
+    return z >= T(0) ? T(1) / one_plus : e / one_plus;
+}
+
+// ---------------------------------------------------------------- activations
+
+template <typename T, Act A>
+inline void act_forward_loop(T* __restrict out, const T* __restrict z, int64_t N) {
+    for (int64_t i = 0; i < N; i++) {
+        if constexpr (A == Act::sigmoid) {
+            out[i] = sigmoid(z[i]);
+        } else if constexpr (A == Act::silu) {
+            out[i] = z[i] * sigmoid(z[i]);
+        } else {
+            out[i] = act_value(A, z[i]);
+        }
+    }
+}
+
+template <typename T, Act A>
+inline void act_backward_loop(T* __restrict dz, const T* __restrict dout, const T* __restrict z,
+                              const T* __restrict a, int64_t N) {
+    for (int64_t i = 0; i < N; i++) {
+        if constexpr (A == Act::softplus) {
+            dz[i] += dout[i] * sigmoid(z[i]);
+        } else if constexpr (A == Act::silu) {
+            T s = sigmoid(z[i]);
+            dz[i] += dout[i] * (s * (T(1) + z[i] * (T(1) - s)));
+        } else {
+            dz[i] += dout[i] * act_derivative(A, z[i], a[i]);
+        }
+    }
+}
+
+template <typename T>
+void activation_forward(T* out, const T* z, int64_t N, Act act) {
+    switch (act) {
+        case Act::linear: return act_forward_loop<T, Act::linear>(out, z, N);
+        case Act::sigmoid: return act_forward_loop<T, Act::sigmoid>(out, z, N);
+        case Act::tanh: return act_forward_loop<T, Act::tanh>(out, z, N);
+        case Act::relu: return act_forward_loop<T, Act::relu>(out, z, N);
+        case Act::leaky_relu: return act_forward_loop<T, Act::leaky_relu>(out, z, N);
+        case Act::elu: return act_forward_loop<T, Act::elu>(out, z, N);
+        case Act::softplus: return act_forward_loop<T, Act::softplus>(out, z, N);
+        case Act::silu: return act_forward_loop<T, Act::silu>(out, z, N);
+        case Act::gelu: return act_forward_loop<T, Act::gelu>(out, z, N);
+    }
+}
+
+template <typename T>
+void activation_backward(T* dz, const T* dout, const T* z, const T* a, int64_t N, Act act) {
+    switch (act) {
+        case Act::linear: return act_backward_loop<T, Act::linear>(dz, dout, z, a, N);
+        case Act::sigmoid: return act_backward_loop<T, Act::sigmoid>(dz, dout, z, a, N);
+        case Act::tanh: return act_backward_loop<T, Act::tanh>(dz, dout, z, a, N);
+        case Act::relu: return act_backward_loop<T, Act::relu>(dz, dout, z, a, N);
+        case Act::leaky_relu: return act_backward_loop<T, Act::leaky_relu>(dz, dout, z, a, N);
+        case Act::elu: return act_backward_loop<T, Act::elu>(dz, dout, z, a, N);
+        case Act::softplus: return act_backward_loop<T, Act::softplus>(dz, dout, z, a, N);
+        case Act::silu: return act_backward_loop<T, Act::silu>(dz, dout, z, a, N);
+        case Act::gelu: return act_backward_loop<T, Act::gelu>(dz, dout, z, a, N);
+    }
+}
+
+// ---------------------------------------------------------------- products
+
+// One product C = init + A @ B, described once and computed in parts: part
+// p of n covers a band of rows (or of columns) of C.
+template <typename T>
+struct Product {
+    T* c;
+    int64_t ldc;
+    gemm::View<T> A, B;
+    const T* bias;
+    gemm::Init init;
+    int64_t M, N, K;
+    bool split_rows;
+};
+
+// Below this many multiply-adds a product is not worth blocking or threads.
+constexpr int64_t kSmallProduct = 4096;
+// From this many multiply-adds on, a product is split over the thread pool.
+constexpr int64_t kThreadedProduct = int64_t(1) << 18;
+
+// Part p of n of the product, blocked with an MR x NR register tile. The
+// bands are whole tiles, so each element's sum is the same however many
+// parts there are.
+template <typename T, int MR, int NR>
+void product_part(const Product<T>& P, int p, int n) {
+    static thread_local std::vector<T> pack_a, pack_b;
+    if (pack_a.empty()) {
+        pack_a.resize(gemm::pack_a_size<MR, NR>());
+        pack_b.resize(gemm::pack_b_size<MR, NR>());
+    }
+    const int64_t unit = P.split_rows ? MR : NR;
+    const int64_t extent = P.split_rows ? P.M : P.N;
+    const int64_t tiles = (extent + unit - 1) / unit;
+    const int64_t t0 = tiles * p / n, t1 = tiles * (p + 1) / n;
+    const int64_t lo = std::min(extent, t0 * unit), hi = std::min(extent, t1 * unit);
+    if (lo >= hi) return;
+    if (P.split_rows) {
+        gemm::View<T> A{P.A.p + lo * P.A.rs, P.A.rs, P.A.cs};
+        gemm::blocked<T, MR, NR>(P.c + lo * P.ldc, P.ldc, A, P.B, P.bias, P.init, hi - lo, P.N,
+                                 P.K, pack_a.data(), pack_b.data());
+    } else {
+        gemm::View<T> B{P.B.p + lo * P.B.cs, P.B.rs, P.B.cs};
+        gemm::blocked<T, MR, NR>(P.c + lo, P.ldc, P.A, B, P.bias ? P.bias + lo : nullptr, P.init,
+                                 P.M, hi - lo, P.K, pack_a.data(), pack_b.data());
+    }
+}
+
+// The plain loop for tiny products, in the same summation order.
+template <typename T>
+void product_small(const Product<T>& P) {
+    for (int64_t i = 0; i < P.M; i++) {
+        T* ci = P.c + i * P.ldc;
+        if (P.init == gemm::Init::zero)
+            for (int64_t j = 0; j < P.N; j++) ci[j] = T(0);
+        else if (P.init == gemm::Init::row)
+            for (int64_t j = 0; j < P.N; j++) ci[j] = P.bias[j];
+        for (int64_t k = 0; k < P.K; k++) {
+            T a = P.A.at(i, k);
+            for (int64_t j = 0; j < P.N; j++) ci[j] += a * P.B.at(k, j);
+        }
+    }
+}
+
+// Runs a product: the plain loop, one blocked part, or parts on the pool.
+// `part` is the per-target instantiation of product_part (a function pointer,
+// so that pool threads run code compiled for the same instruction set).
+template <typename T>
+void product(Product<T> P, void (*part)(const Product<T>&, int, int)) {
+    // In double: the count itself may exceed int64 for absurd shapes.
+    const double work = double(P.M) * double(P.N) * double(P.K);
+    if (work < double(kSmallProduct)) return product_small(P);
+    P.split_rows = P.M >= P.N;
+    int n = work >= double(kThreadedProduct) ? threads::count() : 1;
+    if (n <= 1) return part(P, 0, 1);
+    struct Job {
+        const Product<T>* P;
+        void (*part)(const Product<T>&, int, int);
+        int n;
+    } job{&P, part, n};
+    threads::parallel_for(n, [](void* ctx, int p) {
+        auto* j = static_cast<Job*>(ctx);
+        j->part(*j->P, p, j->n);
+    }, &job);
+}
+
+// ---------------------------------------------------------------- dense layer
+
+template <typename T>
+using PartFn = void (*)(const Product<T>&, int, int);
+
+// inp (B, C), weight (C, OC), bias (OC); out (B, OC) = inp @ weight + bias
+template <typename T>
+void dense_forward(PartFn<T> part, T* out, const T* inp, const T* weight, const T* bias,
+                   int64_t B, int64_t C, int64_t OC) {
+    product<T>({out, OC, {inp, C, 1}, {weight, OC, 1}, bias, gemm::Init::row, B, OC, C, true},
+               part);
+}
+
+// As kernels.h: dweight += inp^T @ dout; dbias += column sums of dout;
+// dinp += dout @ weight^T (skipped when dinp is null).
+template <typename T>
+void dense_backward(PartFn<T> part, T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
+                    const T* weight, int64_t B, int64_t C, int64_t OC) {
+    for (int64_t b = 0; b < B; b++) {
+        const T* d = dout + b * OC;
+        for (int64_t j = 0; j < OC; j++) dbias[j] += d[j];
+    }
+    // dweight (C, OC): A = inp^T, element (c, b) at inp[b * C + c]
+    product<T>({dweight, OC, {inp, 1, C}, {dout, OC, 1}, nullptr, gemm::Init::accumulate, C, OC,
+                B, true},
+               part);
+    if (dinp != nullptr) {
+        // dinp (B, C): B = weight^T, element (o, c) at weight[c * OC + o]
+        product<T>({dinp, C, {dout, OC, 1}, {weight, 1, OC}, nullptr, gemm::Init::accumulate, B,
+                    C, OC, true},
+                   part);
+    }
+}
+
+// params -= lr * grads
+template <typename T>
+void sgd_update(T* __restrict params, const T* __restrict grads, T lr, int64_t N) {
+    for (int64_t i = 0; i < N; i++) params[i] -= lr * grads[i];
+}
+
+}  // namespace fast
+}  // namespace plainnet

@@ -1,0 +1,158 @@
+// The matrix product behind every dense layer, blocked for registers and cache.
+//
+//   C (M, N) = init + A (M, K) @ B (K, N)
+//
+// A and B are read through strides, so the same routine computes all three
+// products of a layer (forward, weight gradient, input gradient) without
+// transposing anything in memory. It follows the classic blocked scheme
+// (Goto & van de Geijn): copy a KC x NC block of B and an MC x KC block of A
+// into small contiguous panels, then a register-resident MR x NR tile of C
+// takes one FMA per element per k. Everything is plain loops with sizes known
+// at compile time, which the compiler turns into vector instructions.
+//
+// Every element of C is summed in the same order as the plain loop
+// `c = init; for k: c += a[k] * b[k]`, whatever the blocking or the thread
+// that computes it, so results do not depend on alignment, on how the work is
+// split between threads, or on the size of the surrounding matrix.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+namespace plainnet {
+namespace gemm {
+
+// How C starts before the products are added.
+enum class Init { accumulate, zero, row };  // C as it is, zeros, or a bias row (N) on every row
+
+// A strided view: element (i, k) is at p[i * rs + k * cs].
+template <typename T>
+struct View {
+    const T* p;
+    int64_t rs, cs;
+    const T& at(int64_t i, int64_t k) const { return p[i * rs + k * cs]; }
+};
+
+// Cache blocking: a KC x NR panel of B stays in L1, an MC x KC block of A in L2.
+#ifndef PLAINNET_KC
+#define PLAINNET_KC 256
+#define PLAINNET_MC 96
+#endif
+constexpr int64_t KC = PLAINNET_KC;
+constexpr int64_t MC = PLAINNET_MC;
+constexpr int64_t NC = 3072;
+
+// The register tile: acc (MR x NR) += panel_a (kc x MR) outer panel_b (kc x NR).
+template <typename T, int MR, int NR>
+inline void micro_tile(int64_t kc, const T* __restrict pa, const T* __restrict pb,
+                       T* __restrict c, int64_t ldc) {
+    T acc[MR][NR];
+#pragma GCC unroll 64
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 64
+        for (int j = 0; j < NR; j++) acc[i][j] = c[i * ldc + j];
+    for (int64_t k = 0; k < kc; k++) {
+        const T* a = pa + k * MR;
+        const T* b = pb + k * NR;
+#pragma GCC unroll 64
+        for (int i = 0; i < MR; i++)
+#pragma GCC unroll 64
+            for (int j = 0; j < NR; j++) acc[i][j] += a[i] * b[j];
+    }
+#pragma GCC unroll 64
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 64
+        for (int j = 0; j < NR; j++) c[i * ldc + j] = acc[i][j];
+}
+
+// Copies rows [i0, i0+mc) x cols [k0, k0+kc) of A into panels of MR rows,
+// each stored k-major (kc x MR); rows past M are zero.
+template <typename T, int MR>
+inline void pack_a(T* dst, View<T> A, int64_t i0, int64_t mc, int64_t k0, int64_t kc, int64_t M) {
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+        int64_t rows = std::min<int64_t>(MR, M - (i0 + ir));
+        for (int64_t k = 0; k < kc; k++) {
+            T* d = dst + ir * kc + k * MR;
+            for (int64_t i = 0; i < rows; i++) d[i] = A.at(i0 + ir + i, k0 + k);
+            for (int64_t i = rows; i < MR; i++) d[i] = T(0);
+        }
+    }
+}
+
+// Copies rows [k0, k0+kc) x cols [j0, j0+nc) of B into panels of NR columns,
+// each stored k-major (kc x NR); columns past N are zero.
+template <typename T, int NR>
+inline void pack_b(T* dst, View<T> B, int64_t k0, int64_t kc, int64_t j0, int64_t nc, int64_t N) {
+    for (int64_t jr = 0; jr < nc; jr += NR) {
+        int64_t cols = std::min<int64_t>(NR, N - (j0 + jr));
+        T* d0 = dst + jr * kc;
+        if (B.cs == 1 && cols == NR) {
+            for (int64_t k = 0; k < kc; k++) {
+                const T* s = &B.at(k0 + k, j0 + jr);
+                for (int j = 0; j < NR; j++) d0[k * NR + j] = s[j];
+            }
+        } else {
+            for (int64_t k = 0; k < kc; k++) {
+                T* d = d0 + k * NR;
+                for (int64_t j = 0; j < cols; j++) d[j] = B.at(k0 + k, j0 + jr + j);
+                for (int64_t j = cols; j < NR; j++) d[j] = T(0);
+            }
+        }
+    }
+}
+
+// Sizes of the packing buffers one call needs (elements).
+template <int MR, int NR>
+constexpr int64_t pack_a_size() { return MC * KC + MR * KC; }
+template <int MR, int NR>
+constexpr int64_t pack_b_size() { return NC * KC + NR * KC; }
+
+// C (M, N) row-major with leading dimension ldc, rows [0, M) and columns
+// [0, N) of the product; pa, pb: scratch of pack_a_size / pack_b_size.
+template <typename T, int MR, int NR>
+void blocked(T* c, int64_t ldc, View<T> A, View<T> B, const T* bias, Init init,
+             int64_t M, int64_t N, int64_t K, T* pa, T* pb) {
+    // C's starting value. Doing it here keeps the tile loop uniform.
+    if (init != Init::accumulate) {
+        for (int64_t i = 0; i < M; i++) {
+            T* ci = c + i * ldc;
+            if (init == Init::zero)
+                for (int64_t j = 0; j < N; j++) ci[j] = T(0);
+            else
+                for (int64_t j = 0; j < N; j++) ci[j] = bias[j];
+        }
+    }
+    T edge[MR * NR];
+    for (int64_t j0 = 0; j0 < N; j0 += NC) {
+        int64_t nc = std::min(NC, N - j0);
+        for (int64_t k0 = 0; k0 < K; k0 += KC) {
+            int64_t kc = std::min(KC, K - k0);
+            pack_b<T, NR>(pb, B, k0, kc, j0, nc, N);
+            for (int64_t i0 = 0; i0 < M; i0 += MC) {
+                int64_t mc = std::min(MC, M - i0);
+                pack_a<T, MR>(pa, A, i0, mc, k0, kc, M);
+                for (int64_t jr = 0; jr < nc; jr += NR) {
+                    int64_t cols = std::min<int64_t>(NR, nc - jr);
+                    for (int64_t ir = 0; ir < mc; ir += MR) {
+                        int64_t rows = std::min<int64_t>(MR, mc - ir);
+                        T* ct = c + (i0 + ir) * ldc + j0 + jr;
+                        if (rows == MR && cols == NR) {
+                            micro_tile<T, MR, NR>(kc, pa + ir * kc, pb + jr * kc, ct, ldc);
+                        } else {
+                            // A partial tile: run the full tile on a copy.
+                            for (int64_t i = 0; i < MR; i++)
+                                for (int64_t j = 0; j < NR; j++)
+                                    edge[i * NR + j] = i < rows && j < cols ? ct[i * ldc + j] : T(0);
+                            micro_tile<T, MR, NR>(kc, pa + ir * kc, pb + jr * kc, edge, NR);
+                            for (int64_t i = 0; i < rows; i++)
+                                for (int64_t j = 0; j < cols; j++) ct[i * ldc + j] = edge[i * NR + j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+}  // namespace gemm
+}  // namespace plainnet

@@ -1,0 +1,22 @@
+// A small pool of worker threads, created once and reused, for the products
+// of big layers. Tiny networks never touch it: for them a thread hand-off
+// costs more than the work.
+#pragma once
+
+namespace plainnet {
+namespace threads {
+
+// Threads a product may use (the caller's included). Starts at the number of
+// CPUs this process may run on, or PLAINNET_NUM_THREADS if that is set.
+int count();
+// Sets it; n >= 1. Takes effect at the next product.
+void set_count(int n);
+
+// Runs fn(ctx, i) for i in [0, n), in parallel on the pool, and returns when
+// all are done. The calling thread runs part of the work. If another thread
+// is using the pool at that moment, everything runs in the calling thread:
+// results are the same either way, because the parts never share outputs.
+void parallel_for(int n, void (*fn)(void* ctx, int i), void* ctx);
+
+}  // namespace threads
+}  // namespace plainnet
