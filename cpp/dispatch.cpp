@@ -79,8 +79,8 @@ PLAINNET_ENTRY_POINTS(PLAINNET_AVX2, "avx2", double, d, 4, 8)
 PLAINNET_ENTRY_POINTS(PLAINNET_AVX2, "avx2", float, f, 4, 16)
 }  // namespace variant_avx2
 namespace variant_avx512 {
-PLAINNET_ENTRY_POINTS(PLAINNET_AVX512, "avx512", double, d, 6, 32)
-PLAINNET_ENTRY_POINTS(PLAINNET_AVX512, "avx512", float, f, 6, 64)
+PLAINNET_ENTRY_POINTS(PLAINNET_AVX512, "avx512", double, d, 4, 32)
+PLAINNET_ENTRY_POINTS(PLAINNET_AVX512, "avx512", float, f, 4, 64)
 }  // namespace variant_avx512
 #endif
 

@@ -115,8 +115,7 @@ inline T exp_nonpositive(T x) {
 template <typename T>
 inline T sigmoid(T z) {
     T e = exp_nonpositive(-std::fabs(z));
-    T one_plus = T(1) + e;
-    return z >= T(0) ? T(1) / one_plus : e / one_plus;
+    return (z >= T(0) ? T(1) : e) / (T(1) + e);
 }
 
 // ---------------------------------------------------------------- activations
@@ -181,27 +180,36 @@ void activation_backward(T* dz, const T* dout, const T* z, const T* a, int64_t N
 
 // ---------------------------------------------------------------- products
 
-// One product C = init + A @ B, described once and computed in parts: part
-// p of n covers a band of rows (or of columns) of C.
+// How C starts before the products are added.
+enum class Init { accumulate, zero, row };  // C as it is, zeros, or a bias row (N) on every row
+
+// One product C = init + A @ B, described once and computed in parts.
 template <typename T>
 struct Product {
     T* c;
     int64_t ldc;
     gemm::View<T> A, B;
     const T* bias;
-    gemm::Init init;
+    Init init;
     int64_t M, N, K;
-    bool split_rows;
 };
 
 // Below this many multiply-adds a product is not worth blocking or threads.
 constexpr int64_t kSmallProduct = 4096;
 // From this many multiply-adds on, a product is split over the thread pool.
-constexpr int64_t kThreadedProduct = int64_t(1) << 18;
+#ifndef PLAINNET_THREADED_PRODUCT
+#define PLAINNET_THREADED_PRODUCT (int64_t(1) << 21)
+#endif
+constexpr int64_t kThreadedProduct = PLAINNET_THREADED_PRODUCT;
 
-// Part p of n of the product, blocked with an MR x NR register tile. The
-// bands are whole tiles, so each element's sum is the same however many
-// parts there are.
+// The share of a register tile's work that is real when n is cut in tiles of t.
+inline double tile_use(int64_t n, int64_t t) { return double(n) / double((n + t - 1) / t * t); }
+
+// Part p of n of the product (C already initialised), blocked with an
+// MR x NR register tile. A product with few columns (an output layer of 10,
+// say) wastes most of a wide tile, so it is computed transposed,
+// C^T = B^T A^T, when that fills the tiles better. Parts are bands of
+// whole tiles, so each element's sum is the same however many parts there are.
 template <typename T, int MR, int NR>
 void product_part(const Product<T>& P, int p, int n) {
     static thread_local std::vector<T> pack_a, pack_b;
@@ -209,48 +217,61 @@ void product_part(const Product<T>& P, int p, int n) {
         pack_a.resize(gemm::pack_a_size<MR, NR>());
         pack_b.resize(gemm::pack_b_size<MR, NR>());
     }
-    const int64_t unit = P.split_rows ? MR : NR;
-    const int64_t extent = P.split_rows ? P.M : P.N;
+    const bool ct = tile_use(P.N, MR) * tile_use(P.M, NR) >
+                    1.25 * tile_use(P.M, MR) * tile_use(P.N, NR);
+    // The product as computed: C' (M' x N') = A' B'.
+    gemm::View<T> A = P.A, B = P.B;
+    int64_t M = P.M, N = P.N;
+    if (ct) {
+        A = {P.B.p, P.B.cs, P.B.rs};
+        B = {P.A.p, P.A.cs, P.A.rs};
+        std::swap(M, N);
+    }
+    // Split the larger dimension of C'.
+    const bool rows = M >= N;
+    const int64_t unit = rows ? MR : NR, extent = rows ? M : N;
     const int64_t tiles = (extent + unit - 1) / unit;
-    const int64_t t0 = tiles * p / n, t1 = tiles * (p + 1) / n;
-    const int64_t lo = std::min(extent, t0 * unit), hi = std::min(extent, t1 * unit);
+    const int64_t lo = std::min(extent, tiles * p / n * unit);
+    const int64_t hi = std::min(extent, tiles * (p + 1) / n * unit);
     if (lo >= hi) return;
-    if (P.split_rows) {
-        gemm::View<T> A{P.A.p + lo * P.A.rs, P.A.rs, P.A.cs};
-        gemm::blocked<T, MR, NR>(P.c + lo * P.ldc, P.ldc, A, P.B, P.bias, P.init, hi - lo, P.N,
-                                 P.K, pack_a.data(), pack_b.data());
+    T* c = P.c;
+    if (rows) {
+        A.p += lo * A.rs;
+        M = hi - lo;
+        c += ct ? lo : lo * P.ldc;
     } else {
-        gemm::View<T> B{P.B.p + lo * P.B.cs, P.B.rs, P.B.cs};
-        gemm::blocked<T, MR, NR>(P.c + lo, P.ldc, P.A, B, P.bias ? P.bias + lo : nullptr, P.init,
-                                 P.M, hi - lo, P.K, pack_a.data(), pack_b.data());
+        B.p += lo * B.cs;
+        N = hi - lo;
+        c += ct ? lo * P.ldc : lo;
     }
+    if (ct)
+        gemm::blocked<T, MR, NR, true>(c, P.ldc, A, B, M, N, P.K, pack_a.data(), pack_b.data());
+    else
+        gemm::blocked<T, MR, NR, false>(c, P.ldc, A, B, M, N, P.K, pack_a.data(), pack_b.data());
 }
 
-// The plain loop for tiny products, in the same summation order.
+// Runs a product: the plain loop for tiny ones, otherwise blocked parts,
+// on the pool when it is big. `part` is the per-target instantiation of
+// product_part, so pool threads run code compiled for the same instruction set.
 template <typename T>
-void product_small(const Product<T>& P) {
-    for (int64_t i = 0; i < P.M; i++) {
+void product(const Product<T>& P, void (*part)(const Product<T>&, int, int)) {
+    for (int64_t i = 0; i < P.M && P.init != Init::accumulate; i++) {
         T* ci = P.c + i * P.ldc;
-        if (P.init == gemm::Init::zero)
-            for (int64_t j = 0; j < P.N; j++) ci[j] = T(0);
-        else if (P.init == gemm::Init::row)
-            for (int64_t j = 0; j < P.N; j++) ci[j] = P.bias[j];
-        for (int64_t k = 0; k < P.K; k++) {
-            T a = P.A.at(i, k);
-            for (int64_t j = 0; j < P.N; j++) ci[j] += a * P.B.at(k, j);
-        }
+        for (int64_t j = 0; j < P.N; j++) ci[j] = P.init == Init::row ? P.bias[j] : T(0);
     }
-}
-
-// Runs a product: the plain loop, one blocked part, or parts on the pool.
-// `part` is the per-target instantiation of product_part (a function pointer,
-// so that pool threads run code compiled for the same instruction set).
-template <typename T>
-void product(Product<T> P, void (*part)(const Product<T>&, int, int)) {
     // In double: the count itself may exceed int64 for absurd shapes.
     const double work = double(P.M) * double(P.N) * double(P.K);
-    if (work < double(kSmallProduct)) return product_small(P);
-    P.split_rows = P.M >= P.N;
+    if (work < double(kSmallProduct)) {
+        // The same summation order as the blocked code.
+        for (int64_t i = 0; i < P.M; i++) {
+            T* ci = P.c + i * P.ldc;
+            for (int64_t k = 0; k < P.K; k++) {
+                T a = P.A.at(i, k);
+                for (int64_t j = 0; j < P.N; j++) ci[j] += a * P.B.at(k, j);
+            }
+        }
+        return;
+    }
     int n = work >= double(kThreadedProduct) ? threads::count() : 1;
     if (n <= 1) return part(P, 0, 1);
     struct Job {
@@ -273,7 +294,7 @@ using PartFn = void (*)(const Product<T>&, int, int);
 template <typename T>
 void dense_forward(PartFn<T> part, T* out, const T* inp, const T* weight, const T* bias,
                    int64_t B, int64_t C, int64_t OC) {
-    product<T>({out, OC, {inp, C, 1}, {weight, OC, 1}, bias, gemm::Init::row, B, OC, C, true},
+    product<T>({out, OC, {inp, C, 1}, {weight, OC, 1}, bias, Init::row, B, OC, C},
                part);
 }
 
@@ -287,13 +308,13 @@ void dense_backward(PartFn<T> part, T* dinp, T* dweight, T* dbias, const T* dout
         for (int64_t j = 0; j < OC; j++) dbias[j] += d[j];
     }
     // dweight (C, OC): A = inp^T, element (c, b) at inp[b * C + c]
-    product<T>({dweight, OC, {inp, 1, C}, {dout, OC, 1}, nullptr, gemm::Init::accumulate, C, OC,
-                B, true},
+    product<T>({dweight, OC, {inp, 1, C}, {dout, OC, 1}, nullptr, Init::accumulate, C, OC,
+                B},
                part);
     if (dinp != nullptr) {
         // dinp (B, C): B = weight^T, element (o, c) at weight[c * OC + o]
-        product<T>({dinp, C, {dout, OC, 1}, {weight, 1, OC}, nullptr, gemm::Init::accumulate, B,
-                    C, OC, true},
+        product<T>({dinp, C, {dout, OC, 1}, {weight, 1, OC}, nullptr, Init::accumulate, B,
+                    C, OC},
                    part);
     }
 }

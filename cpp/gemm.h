@@ -22,9 +22,6 @@
 namespace plainnet {
 namespace gemm {
 
-// How C starts before the products are added.
-enum class Init { accumulate, zero, row };  // C as it is, zeros, or a bias row (N) on every row
-
 // A strided view: element (i, k) is at p[i * rs + k * cs].
 template <typename T>
 struct View {
@@ -43,14 +40,16 @@ constexpr int64_t MC = PLAINNET_MC;
 constexpr int64_t NC = 3072;
 
 // The register tile: acc (MR x NR) += panel_a (kc x MR) outer panel_b (kc x NR).
-template <typename T, int MR, int NR>
+// Element (i, j) of the tile lives at c[i * ldc + j], or at c[j * ldc + i]
+// when CT (the caller computes the transpose of its product, see blocked).
+template <typename T, int MR, int NR, bool CT>
 inline void micro_tile(int64_t kc, const T* __restrict pa, const T* __restrict pb,
                        T* __restrict c, int64_t ldc) {
     T acc[MR][NR];
 #pragma GCC unroll 64
     for (int i = 0; i < MR; i++)
 #pragma GCC unroll 64
-        for (int j = 0; j < NR; j++) acc[i][j] = c[i * ldc + j];
+        for (int j = 0; j < NR; j++) acc[i][j] = CT ? c[j * ldc + i] : c[i * ldc + j];
     for (int64_t k = 0; k < kc; k++) {
         const T* a = pa + k * MR;
         const T* b = pb + k * NR;
@@ -62,7 +61,7 @@ inline void micro_tile(int64_t kc, const T* __restrict pa, const T* __restrict p
 #pragma GCC unroll 64
     for (int i = 0; i < MR; i++)
 #pragma GCC unroll 64
-        for (int j = 0; j < NR; j++) c[i * ldc + j] = acc[i][j];
+        for (int j = 0; j < NR; j++) (CT ? c[j * ldc + i] : c[i * ldc + j]) = acc[i][j];
 }
 
 // Copies rows [i0, i0+mc) x cols [k0, k0+kc) of A into panels of MR rows,
@@ -107,21 +106,12 @@ constexpr int64_t pack_a_size() { return MC * KC + MR * KC; }
 template <int MR, int NR>
 constexpr int64_t pack_b_size() { return NC * KC + NR * KC; }
 
-// C (M, N) row-major with leading dimension ldc, rows [0, M) and columns
-// [0, N) of the product; pa, pb: scratch of pack_a_size / pack_b_size.
-template <typename T, int MR, int NR>
-void blocked(T* c, int64_t ldc, View<T> A, View<T> B, const T* bias, Init init,
-             int64_t M, int64_t N, int64_t K, T* pa, T* pb) {
-    // C's starting value. Doing it here keeps the tile loop uniform.
-    if (init != Init::accumulate) {
-        for (int64_t i = 0; i < M; i++) {
-            T* ci = c + i * ldc;
-            if (init == Init::zero)
-                for (int64_t j = 0; j < N; j++) ci[j] = T(0);
-            else
-                for (int64_t j = 0; j < N; j++) ci[j] = bias[j];
-        }
-    }
+// C (M, N) += A (M, K) @ B (K, N); C row-major with leading dimension ldc,
+// or, when CT, C's transpose is (so C (i, j) is at c[j * ldc + i]). pa, pb:
+// scratch of pack_a_size / pack_b_size elements.
+template <typename T, int MR, int NR, bool CT>
+void blocked(T* c, int64_t ldc, View<T> A, View<T> B, int64_t M, int64_t N, int64_t K, T* pa,
+             T* pb) {
     T edge[MR * NR];
     for (int64_t j0 = 0; j0 < N; j0 += NC) {
         int64_t nc = std::min(NC, N - j0);
@@ -135,18 +125,23 @@ void blocked(T* c, int64_t ldc, View<T> A, View<T> B, const T* bias, Init init,
                     int64_t cols = std::min<int64_t>(NR, nc - jr);
                     for (int64_t ir = 0; ir < mc; ir += MR) {
                         int64_t rows = std::min<int64_t>(MR, mc - ir);
-                        T* ct = c + (i0 + ir) * ldc + j0 + jr;
+                        int64_t i = i0 + ir, j = j0 + jr;
+                        T* ct = CT ? c + j * ldc + i : c + i * ldc + j;
                         if (rows == MR && cols == NR) {
-                            micro_tile<T, MR, NR>(kc, pa + ir * kc, pb + jr * kc, ct, ldc);
-                        } else {
-                            // A partial tile: run the full tile on a copy.
-                            for (int64_t i = 0; i < MR; i++)
-                                for (int64_t j = 0; j < NR; j++)
-                                    edge[i * NR + j] = i < rows && j < cols ? ct[i * ldc + j] : T(0);
-                            micro_tile<T, MR, NR>(kc, pa + ir * kc, pb + jr * kc, edge, NR);
-                            for (int64_t i = 0; i < rows; i++)
-                                for (int64_t j = 0; j < cols; j++) ct[i * ldc + j] = edge[i * NR + j];
+                            micro_tile<T, MR, NR, CT>(kc, pa + ir * kc, pb + jr * kc, ct, ldc);
+                            continue;
                         }
+                        // A partial tile: run the full tile on a copy.
+                        for (int64_t ii = 0; ii < MR; ii++)
+                            for (int64_t jj = 0; jj < NR; jj++)
+                                edge[ii * NR + jj] =
+                                    ii < rows && jj < cols
+                                        ? (CT ? ct[jj * ldc + ii] : ct[ii * ldc + jj])
+                                        : T(0);
+                        micro_tile<T, MR, NR, false>(kc, pa + ir * kc, pb + jr * kc, edge, NR);
+                        for (int64_t ii = 0; ii < rows; ii++)
+                            for (int64_t jj = 0; jj < cols; jj++)
+                                (CT ? ct[jj * ldc + ii] : ct[ii * ldc + jj]) = edge[ii * NR + jj];
                     }
                 }
             }

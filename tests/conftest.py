@@ -12,6 +12,11 @@ RTOL = {np.float64: 1e-12, np.float32: 2e-5}
 
 DTYPES = [np.float64, np.float32]
 SHAPES = [(1, 1, 1), (3, 5, 2), (7, 13, 11), (64, 37, 29)]  # (B, C, OC)
+# Shapes for the blocked products: partial register tiles, sums longer than
+# one cache block (C > 256), more rows than one block, a layer wider than one
+# column block (OC > 3072), narrow outputs (computed transposed), and sizes
+# big enough to be split over threads.
+BLOCKED_SHAPES = [(33, 300, 45), (5, 3, 3100), (130, 70, 3), (300, 600, 45), (97, 9, 1)]
 
 
 def assert_close(actual, desired, dtype=np.float64, rtol=None):
@@ -35,3 +40,12 @@ def rng(request):
 @pytest.fixture
 def xor_data():
     return pn.datasets.xor()
+
+
+@pytest.fixture(params=pn._core.supported_dispatch())
+def variant(request):
+    """Runs a test once per kernel variant this CPU supports (naive, baseline, avx2, ...)."""
+    before = pn._core.build_info()["dispatch"]
+    pn._core.set_dispatch(request.param)
+    yield request.param
+    pn._core.set_dispatch(before)

@@ -1,13 +1,16 @@
-"""Every native kernel against its NumPy twin in plainnet.reference."""
+"""Every native kernel, in every variant this CPU runs, against its NumPy twin."""
 
 import numpy as np
 import pytest
-from conftest import DTYPES, SHAPES, assert_close
+from conftest import BLOCKED_SHAPES, DTYPES, SHAPES, assert_close
 
 from plainnet import _core
 from plainnet import reference as ref
 
 ACTS = ref.ACTIVATIONS
+
+# Each test here runs once per kernel variant (see conftest.variant).
+pytestmark = pytest.mark.usefixtures("variant")
 
 
 def test_both_backends_offer_the_same_activations():
@@ -19,7 +22,7 @@ def test_both_backends_offer_the_same_activations():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("B,C,OC", SHAPES)
+@pytest.mark.parametrize("B,C,OC", SHAPES + BLOCKED_SHAPES)
 def test_dense_forward(rng, dtype, B, C, OC):
     inp = rng.standard_normal((B, C)).astype(dtype)
     W = rng.standard_normal((C, OC)).astype(dtype)
@@ -30,7 +33,7 @@ def test_dense_forward(rng, dtype, B, C, OC):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("B,C,OC", SHAPES)
+@pytest.mark.parametrize("B,C,OC", SHAPES + BLOCKED_SHAPES)
 @pytest.mark.parametrize("with_dinp", [True, False])
 def test_dense_backward_accumulates(rng, dtype, B, C, OC, with_dinp):
     inp = rng.standard_normal((B, C)).astype(dtype)
@@ -87,6 +90,30 @@ def test_activation_backward_accumulates(rng, dtype, name):
     ref.activation_backward(want, dout, z, a, name)
     assert np.isfinite(got).all()
     assert_close(got, want, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_is_accurate_to_a_few_ulp_everywhere(dtype):
+    # The fast variants compute exp with their own polynomial; compare each
+    # element on its own scale (no absolute floor), down to the smallest normals.
+    lo = -700.0 if dtype == np.float64 else -85.0
+    z = np.concatenate([np.linspace(lo, 40.0, 20011), np.linspace(-1, 1, 2001)]).astype(dtype)
+    got = _core.activation_forward(z, "sigmoid")
+    want = ref.activation_forward(z, "sigmoid")
+    ulp = np.spacing(want)
+    assert np.max(np.abs(got - want) / ulp) <= 4
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_underflows_gradually(dtype):
+    # Below the normal range the result must shrink smoothly to 0, as NumPy's does.
+    edge = {np.float64: (-760.0, -700.0), np.float32: (-110.0, -80.0)}[dtype]
+    z = np.linspace(*edge, 4001).astype(dtype)
+    got = _core.activation_forward(z, "sigmoid")
+    want = ref.activation_forward(z, "sigmoid")
+    tiny = np.finfo(dtype).smallest_subnormal
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=4 * tiny)
+    assert np.all(np.diff(got) >= 0)
 
 
 @pytest.mark.parametrize("name", ACTS)

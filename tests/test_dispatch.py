@@ -1,0 +1,136 @@
+"""Kernel variants and threads: what runs is reported, selectable, and never changes results."""
+
+import threading
+
+import numpy as np
+import pytest
+from conftest import assert_close
+
+import plainnet as pn
+from plainnet import _core
+from plainnet import reference as ref
+
+
+@pytest.fixture
+def threads():
+    """Restores the thread count after a test that changes it."""
+    before = _core.get_num_threads()
+    yield
+    _core.set_num_threads(before)
+
+
+def test_build_info_names_what_runs():
+    info = _core.build_info()
+    assert set(info) >= {"compiler", "flags", "targets", "supported", "dispatch", "num_threads"}
+    assert info["targets"][:2] == ["naive", "baseline"]
+    assert set(info["supported"]) <= set(info["targets"])
+    assert info["dispatch"] in info["supported"]
+    # The best supported variant is the default.
+    assert info["dispatch"] == info["supported"][-1]
+    assert info["num_threads"] == _core.get_num_threads() >= 1
+    # The default build is portable: no tuning for the build machine, no fast-math.
+    assert "-march=native" not in info["flags"] and "fast-math" not in info["flags"]
+
+
+def test_naive_and_baseline_run_everywhere():
+    assert _core.supported_dispatch()[:2] == ["naive", "baseline"]
+
+
+@pytest.mark.parametrize("bad", ["", "AVX512", "sse9"])
+def test_unknown_variant_is_refused(bad):
+    with pytest.raises(ValueError, match="unknown kernel variant"):
+        _core.set_dispatch(bad)
+
+
+def test_unsupported_variant_is_refused():
+    missing = [v for v in _core.build_info()["targets"] if v not in _core.supported_dispatch()]
+    if not missing:
+        pytest.skip("this CPU runs every compiled variant")
+    with pytest.raises(ValueError, match="does not support"):
+        _core.set_dispatch(missing[0])
+
+
+@pytest.mark.parametrize("n", [0, -1, 1025])
+def test_bad_thread_count_is_refused(n):
+    with pytest.raises(ValueError, match="n: expected a thread count"):
+        _core.set_num_threads(n)
+
+
+# Big enough that every product is split over the pool.
+SIZES = [300, 257, 130, 3]
+ACTS = ["sigmoid", "tanh", "sigmoid"]
+
+
+def _problem(dtype):
+    rng = np.random.default_rng(7)
+    params = (rng.standard_normal(_core.num_parameters(SIZES)) * 0.1).astype(dtype)
+    X = rng.random((200, SIZES[0])).astype(dtype)
+    y = rng.random((200, SIZES[-1])).astype(dtype)
+    return params, X, y
+
+
+def _train(params, X, y, iterations=3):
+    params = params.copy()
+    losses, done, status = _core.fit(params, SIZES, ACTS, X, y, 0.5, iterations, 0, False, 0, 0,
+                                     None)
+    assert (done, status) == (iterations, "done")
+    return params, losses
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_threads_give_bit_identical_results(variant, threads, dtype):
+    # Threads split products into bands of whole register tiles and never
+    # split a sum, so the thread count cannot change a single bit.
+    params, X, y = _problem(dtype)
+    _core.set_num_threads(1)
+    want_p, want_l = _train(params, X, y)
+    want_g = _core.gradients(params, SIZES, ACTS, X, y)[1]
+    for n in (2, 3, 8):
+        _core.set_num_threads(n)
+        got_p, got_l = _train(params, X, y)
+        assert np.array_equal(got_p, want_p) and np.array_equal(got_l, want_l), n
+        assert np.array_equal(_core.gradients(params, SIZES, ACTS, X, y)[1], want_g), n
+
+
+def test_every_variant_trains_like_the_reference(variant):
+    params, X, y = _problem(np.float64)
+    got_p, got_l = _train(params, X, y)
+    want_p = params.copy()
+    want_l = [ref.step(want_p, SIZES, ACTS, X, y, 0.5) for _ in range(3)]
+    assert_close(got_l, want_l, rtol=1e-11)
+    assert_close(got_p, want_p, rtol=1e-11)
+
+
+def test_two_threads_sharing_the_pool_get_their_own_results(threads):
+    # While one fit holds the pool, the other runs its products in its own
+    # thread; both must still get exactly what they get alone.
+    _core.set_num_threads(2)
+    p64, X64, y64 = _problem(np.float64)
+    p32, X32, y32 = _problem(np.float32)
+    alone = [_train(p64, X64, y64, 20), _train(p32, X32, y32, 20)]
+    out = [None, None]
+
+    def run(i, p, X, y):
+        out[i] = _train(p, X, y, 20)
+
+    workers = [threading.Thread(target=run, args=(0, p64, X64, y64)),
+               threading.Thread(target=run, args=(1, p32, X32, y32))]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    for (gp, gl), (wp, wl) in zip(out, alone):
+        assert np.array_equal(gp, wp) and np.array_equal(gl, wl)
+
+
+def test_network_results_do_not_depend_on_threads(threads):
+    X = np.random.default_rng(3).random((256, 64))
+    y = (X[:, :10] > 0.5).astype(float)
+    runs = []
+    for n in (1, 2):
+        _core.set_num_threads(n)
+        net = pn.Network([64, 300, 10], seed=5)
+        hist = net.fit(X, y, lr=0.5, epochs=5)
+        runs.append((hist.loss, net.weights))
+    assert np.array_equal(runs[0][0], runs[1][0])
+    assert all(np.array_equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
