@@ -40,6 +40,10 @@ namespace plainnet {
     ATTR static void activation_forward_##SUF(T* out, const T* z, int64_t N, Act act) {          \
         fast::activation_forward<T>(out, z, N, act);                                             \
     }                                                                                            \
+    ATTR static void dense_act_forward_##SUF(T* z, T* a, const T* inp, const T* w, const T* b,   \
+                                             int64_t B, int64_t C, int64_t OC, Act act) {        \
+        fast::dense_act_forward<T>(part_##SUF, z, a, inp, w, b, B, C, OC, act);                  \
+    }                                                                                            \
     ATTR static void activation_backward_##SUF(T* dz, const T* dout, const T* z, const T* a,     \
                                                int64_t N, Act act) {                             \
         fast::activation_backward<T>(dz, dout, z, a, N, act);                                    \
@@ -51,14 +55,26 @@ namespace plainnet {
                                            dense_forward_##SUF,                                  \
                                            dense_backward_##SUF,                                 \
                                            activation_forward_##SUF,                             \
+                                           dense_act_forward_##SUF,                              \
                                            activation_backward_##SUF,                            \
                                            sgd_update_##SUF};
 
 namespace variant_naive {
 template <typename T>
-const Kernels<T> table = {"naive", dense_forward<T>, dense_backward<T>, activation_forward<T>,
-                          activation_backward<T>, sgd_update<T>};
+void dense_act_forward(T* z, T* a, const T* inp, const T* w, const T* b, int64_t B, int64_t C,
+                       int64_t OC, Act act) {
+    dense_forward(z, inp, w, b, B, C, OC);
+    activation_forward(a, z, B * OC, act);
 }
+template <typename T>
+const Kernels<T> table = {"naive",
+                          dense_forward<T>,
+                          dense_backward<T>,
+                          activation_forward<T>,
+                          dense_act_forward<T>,
+                          activation_backward<T>,
+                          sgd_update<T>};
+}  // namespace variant_naive
 
 // Any x86-64 (SSE2) or, on other machines, whatever the compiler targets.
 namespace variant_baseline {

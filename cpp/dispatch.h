@@ -24,6 +24,9 @@ struct Kernels {
     void (*dense_backward)(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
                            const T* weight, int64_t B, int64_t C, int64_t OC);
     void (*activation_forward)(T* out, const T* z, int64_t N, Act act);
+    // dense_forward into z, then activation_forward into a, fused.
+    void (*dense_act_forward)(T* z, T* a, const T* inp, const T* weight, const T* bias, int64_t B,
+                              int64_t C, int64_t OC, Act act);
     void (*activation_backward)(T* dz, const T* dout, const T* z, const T* a, int64_t N, Act act);
     void (*sgd_update)(T* params, const T* grads, T lr, int64_t N);
 };

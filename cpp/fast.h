@@ -192,13 +192,27 @@ struct Product {
     const T* bias;
     Init init;
     int64_t M, N, K;
+    T* act_out = nullptr;  // if set, act_out = f(C) (same layout as C) once C is complete
+    Act act = Act::linear;
 };
 
-// Below this many multiply-adds a product is not worth blocking or threads.
+// act_out = f(C) on rows [i0, i1) x columns [j0, j1).
+template <typename T>
+void apply_activation(const Product<T>& P, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+    if (P.act_out == nullptr) return;
+    if (j0 == 0 && j1 == P.N && P.ldc == P.N) {
+        fast::activation_forward<T>(P.act_out + i0 * P.ldc, P.c + i0 * P.ldc, (i1 - i0) * P.N, P.act);
+        return;
+    }
+    for (int64_t i = i0; i < i1; i++)
+        fast::activation_forward<T>(P.act_out + i * P.ldc + j0, P.c + i * P.ldc + j0, j1 - j0, P.act);
+}
+
+// Below this many multiply-adds a product is not worth blocking.
 constexpr int64_t kSmallProduct = 4096;
 // From this many multiply-adds on, a product is split over the thread pool.
 #ifndef PLAINNET_THREADED_PRODUCT
-#define PLAINNET_THREADED_PRODUCT (int64_t(1) << 21)
+#define PLAINNET_THREADED_PRODUCT (int64_t(1) << 16)
 #endif
 constexpr int64_t kThreadedProduct = PLAINNET_THREADED_PRODUCT;
 
@@ -248,6 +262,11 @@ void product_part(const Product<T>& P, int p, int n) {
         gemm::blocked<T, MR, NR, true>(c, P.ldc, A, B, M, N, P.K, pack_a.data(), pack_b.data());
     else
         gemm::blocked<T, MR, NR, false>(c, P.ldc, A, B, M, N, P.K, pack_a.data(), pack_b.data());
+    // The activation of this band, while it is still in cache and on this thread.
+    if (rows != ct)
+        apply_activation(P, lo, hi, 0, P.N);  // a band of C's rows
+    else
+        apply_activation(P, 0, P.M, lo, hi);  // a band of C's columns
 }
 
 // Runs a product: the plain loop for tiny ones, otherwise blocked parts,
@@ -270,7 +289,7 @@ void product(const Product<T>& P, void (*part)(const Product<T>&, int, int)) {
                 for (int64_t j = 0; j < P.N; j++) ci[j] += a * P.B.at(k, j);
             }
         }
-        return;
+        return apply_activation(P, 0, P.M, 0, P.N);
     }
     int n = work >= double(kThreadedProduct) ? threads::count() : 1;
     if (n <= 1) return part(P, 0, 1);
@@ -294,8 +313,14 @@ using PartFn = void (*)(const Product<T>&, int, int);
 template <typename T>
 void dense_forward(PartFn<T> part, T* out, const T* inp, const T* weight, const T* bias,
                    int64_t B, int64_t C, int64_t OC) {
-    product<T>({out, OC, {inp, C, 1}, {weight, OC, 1}, bias, Init::row, B, OC, C},
-               part);
+    product<T>({out, OC, {inp, C, 1}, {weight, OC, 1}, bias, Init::row, B, OC, C}, part);
+}
+
+// dense_forward into z (B, OC), then a = f(z), each thread activating its own band.
+template <typename T>
+void dense_act_forward(PartFn<T> part, T* z, T* a, const T* inp, const T* weight, const T* bias,
+                       int64_t B, int64_t C, int64_t OC, Act act) {
+    product<T>({z, OC, {inp, C, 1}, {weight, OC, 1}, bias, Init::row, B, OC, C, a, act}, part);
 }
 
 // As kernels.h: dweight += inp^T @ dout; dbias += column sums of dout;

@@ -91,8 +91,8 @@ static void forward_with(const Kernels<T>& k, const Layout& L, const T* params, 
     const T* inp = X;
     for (int64_t l = 0; l < L.num_layers(); l++) {
         int64_t C = L.sizes[l], OC = L.sizes[l + 1];
-        k.dense_forward(ws.z_of(l), inp, params + L.w_off[l], params + L.b_off[l], m, C, OC);
-        k.activation_forward(ws.a_of(l), ws.z_of(l), m * OC, L.acts[l]);
+        k.dense_act_forward(ws.z_of(l), ws.a_of(l), inp, params + L.w_off[l],
+                            params + L.b_off[l], m, C, OC, L.acts[l]);
         inp = ws.a_of(l);
     }
 }
