@@ -90,6 +90,14 @@ inline void pack_b(T* dst, View<T> B, int64_t k0, int64_t kc, int64_t j0, int64_
                 const T* s = &B.at(k0 + k, j0 + jr);
                 for (int j = 0; j < NR; j++) d0[k * NR + j] = s[j];
             }
+        } else if (B.rs == 1) {
+            // B is the transpose of a row-major matrix: read along its rows.
+            for (int64_t j = 0; j < cols; j++) {
+                const T* s = &B.at(k0, j0 + jr + j);
+                for (int64_t k = 0; k < kc; k++) d0[k * NR + j] = s[k];
+            }
+            for (int64_t k = 0; k < kc; k++)
+                for (int64_t j = cols; j < NR; j++) d0[k * NR + j] = T(0);
         } else {
             for (int64_t k = 0; k < kc; k++) {
                 T* d = d0 + k * NR;
