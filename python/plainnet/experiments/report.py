@@ -110,7 +110,7 @@ def write_json(report: Report, backend: str) -> Path:
             for r in report.results}}
     path = report.out / "results.json"
     tmp = path.with_name(f".results.json.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(doc, indent=1, allow_nan=False), encoding="utf-8")
+    tmp.write_text(json.dumps(doc, separators=(",", ":"), allow_nan=False), encoding="utf-8")
     os.replace(tmp, path)
     return path
 
