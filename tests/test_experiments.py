@@ -231,3 +231,8 @@ def test_json_conversion_keeps_precision_and_refuses_objects():
 def test_xor_command_still_works(capsys):
     assert main(["xor", "--epochs", "100", "--log-every", "50"]) == 0
     assert "After training" in capsys.readouterr().out
+
+
+def test_numpy_backend_warns_how_long_reliability_takes():
+    text = report.numpy_estimate()
+    assert "4,800 networks" in text and "minutes" in text

@@ -37,6 +37,7 @@ def train_xor(hidden: int, lr: float, iterations: int, seed: int = 42,
         diverged_at = history.iterations
     losses = np.asarray(history.loss, dtype=np.float64)
     pred = net.forward(X)
+    hidden_out = net.forward_trace(X)[0][1]
     rounded = np.round(pred).astype(int)
     right = (rounded == y).ravel()
     return {
@@ -50,6 +51,10 @@ def train_xor(hidden: int, lr: float, iterations: int, seed: int = 42,
         "predictions": pred.ravel(), "rounded": rounded.ravel().tolist(),
         "right": right.tolist(), "correct": int(right.sum()),
         "final_loss": float(net.loss(X, y)),
+        # hidden units that output exactly 0 for all four inputs pass back no gradient
+        "dead_units": int(np.all(hidden_out == 0.0, axis=0).sum()),
+        # how many of the four inputs the hidden layer still tells apart
+        "distinct_hidden_codes": int(np.unique(hidden_out, axis=0).shape[0]),
         "weights": [w.tolist() for w in net.weights], "biases": [b.tolist() for b in net.biases],
         "net": net,
     }

@@ -25,20 +25,26 @@ def compute(backend: str = "native") -> Result:
     for act, run in runs.items():
         solved = run["correct"] == 4 and run["final_loss"] < 0.001
         rows.append([act, f"{run['final_loss']:.3e}", f"{run['correct']}/4",
+                     run["dead_units"], run["distinct_hidden_codes"],
                      "diverged" if run["diverged_at"] >= 0 else ("learned" if solved else "no")])
-    table = format_table(["hidden activation", "final loss", "correct", "learned"], rows,
-                         align="lrrl")
+    table = format_table(["hidden activation", "final loss", "correct", "dead units",
+                          "distinct codes", "learned"], rows, align="lrrrrl")
     learned = [a for a, r in runs.items() if r["correct"] == 4 and r["final_loss"] < 0.001]
     failed = [a for a in runs if a not in learned]
     verdict = (f"{len(learned)} of {len(runs)} learn XOR (4/4, loss < 0.001): "
                f"{', '.join(learned) or 'none'}; not: {', '.join(failed) or 'none'}")
     data = {"activations": list(ACTIVATIONS), "runs": runs, "learned": learned, "failed": failed}
+    notes = ["A linear hidden layer makes the whole network a logistic regression, which "
+             "cannot separate XOR. 'dead units' output 0 for all four inputs and so pass back "
+             "no gradient; 'distinct codes' counts how many of the four inputs the trained "
+             "hidden layer still maps to different values: with fewer than 4, some inputs "
+             "look identical to the output neuron."]
+    stuck = [f"{a} ({r['dead_units']} dead, {r['distinct_hidden_codes']} codes)"
+             for a, r in runs.items() if a in failed and a != "linear"]
+    if stuck:
+        notes.append("Failed here besides linear: " + ", ".join(stuck) + ".")
     return Result(NAME, TITLE, data, table, verdict,
-                  as_claimed="linear" in failed and "sigmoid" in learned,
-                  notes=["A linear hidden layer makes the whole network a logistic regression, "
-                         "which cannot separate XOR. ReLU-like units with this small, "
-                         "fixed starting point can die (stay at zero for every input) and then "
-                         "pass back no gradient; the smooth ones learn."])
+                  as_claimed="linear" in failed and "sigmoid" in learned, notes=notes)
 
 
 def plot(result: Result) -> "list[tuple[str, Figure]]":

@@ -64,8 +64,7 @@ def run_experiments(selected: Sequence[str], out_dir: Path, backend: str = "nati
     if missing is not None:
         _echo(f"note: figures are skipped ({missing}); {PLOTS_HINT}\n", printer)
     if backend == "numpy" and "xor-reliability" in selected:
-        _echo("note: the numpy backend runs xor-reliability's 4,800 trainings in pure NumPy; "
-              "expect it to take many minutes (the native backend takes seconds)\n", printer)
+        _echo(f"note: {numpy_estimate()}\n", printer)
     results: list[Result] = []
     figures: list[Figure] = []
     seconds: dict[str, float] = {}
@@ -96,6 +95,19 @@ def run_experiments(selected: Sequence[str], out_dir: Path, backend: str = "nati
           + (f" and {len(figures)} figures" if figures else
              f"; figures skipped: {PLOTS_HINT}" if missing else ""), printer)
     return report
+
+
+def numpy_estimate() -> str:
+    """How long xor-reliability will take in pure NumPy, from one short timed run."""
+    from .xor_reliability import HIDDEN, ITERATIONS, LRS, SEEDS, solves
+
+    start = time.perf_counter()
+    solves(4, 2.0, 0, 1000, "numpy")
+    per_run = (time.perf_counter() - start) * ITERATIONS / 1000
+    runs = len(HIDDEN) * len(LRS) * SEEDS
+    return (f"with --backend numpy, xor-reliability trains {runs:,} networks in pure NumPy at "
+            f"about {per_run:.2f} s each: expect up to {runs * per_run / 60:.0f} minutes (the native "
+            f"backend takes seconds)")
 
 
 def write_json(report: Report, backend: str) -> Path:
