@@ -59,7 +59,8 @@ def test_linear_layers_collapse_and_cannot_learn_xor():
     assert r.data["max_abs_difference"] <= 1e-12
     assert r.data["best_affine_mse"] == pytest.approx(0.25, abs=1e-12)
     assert abs(r.data["linear_xor"]["final_loss"] - 0.25) < 0.01
-    assert r.data["linear_xor"]["correct"] < 4
+    # the best a linear map can do: 0.5 for every point
+    np.testing.assert_allclose(r.data["linear_xor"]["predictions"], 0.5, atol=0.01)
     assert r.data["sigmoid_xor"]["correct"] == 4
     assert r.data["sigmoid_xor"]["final_loss"] < 0.001
 

@@ -23,7 +23,7 @@ PLOTS_HINT = ('install matplotlib to get them: pip install "plainnet[plots]" '
 
 
 @dataclass
-class Figure:
+class SavedFigure:
     """A figure written to the report directory."""
 
     experiment: str
@@ -34,7 +34,7 @@ class Figure:
 @dataclass
 class Report:
     results: list[Result]
-    figures: list[Figure]
+    figures: list[SavedFigure]
     seconds: dict[str, float]
     figures_skipped: Optional[str]
     out: Path
@@ -66,7 +66,7 @@ def run_experiments(selected: Sequence[str], out_dir: Path, backend: str = "nati
     if backend == "numpy" and "xor-reliability" in selected:
         _echo(f"note: {numpy_estimate()}\n", printer)
     results: list[Result] = []
-    figures: list[Figure] = []
+    figures: list[SavedFigure] = []
     seconds: dict[str, float] = {}
     for n, experiment in enumerate(experiments, 1):
         start = time.perf_counter()
@@ -82,7 +82,7 @@ def run_experiments(selected: Sequence[str], out_dir: Path, backend: str = "nati
                 fig.savefig(buf, format="png", dpi=100)
                 png = buf.getvalue()
                 (out_dir / f"{stem}.png").write_bytes(png)
-                figures.append(Figure(experiment.name, f"{stem}.png", png))
+                figures.append(SavedFigure(experiment.name, f"{stem}.png", png))
                 _echo(f"  figure: {out_dir / (stem + '.png')}", printer)
         _echo(f"  ({seconds[experiment.name]:.2f} s)\n", printer)
     report = Report(results, figures, seconds, missing, out_dir)
@@ -167,21 +167,6 @@ def write_html(report: Report, backend: str) -> Path:
     path = report.out / "report.html"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
-
-
-def main(argv: Sequence[str], prog: str = "python -m plainnet experiments") -> int:
-    import argparse
-
-    from ..network import BACKENDS
-
-    parser = argparse.ArgumentParser(
-        prog=prog, description="Run the tutorial's claims as experiments, print a table and a "
-        "verdict for each, and write figures, results.json and report.html. The native backend "
-        "takes well under a minute; --backend numpy computes the same numbers in pure NumPy and "
-        "takes many minutes (mostly xor-reliability's 4,800 trainings).")
-    add_arguments(parser, BACKENDS)
-    args = parser.parse_args(argv)
-    return from_args(args)
 
 
 def add_arguments(parser: Any, backends: Sequence[str]) -> None:
