@@ -15,5 +15,7 @@ from .network import ACTIVATIONS, BACKENDS, INITS, History, Network
 
 __version__ = "0.1.0"
 
-__all__ = ["ACTIVATIONS", "BACKENDS", "INITS", "History", "Network", "datasets", "reference",
-           "__version__"]
+from . import experiments  # noqa: E402  (after __version__, which the report uses)
+
+__all__ = ["ACTIVATIONS", "BACKENDS", "INITS", "History", "Network", "datasets", "experiments",
+           "reference", "__version__"]
