@@ -201,20 +201,19 @@ template <typename T>
 void apply_activation(const Product<T>& P, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
     if (P.act_out == nullptr) return;
     if (j0 == 0 && j1 == P.N && P.ldc == P.N) {
-        fast::activation_forward<T>(P.act_out + i0 * P.ldc, P.c + i0 * P.ldc, (i1 - i0) * P.N, P.act);
+        fast::activation_forward<T>(P.act_out + i0 * P.ldc, P.c + i0 * P.ldc, (i1 - i0) * P.N,
+                                    P.act);
         return;
     }
     for (int64_t i = i0; i < i1; i++)
-        fast::activation_forward<T>(P.act_out + i * P.ldc + j0, P.c + i * P.ldc + j0, j1 - j0, P.act);
+        fast::activation_forward<T>(P.act_out + i * P.ldc + j0, P.c + i * P.ldc + j0, j1 - j0,
+                                    P.act);
 }
 
 // Below this many multiply-adds a product is not worth blocking.
 constexpr int64_t kSmallProduct = 4096;
 // From this many multiply-adds on, a product is split over the thread pool.
-#ifndef PLAINNET_THREADED_PRODUCT
-#define PLAINNET_THREADED_PRODUCT (int64_t(1) << 16)
-#endif
-constexpr int64_t kThreadedProduct = PLAINNET_THREADED_PRODUCT;
+constexpr int64_t kThreadedProduct = int64_t(1) << 16;
 
 // The share of a register tile's work that is real when n is cut in tiles of t.
 inline double tile_use(int64_t n, int64_t t) { return double(n) / double((n + t - 1) / t * t); }

@@ -31,13 +31,9 @@ struct View {
 };
 
 // Cache blocking: a KC x NR panel of B stays in L1, an MC x KC block of A in L2.
-#ifndef PLAINNET_KC
-#define PLAINNET_KC 256
-#define PLAINNET_MC 96
-#endif
-constexpr int64_t KC = PLAINNET_KC;
-constexpr int64_t MC = PLAINNET_MC;
-constexpr int64_t NC = 3072;
+constexpr int64_t KC = 256;
+constexpr int64_t MC = 96;
+constexpr int64_t NC = 1024;
 
 // The register tile: acc (MR x NR) += panel_a (kc x MR) outer panel_b (kc x NR).
 // Element (i, j) of the tile lives at c[i * ldc + j], or at c[j * ldc + i]
