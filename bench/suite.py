@@ -1,0 +1,184 @@
+"""Measuring: warm up, time the repeats, check every loss before a time counts.
+
+For one problem, every peer first runs once untimed (the warm-up, which also
+records the loss of every iteration), then the timed repeats run interleaved —
+each peer's first repeat, then each peer's second, ... — so that a noisy moment
+on a shared machine does not land on one peer only. Before each run the
+initial weights are put back, outside the timed region.
+
+A peer's time is reported only if the loss of its warm-up run and of every
+timed run matches the reference's (native plainnet on the same network):
+float64 to rtol 1e-6, float32 to rtol 1e-3. The peers differ only in the order
+of floating-point sums and in their exp, so the float64 runs agree to about
+1e-13 here; float32 runs drift further over 10,000 iterations (up to about
+4e-5 measured), and 1e-3 leaves room for other summation orders (threads,
+blocking) while a wrong gradient, learning rate or weight changes the final
+loss by far more (the tests check that).
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+from peers import PlainnetPeer, make_peers
+from problems import make_problem
+
+RTOL = {"float64": 1e-6, "float32": 1e-3}  # final loss, any peer vs its reference
+RTOL_TRAJECTORY = 1e-9  # float64: native vs numpy backend, the loss of every iteration
+
+
+@dataclass
+class Result:
+    """One peer on one problem: its times, its losses and the verdict on them."""
+
+    size: str
+    dtype: str
+    peer: str             # "native", "numpy", "torch", "sklearn", "native-lin"
+    label: str            # as shown in tables ("torch/2t")
+    threads: Optional[int]
+    reference: str        # the label this peer is checked and timed against
+    iterations: int
+    times: list[float] = field(default_factory=list)   # seconds per iteration, one per repeat
+    finals: list[float] = field(default_factory=list)  # final loss: warm-up, then each repeat
+    losses: Optional[np.ndarray] = None                # every iteration's loss in the warm-up
+    deviation: float = float("nan")   # worst relative difference of a final loss vs the reference
+    trajectory_deviation: Optional[float] = None  # worst over all iterations, when both recorded
+    ok: bool = False
+    message: str = ""
+    ratio: Optional[float] = None     # median / reference's median; None when not comparable
+    best: bool = True                 # False for torch thread counts beaten by another
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times) if self.times else float("nan")
+
+    @property
+    def min(self) -> float:
+        return min(self.times) if self.times else float("nan")
+
+    @property
+    def max(self) -> float:
+        return max(self.times) if self.times else float("nan")
+
+    @property
+    def final_loss(self) -> float:
+        return self.finals[0] if self.finals else float("nan")
+
+    def to_json(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in (
+            "size", "dtype", "peer", "label", "threads", "reference", "iterations", "times",
+            "finals", "deviation", "trajectory_deviation", "ok", "message", "ratio", "best",
+            "median", "min", "max")}
+        out["first_loss"] = float(self.losses[0]) if self.losses is not None else None
+        return out
+
+
+def relative_deviation(actual: Any, desired: Any) -> float:
+    """max |actual - desired| / |desired| over the elements (inf if shapes differ)."""
+    a, d = np.asarray(actual, dtype=np.float64), np.asarray(desired, dtype=np.float64)
+    if a.shape != d.shape or a.size == 0:
+        return float("inf")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dev = np.abs(a - d) / np.abs(d)
+    return float(np.nan_to_num(dev, nan=np.inf).max())
+
+
+def _timed_run(peer) -> tuple[float, float]:
+    peer.reset()
+    gc.collect()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # as timeit does: a collection in the middle would be charged to one peer
+    try:
+        start = time.perf_counter()
+        final, _ = peer.run(record=False)
+        elapsed = time.perf_counter() - start
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return elapsed, final
+
+
+def measure(entries: list[tuple[Any, Result]], repeats: int) -> None:
+    """Warm up every peer, then time ``repeats`` interleaved rounds; fills each Result."""
+    for peer, result in entries:
+        peer.reset()
+        final, losses = peer.run(record=True)
+        result.finals.append(final)
+        result.losses = losses
+    for _ in range(repeats):
+        for peer, result in entries:
+            elapsed, final = _timed_run(peer)
+            result.times.append(elapsed / result.iterations)
+            result.finals.append(final)
+
+
+def check(results: list[Result], rtol: float) -> None:
+    """Set ok/message/deviation/ratio of each result against its reference's warm-up."""
+    by_label = {r.label: r for r in results}
+    for r in results:
+        ref = by_label[r.reference]
+        target = ref.final_loss
+        r.deviation = relative_deviation(r.finals, np.full(len(r.finals), target))
+        if r.losses is not None and ref.losses is not None:
+            r.trajectory_deviation = relative_deviation(r.losses, ref.losses)
+        r.ok = bool(np.isfinite(target) and r.deviation <= rtol)
+        if r.ok:
+            r.message = "reference" if r is ref else f"ok {r.deviation:.1e}"
+        else:
+            worst = max(r.finals, key=lambda v: abs(v - target) if np.isfinite(v) else np.inf)
+            r.message = (f"FAILED: final loss {worst:.10g} vs {r.reference} {target:.10g} "
+                         f"(relative difference {r.deviation:.2e} > rtol {rtol:g})")
+    for r in results:
+        ref = by_label[r.reference]
+        if r.ok and ref.ok and r.times and ref.times:
+            r.ratio = r.median / ref.median
+    # torch runs once per thread count; the table shows the fastest correct one
+    torch_runs = [r for r in results if r.peer == "torch" and r.ok]
+    if torch_runs:
+        fastest = min(torch_runs, key=lambda r: r.median)
+        for r in results:
+            if r.peer == "torch":
+                r.best = r is fastest
+
+
+def run_problem(size: str, dtype: str, peers: list[str], repeats: int,
+                iterations: Optional[int] = None,
+                torch_threads: tuple[int, ...] = (1, 2)) -> list[Result]:
+    """Every requested peer on one problem, measured and checked; native always runs."""
+    problem = make_problem(size, dtype, iterations)
+    entries: list[tuple[Any, Result]] = []
+
+    def add(peer_obj, kind: str, reference: str) -> None:
+        entries.append((peer_obj, Result(size, dtype, kind, peer_obj.label, peer_obj.threads,
+                                         reference, problem.iterations)))
+
+    add(PlainnetPeer(problem, "native"), "native", "native")
+    for name in peers:
+        if name in ("numpy", "torch"):
+            for p in make_peers(name, problem, torch_threads):
+                add(p, name, "native")
+        elif name == "sklearn":
+            # scikit-learn's output layer is linear: compare it with plainnet on that network
+            linear = make_problem(size, dtype, iterations, output_activation="linear")
+            add(PlainnetPeer(linear, "native", label="native-lin"), "native-lin", "native-lin")
+            add(make_peers("sklearn", linear)[0], "sklearn", "native-lin")
+    measure(entries, repeats)
+    results = [r for _, r in entries]
+    check(results, RTOL[dtype])
+    return results
+
+
+def trajectory_check(results: list[Result]) -> Optional[tuple[float, bool]]:
+    """(worst relative difference, within RTOL_TRAJECTORY) of native vs numpy, float64 only."""
+    native = next((r for r in results if r.peer == "native"), None)
+    numpy_ = next((r for r in results if r.peer == "numpy"), None)
+    if native is None or numpy_ is None or native.dtype != "float64":
+        return None
+    dev = relative_deviation(native.losses, numpy_.losses)
+    return dev, dev <= RTOL_TRAJECTORY
