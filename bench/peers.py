@@ -97,13 +97,15 @@ class TorchPeer:
                 lin.weight.copy_(W)
                 lin.bias.copy_(b)
 
-    def run(self, record: bool = False) -> tuple[float, Optional[np.ndarray]]:
+    def run(self, record: bool = False,
+            iterations: Optional[int] = None) -> tuple[float, Optional[np.ndarray]]:
+        """As the other peers' run; ``iterations`` shortens it (for choosing the thread count)."""
         torch = self.torch
         previous = torch.get_num_threads()
         torch.set_num_threads(self.threads)
         try:
             model, loss_fn, opt, X, y = self.model, self.loss_fn, self.optimizer, self.X, self.y
-            iters = self.problem.iterations
+            iters = self.problem.iterations if iterations is None else iterations
             if record:
                 losses = np.empty(iters)
                 for i in range(iters):

@@ -13,9 +13,11 @@ TARGETS_NUMPY = {"xor": 150.0, "small": 3.0, "medium": 1.2, "large": 1.2}
 # float32: PyTorch (its best thread count) over native, at these sizes.
 TARGETS_TORCH = {"medium": 1.0, "large": 1.0}
 
-FOOTNOTE = ("ratio = peer median / native median (above 1: native is faster). "
-            "sklearn: its MLPRegressor has a linear output layer, so it is checked and timed "
-            "against native-lin, plainnet training that same network.")
+FOOTNOTE = """\
+ratio = peer median / native median (above 1: native is faster). torch/Nt: PyTorch
+with N threads, the faster of 1 and 2 in short probe runs (both are loss-checked).
+sklearn: MLPRegressor's output layer is linear, so it is checked and timed against
+native-lin, plainnet training that same network (smaller lr, see bench/problems.py)."""
 
 
 def us(seconds: float) -> str:

@@ -103,8 +103,10 @@ def main(argv=None) -> int:
     info = machine.collect()
     lines = machine.describe(info)
     print("\n".join(lines))
+    load = info["loadavg"]
     print(f"{date}; peers: native,{','.join(peers)}; repeats {args.repeats} after one warm-up"
-          + ("; --quick" if args.quick else ""))
+          + ("; --quick" if args.quick else "")
+          + (f"; load average {load[0]:.2f}" if isinstance(load, list) else ""))
     for p, why in skipped.items():
         print(f"skipping {p}: {why}")
     print(flush=True)
@@ -137,7 +139,8 @@ def main(argv=None) -> int:
     if args.markdown:
         print()
         print(report.markdown(results, lines, date[:10]))
-    print(f"\ntotal {elapsed:.1f} s")
+    after = f", load average {os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else ""
+    print(f"\ntotal {elapsed:.1f} s{after}")
 
     if args.json:
         report.write_json(args.json, {

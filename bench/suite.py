@@ -6,6 +6,11 @@ each peer's first repeat, then each peer's second, ... — so that a noisy momen
 on a shared machine does not land on one peer only. Before each run the
 initial weights are put back, outside the timed region.
 
+PyTorch runs with 1 and with 2 threads. Both warm up and are checked; then
+each makes PROBES short runs (a tenth of the iterations) and only the thread
+count with the fastest probe is timed in full: timing both would make torch
+alone take longer than all the other peers together.
+
 A peer's time is reported only if the loss of its warm-up run and of every
 timed run matches the reference's (native plainnet on the same network):
 float64 to rtol 1e-6, float32 to rtol 1e-3. The peers differ only in the order
@@ -31,6 +36,7 @@ from problems import make_problem
 
 RTOL = {"float64": 1e-6, "float32": 1e-3}  # final loss, any peer vs its reference
 RTOL_TRAJECTORY = 1e-9  # float64: native vs numpy backend, the loss of every iteration
+PROBES = 3  # short runs per torch thread count to pick the one to time
 
 
 @dataclass
@@ -52,7 +58,8 @@ class Result:
     ok: bool = False
     message: str = ""
     ratio: Optional[float] = None     # median / reference's median; None when not comparable
-    best: bool = True                 # False for torch thread counts beaten by another
+    best: bool = True                 # False for a torch thread count slower in the probes
+    probe: list[float] = field(default_factory=list)  # torch: seconds per iteration, short runs
 
     @property
     def median(self) -> float:
@@ -74,7 +81,7 @@ class Result:
         out = {k: getattr(self, k) for k in (
             "size", "dtype", "peer", "label", "threads", "reference", "iterations", "times",
             "finals", "deviation", "trajectory_deviation", "ok", "message", "ratio", "best",
-            "median", "min", "max")}
+            "probe", "median", "min", "max")}
         out["first_loss"] = float(self.losses[0]) if self.losses is not None else None
         return out
 
@@ -89,14 +96,17 @@ def relative_deviation(actual: Any, desired: Any) -> float:
     return float(np.nan_to_num(dev, nan=np.inf).max())
 
 
-def _timed_run(peer) -> tuple[float, float]:
+def _timed_run(peer, iterations: Optional[int] = None) -> tuple[float, float]:
     peer.reset()
     gc.collect()
     gc_was_enabled = gc.isenabled()
     gc.disable()  # as timeit does: a collection in the middle would be charged to one peer
     try:
         start = time.perf_counter()
-        final, _ = peer.run(record=False)
+        if iterations is None:
+            final, _ = peer.run(record=False)
+        else:
+            final, _ = peer.run(record=False, iterations=iterations)
         elapsed = time.perf_counter() - start
     finally:
         if gc_was_enabled:
@@ -104,15 +114,32 @@ def _timed_run(peer) -> tuple[float, float]:
     return elapsed, final
 
 
+def _pick_torch_threads(entries: list[tuple[Any, Result]]) -> None:
+    """Mark all but the torch thread count with the fastest short run as not best."""
+    group = [(p, r) for p, r in entries if r.peer == "torch"]
+    if len(group) < 2:
+        return
+    n = max(group[0][1].iterations // 10, 3)
+    for _ in range(PROBES):
+        for peer, result in group:
+            result.probe.append(_timed_run(peer, n)[0] / n)
+    fastest = min(group, key=lambda e: min(e[1].probe))[1]
+    for _, result in group:
+        result.best = result is fastest
+
+
 def measure(entries: list[tuple[Any, Result]], repeats: int) -> None:
-    """Warm up every peer, then time ``repeats`` interleaved rounds; fills each Result."""
+    """Warm up every peer, pick torch's thread count, then time ``repeats`` interleaved
+    rounds of the peers that count; fills each Result."""
     for peer, result in entries:
         peer.reset()
         final, losses = peer.run(record=True)
         result.finals.append(final)
         result.losses = losses
+    _pick_torch_threads(entries)
+    timed = [(p, r) for p, r in entries if r.best]
     for _ in range(repeats):
-        for peer, result in entries:
+        for peer, result in timed:
             elapsed, final = _timed_run(peer)
             result.times.append(elapsed / result.iterations)
             result.finals.append(final)
@@ -138,13 +165,6 @@ def check(results: list[Result], rtol: float) -> None:
         ref = by_label[r.reference]
         if r.ok and ref.ok and r.times and ref.times:
             r.ratio = r.median / ref.median
-    # torch runs once per thread count; the table shows the fastest correct one
-    torch_runs = [r for r in results if r.peer == "torch" and r.ok]
-    if torch_runs:
-        fastest = min(torch_runs, key=lambda r: r.median)
-        for r in results:
-            if r.peer == "torch":
-                r.best = r is fastest
 
 
 def run_problem(size: str, dtype: str, peers: list[str], repeats: int,
