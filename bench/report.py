@@ -61,13 +61,24 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def markdown(results: list[Result], machine_lines: list[str], date: str) -> str:
+def markdown(results: list[Result], machine_lines: list[str], date: str,
+             goals: list[dict[str, Any]], trajectory: str, elapsed: float) -> str:
+    """The run as markdown, to paste into the README as it is."""
     head = [h.replace("us/it", "µs/iteration") for h in HEADER]
-    lines = [f"Measured {date} on {machine_lines[0]}; " + "; ".join(machine_lines[1:]) + ".",
+    lines = [f"Measured {date} on {machine_lines[0]}; " + "; ".join(machine_lines[1:]) + "; "
+             f"the whole run took {elapsed:.0f} s.",
              "",
              "| " + " | ".join(head) + " |",
              "|" + "|".join("---:" if i in RIGHT else "---" for i in range(len(HEADER))) + "|"]
     lines += ["| " + " | ".join(_row(r)) + " |" for r in shown(results)]
+    if trajectory:
+        lines += ["", trajectory[0].upper() + trajectory[1:] + "."]
+    if goals:
+        lines += ["", "| target | measured | |", "|---|---:|---|"]
+        for t in goals:
+            ratio = f"{t['ratio']:.2f}×" if t["ratio"] is not None else "n/a"
+            lines.append(f"| {t['size']} {t['dtype']}: {t['ratio_of']} ≥ {t['target']:g}× "
+                         f"| {ratio} | {'met' if t['met'] else 'not met'} |")
     return "\n".join(lines)
 
 
@@ -146,8 +157,9 @@ def plot(path: str, results: list[Result], title: str) -> Optional[str]:
                 if r is not None:
                     xs.append(i + (j - (len(peers) - 1) / 2) * width)
                     ys.append(r.ratio)
-            bars = ax.bar(xs, ys, width, label=peer)
-            ax.bar_label(bars, labels=[f"{y:.2g}" for y in ys], fontsize=7)
+            bars = ax.bar(xs, ys, width, label="sklearn (vs native-lin)" if peer == "sklearn"
+                          else peer)
+            ax.bar_label(bars, labels=[f"{y:.3g}" for y in ys], fontsize=7)
         ax.axhline(1.0, color="black", linewidth=0.8)
         ax.set_yscale("log")
         ax.set_xticks(range(len(sizes)), sizes)

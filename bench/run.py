@@ -138,7 +138,7 @@ def main(argv=None) -> int:
     info["loadavg_after"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     if args.markdown:
         print()
-        print(report.markdown(results, lines, date[:10]))
+        print(report.markdown(results, lines, date[:10], goals, traj_text, elapsed))
     after = f", load average {os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else ""
     print(f"\ntotal {elapsed:.1f} s{after}")
 
