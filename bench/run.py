@@ -1,127 +1,165 @@
-"""Time full-batch training, native core vs the NumPy backend, side by side.
+"""Time full-batch training: plainnet's native core against its NumPy backend,
+PyTorch and scikit-learn, on the same network, weights, data and updates.
 
-    python bench/run.py [--quick] [--sizes xor small ...] [--dtypes float64,float32] [--repeats 5]
+    python bench/run.py [--quick] [--sizes xor,small,medium,large] [--dtypes float64,float32]
+                        [--peers native,numpy,torch,sklearn] [--repeats 5]
+                        [--json PATH] [--plot PATH] [--markdown]
 
-Each peer trains the same network (sigmoid everywhere, the core's MSE
-convention) from the same weights on the same data. Time per iteration is the
-median of the timed repeats after one warm-up, with min and max beside it; the
-ratio is numpy / native (above 1: native is faster). Before any time is
-reported, the two peers' final losses are checked against each other.
+Sizes (sigmoid on every layer, full-batch gradient descent, the core's MSE):
+
+    xor     2-4-1           m=4    10,000 iterations  (the tutorial's run)
+    small   64-32-10        m=256   1,000
+    medium  784-128-10      m=256     200
+    large   784-512-512-10  m=512      30
+
+Each peer runs once untimed (warm-up), then ``--repeats`` timed runs of all
+the iterations, interleaved with the other peers'; the table shows time per
+iteration (median, min, max) and the ratio peer/native. A time is shown only
+after the peer's final loss in every run matched native's (float64: rtol 1e-6,
+float32: 1e-3); a peer that does not match is marked FAILED. PyTorch runs with
+1 and 2 threads and the faster is shown. Peers not installed are skipped
+(``pip install ".[bench]"`` installs them). The exit status is 1 if any check
+failed.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
-import platform
-import statistics
 import sys
 import time
 
-import numpy as np
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import plainnet as pn
-
-SIZES = {  # name: (layers, batch rows m, iterations)
-    "xor": ([2, 4, 1], 4, 10000),
-    "small": ([64, 32, 10], 256, 1000),
-    "medium": ([784, 128, 10], 256, 200),
-    "large": ([784, 512, 512, 10], 512, 30),
-}
-PEERS = ("native", "numpy")
+import machine  # noqa: E402
+import report  # noqa: E402
+from peers import ALL_PEERS, available  # noqa: E402
+from problems import DTYPES, QUICK_DIVISOR, SIZES  # noqa: E402
+from suite import run_problem, trajectory_check  # noqa: E402
 
 
-def machine_line() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    blas = "unknown"
-    try:
-        from threadpoolctl import threadpool_info
-
-        info = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-        if info:
-            blas = f"{info[0].get('internal_api')} {info[0].get('version')}, " \
-                   f"{info[0].get('num_threads')} threads"
-    except ImportError:
-        cfg = np.show_config(mode="dicts") if np.__version__ >= "1.25" else {}
-        b = cfg.get("Build Dependencies", {}).get("blas", {}) if cfg else {}
-        if b:
-            blas = f"{b.get('name')} {b.get('version')} (threads: install threadpoolctl to see)"
-    return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-            f"NumPy {np.__version__} with {blas}; "
-            f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; "
-            f"plainnet {pn.__version__}")
+def _names(values: list[str], arg: str, allowed) -> list[str]:
+    """Comma- and/or space-separated names, each checked, in the given order, no repeats."""
+    names = [v for value in values for v in value.split(",") if v]
+    for v in names:
+        if v not in allowed:
+            raise SystemExit(f"{arg}: expected names among {','.join(allowed)}, got {v!r}")
+    if not names:
+        raise SystemExit(f"{arg}: expected at least one of {','.join(allowed)}")
+    return list(dict.fromkeys(names))
 
 
-def problem(name: str, dtype: str):
-    layers, m, iters = SIZES[name]
-    if name == "xor":
-        X, y = pn.datasets.xor()
-    else:
-        rng = np.random.default_rng(0)
-        X = rng.random((m, layers[0]))
-        y = (rng.random((m, layers[-1])) < 0.5).astype(float)
-    net = pn.Network(layers, activation="sigmoid", init="xavier", seed=0, dtype=dtype)
-    lr = 2.0 if name == "xor" else 0.5
-    return net, np.asarray(X, dtype=dtype), np.asarray(y, dtype=dtype), lr, iters
-
-
-def time_peer(net, X, y, lr, iters, repeats):
-    times, loss = [], None
-    for r in range(repeats + 1):  # the first run warms up and is not timed
-        trial = net.copy()
-        start = time.perf_counter()
-        hist = trial.fit(X, y, lr=lr, epochs=iters)
-        elapsed = time.perf_counter() - start
-        if r:
-            times.append(elapsed / iters)
-        loss = hist.loss
-    return times, loss
+def parse(argv):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="\n".join(__doc__.splitlines()[1:]))
+    p.add_argument("--quick", action="store_true",
+                   help=f"{QUICK_DIVISOR}x fewer iterations and 3 repeats (under a minute)")
+    p.add_argument("--sizes", nargs="+", default=[",".join(SIZES)], metavar="NAMES",
+                   help="comma-separated, from: " + ",".join(SIZES))
+    p.add_argument("--dtypes", nargs="+", default=[",".join(DTYPES)], metavar="NAMES",
+                   help="comma-separated, from: " + ",".join(DTYPES))
+    p.add_argument("--peers", nargs="+", default=None, metavar="NAMES",
+                   help="comma-separated, from: " + ",".join(ALL_PEERS) +
+                        " (default: all installed; native always runs, it is the reference)")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="timed runs per peer after the warm-up (default 5, 3 with --quick)")
+    p.add_argument("--iterations", type=int, default=None,
+                   help="iterations per run for every size (default: each size's own)")
+    p.add_argument("--json", metavar="PATH", help="write every figure and the machine to PATH")
+    p.add_argument("--plot", metavar="PATH", help="bar chart of the ratios (needs matplotlib)")
+    p.add_argument("--markdown", action="store_true",
+                   help="also print the table as markdown, ready for the README")
+    args = p.parse_args(argv)
+    args.sizes = _names(args.sizes, "--sizes", list(SIZES))
+    args.dtypes = _names(args.dtypes, "--dtypes", list(DTYPES))
+    for arg in ("repeats", "iterations"):
+        value = getattr(args, arg)
+        if value is not None and value < 1:
+            p.error(f"--{arg}: expected an integer >= 1, got {value}")
+    if args.repeats is None:
+        args.repeats = 3 if args.quick else 5
+    return args
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer iterations and repeats")
-    parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
-    parser.add_argument("--dtypes", default="float64,float32")
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args(argv)
-    repeats = 3 if args.quick else args.repeats
+    args = parse(argv)
+    started = time.perf_counter()
+    date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
 
-    print(machine_line())
-    print(f"{'size':<8} {'dtype':<8} {'peer':<8} {'median us/it':>13} {'min':>10} {'max':>10} "
-          f"{'final loss':>12} {'numpy/native':>13}")
-    status = 0
-    for dtype in args.dtypes.split(","):
-        for name in args.sizes:
-            net, X, y, lr, iters = problem(name, dtype)
-            if args.quick:
-                iters = max(iters // 10, 3)
-            results = {}
-            for peer in PEERS:
-                results[peer] = time_peer(net.with_backend(peer), X, y, lr, iters, repeats)
-            ref_loss = results["numpy"][1]
-            rtol = 1e-9 if dtype == "float64" else 1e-3
-            if not np.allclose(results["native"][1], ref_loss, rtol=rtol, atol=0):
-                print(f"{name} {dtype}: native losses differ from numpy's beyond rtol {rtol}; "
-                      f"no time reported", file=sys.stderr)
-                status = 1
-                continue
-            native_median = statistics.median(results["native"][0])
-            for peer in PEERS:
-                times, loss = results[peer]
-                med = statistics.median(times)
-                ratio = med / native_median
-                print(f"{name:<8} {dtype:<8} {peer:<8} {med * 1e6:>13.2f} {min(times) * 1e6:>10.2f} "
-                      f"{max(times) * 1e6:>10.2f} {loss[-1]:>12.6g} {ratio:>12.2f}x")
-    return status
+    skipped = {}
+    if args.peers is None:
+        peers = [p for p in ALL_PEERS if p != "native"]
+        skipped = {p: why for p in peers if (why := available(p)) is not None}
+        peers = [p for p in peers if p not in skipped]
+    else:
+        peers = [p for p in _names(args.peers, "--peers", list(ALL_PEERS)) if p != "native"]
+        for p in peers:
+            why = available(p)
+            if why is not None:
+                raise SystemExit(f"--peers: {p} cannot run: {why}")
+
+    info = machine.collect()
+    lines = machine.describe(info)
+    print("\n".join(lines))
+    load = info["loadavg"]
+    print(f"{date}; peers: native,{','.join(peers)}; repeats {args.repeats} after one warm-up"
+          + ("; --quick" if args.quick else "")
+          + (f"; load average {load[0]:.2f}" if isinstance(load, list) else ""))
+    for p, why in skipped.items():
+        print(f"skipping {p}: {why}")
+    print(flush=True)
+
+    results, trajectories = [], []
+    for dtype in args.dtypes:
+        for size in args.sizes:
+            iters = args.iterations
+            if iters is None and args.quick:
+                iters = max(SIZES[size].iterations // QUICK_DIVISOR, 3)
+            t0 = time.perf_counter()
+            rs = run_problem(size, dtype, peers, args.repeats, iters)
+            results += rs
+            traj = trajectory_check(rs)
+            if traj is not None:
+                trajectories.append((size, *traj))
+            print(f"  {size} {dtype}: {time.perf_counter() - t0:.1f} s", file=sys.stderr,
+                  flush=True)
+
+    elapsed = time.perf_counter() - started
+    print(report.table(results))
+    print(report.FOOTNOTE)
+    print()
+    traj_text = report.trajectory_text(trajectories)
+    if traj_text:
+        print(traj_text)
+    goals = report.targets(results)
+    print(report.targets_text(goals))
+    info["loadavg_after"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    if args.markdown:
+        print()
+        print(report.markdown(results, lines, date[:10], goals, traj_text, elapsed))
+    after = f", load average {os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else ""
+    print(f"\ntotal {elapsed:.1f} s{after}")
+
+    if args.json:
+        report.write_json(args.json, {
+            "date": date, "argv": sys.argv[1:] if argv is None else list(argv),
+            "machine": info, "machine_lines": lines,
+            "options": {"sizes": args.sizes, "dtypes": args.dtypes, "peers": ["native", *peers],
+                        "repeats": args.repeats, "quick": args.quick,
+                        "iterations": args.iterations},
+            "results": [r.to_json() for r in results],
+            "trajectory_checks": [{"size": s, "deviation": d, "ok": ok, "rtol": 1e-9}
+                                  for s, d, ok in trajectories],
+            "targets": goals, "elapsed_s": elapsed})
+        print(f"wrote {args.json}")
+    if args.plot:
+        why = report.plot(args.plot, results, f"plainnet native vs peers, {date[:10]}; {lines[0]}")
+        print(f"wrote {args.plot}" if why is None else f"--plot: {why}")
+
+    failed = any(not r.ok for r in results) or any(not ok for _, _, ok in trajectories)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
