@@ -205,7 +205,7 @@ FitResult fit(const Layout& L, T* params, const T* X, const T* y, int64_t m,
                 auto now = clock::now();
                 if (now - last_poll > std::chrono::milliseconds(50)) {
                     last_poll = now;
-                    poll();
+                    poll(r.iterations);
                 }
             }
         }

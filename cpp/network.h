@@ -80,8 +80,9 @@ struct FitResult {
 
 // Called with (iteration, loss) every log_every iterations; return false to stop.
 using LogHook = std::function<bool(int64_t, double)>;
-// Called every few milliseconds of training; may throw to abort (Ctrl-C).
-using PollHook = std::function<void()>;
+// Called every few milliseconds of training with the number of completed
+// iterations; may throw to abort (Ctrl-C).
+using PollHook = std::function<void(int64_t)>;
 
 int64_t fit_iterations(int64_t m, int64_t epochs, int64_t batch_size);
 

@@ -23,10 +23,10 @@ def _type_name(value: Any) -> str:
 def integer(value: Any, name: str, minimum: Optional[int] = None) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}: expected an int, got {_type_name(value)} {value!r}")
-    value = int(value)
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
-    return value
+    number = int(value)
+    if minimum is not None and number < minimum:
+        raise ValueError(f"{name}: expected an int >= {minimum}, got {number}")
+    return number
 
 
 def real(value: Any, name: str) -> float:
