@@ -349,3 +349,41 @@ def test_a_newer_format_says_which_versions_this_plainnet_reads(tmp_path):
                                          rf"newer plainnet; this one reads up to version "
                                          rf"{plainnet.network.FORMAT_VERSION}"):
         pn.Network.load(path)
+
+
+# ---------------------------------------------------------------- overflowing updates
+
+
+def _overflowing(backend):
+    # A finite loss (6.25) whose gradient times lr=1e308 overflows the output bias.
+    net = pn.Network.from_weights([np.zeros((1, 1)), np.ones((1, 1))], [np.zeros(1), np.zeros(1)],
+                                  activation=["sigmoid", "linear"], backend=backend)
+    return net, np.zeros((1, 1)), np.full((1, 1), -2.0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_update_that_overflows_the_weights_stops_fit(backend):
+    net, X, y = _overflowing(backend)
+    start = params_of(net)
+    with pytest.raises(FloatingPointError, match=r"iteration 1 .*made a weight NaN or Inf") as info:
+        net.fit(X, y, lr=1e308, epochs=5)
+    assert info.value.history.loss.tolist() == [6.25]
+    assert _same_list(params_of(net), start)  # the weights whose loss, 6.25, was recorded
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_update_that_overflows_the_weights_is_refused_by_step(backend):
+    net, X, y = _overflowing(backend)
+    start = params_of(net)
+    with pytest.raises(FloatingPointError, match=r"^step: the update would make a weight NaN"):
+        net.step(X, y, lr=1e308)
+    assert _same_list(params_of(net), start)
+    assert net.step(X, y, lr=0.1) == 6.25
+
+
+def params_of(net):
+    return net.weights + net.biases
+
+
+def _same_list(a, b):
+    return all(np.array_equal(p, q) for p, q in zip(a, b))

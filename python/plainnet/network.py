@@ -268,15 +268,24 @@ class Network:
     def step(self, X: Any, y: Any, lr: float) -> float:
         """One forward + backward + update on (X, y); returns the loss before the update.
 
-        Raises FloatingPointError, leaving the weights unchanged, if that loss is NaN/Inf.
+        Raises FloatingPointError, leaving the weights unchanged, if that loss is
+        NaN/Inf or if the update would make a weight NaN/Inf.
         """
         x, t = self._xy(X, y)
-        rate = check.learning_rate(lr)
+        rate = check.learning_rate(lr, self.dtype)
         with self._lock:
+            before = self._params.copy()
             loss = self._impl.step(self._params, self._sizes, self._acts, x, t, rate)
+            overflowed = math.isfinite(loss) and not np.isfinite(self._params).all()
+            if overflowed:
+                self._params[...] = before
         if not math.isfinite(loss):
             raise FloatingPointError(f"step: the loss is {loss}; the weights were left unchanged "
                                      f"(the network's outputs overflow: try a smaller lr)")
+        if overflowed:
+            raise FloatingPointError(f"step: the update would make a weight NaN or Inf (the loss "
+                                     f"was {loss:.6g}); the weights were left unchanged (the "
+                                     f"gradient overflows: try a smaller lr, was {rate})")
         return float(loss)
 
     def fit(self, X: Any, y: Any, lr: float = 2.0, epochs: int = 10000,
@@ -291,9 +300,10 @@ class Network:
         training. With log_every > 0 and no callback, progress is printed; with
         a callback and log_every=0 it is called every iteration.
 
-        If the loss becomes NaN/Inf, training stops with FloatingPointError and
-        the network keeps the weights of the last iteration whose loss was finite
-        (the error's ``history`` attribute holds the losses up to there).
+        If the loss becomes NaN/Inf, or an update makes a weight NaN/Inf,
+        training stops with FloatingPointError and the network keeps the weights
+        of the last iteration whose loss was finite (the error's ``history``
+        attribute holds the losses up to there).
 
         An exception raised by the callback stops training and reaches the
         caller as it is; the weights are those after the iteration the callback
@@ -304,7 +314,7 @@ class Network:
         network waits until this call has finished.
         """
         x, t = self._xy(X, y)
-        rate = check.learning_rate(lr)
+        rate = check.learning_rate(lr, self.dtype)
         n_epochs = check.integer(epochs, "epochs", minimum=0)
         if batch_size is not None:
             batch_size = check.integer(batch_size, "batch_size", minimum=1)
@@ -353,8 +363,9 @@ class Network:
             kept = (f"those of iteration {done - 1}, whose loss {history.final_loss:.6g} was finite"
                     if done else "the initial ones")
             err = FloatingPointError(
-                f"fit: the loss became NaN or Inf at iteration {done} (epoch {done // per_epoch}); "
-                f"training stopped and the weights are {kept}. Try a smaller lr (was {rate}).")
+                f"fit: the loss became NaN or Inf at iteration {done} (epoch {done // per_epoch}), "
+                f"or the update before it made a weight NaN or Inf; training stopped and the "
+                f"weights are {kept}. Try a smaller lr (was {rate}).")
             err.history = history  # type: ignore[attr-defined]
             raise err
         return history

@@ -139,9 +139,10 @@ def dense_backward(dinp: Optional[Array], dweight: Array, dbias: Array, dout: Ar
 
 
 def mse_forward(pred: Array, target: Array) -> float:
-    """Mean over all elements of (pred - target)**2, summed in float64."""
-    d = (pred - target).astype(np.float64)
-    return float(np.mean(d * d))
+    """Mean over all elements of (pred - target)**2, summed in float64 (inf if it overflows)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        d = (pred - target).astype(np.float64)
+        return float(np.mean(d * d))
 
 
 def mse_backward(dpred: Array, pred: Array, target: Array) -> None:
@@ -181,10 +182,13 @@ def forward_trace(params: Array, sizes: Sequence[int], activations: Sequence[str
                   X: Array) -> list[tuple[Array, Array]]:
     """Run X through the network, keeping (z, a) of every layer."""
     trace, a = [], X
-    for (W, b), name in zip(unpack(params, sizes), activations):
-        z = dense_forward(a, W, b)  # weighted sum plus bias
-        a = activation_forward(z, name)  # then the non-linearity
-        trace.append((z, a))
+    # Weights that have grown huge give inf/NaN outputs, as in the core; the
+    # callers decide what that means (fit and step raise FloatingPointError).
+    with np.errstate(over="ignore", invalid="ignore"):
+        for (W, b), name in zip(unpack(params, sizes), activations):
+            z = dense_forward(a, W, b)  # weighted sum plus bias
+            a = activation_forward(z, name)  # then the non-linearity
+            trace.append((z, a))
     return trace
 
 
@@ -271,7 +275,8 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], X: Arra
     """Gradient descent, in place. Returns (losses, iterations done, status).
 
     status is "done", "stopped" (callback returned False) or "nonfinite" (a loss
-    became NaN/Inf; params then hold the last iterate whose loss was finite).
+    or an updated parameter became NaN/Inf; params then hold the last iterate
+    whose loss was finite, the last one recorded).
 
     A KeyboardInterrupt (Ctrl-C) leaves params as they were after the last
     completed iteration and carries ``(losses, iterations done)`` in its
@@ -303,6 +308,9 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], X: Arra
                 with np.errstate(over="ignore", invalid="ignore"):
                     sgd_update(params, grads, lr)
                 losses[it] = loss
+                if not np.isfinite(params).all():
+                    params[...] = previous  # the update overflowed: keep the recorded iterate
+                    return losses, it + 1, "nonfinite"
                 it += 1
                 updating = -1
                 if callback is not None and log_every > 0 and (it - 1) % log_every == 0:
