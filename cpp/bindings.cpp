@@ -433,12 +433,16 @@ py::tuple fit_py(const py::handle& params_, const Sizes& sizes, const Names& act
         opt.log_every = callback.is_none() ? 0 : log_every;
         py::array_t<double> losses(checked_iterations(a.m, epochs, batch_size));
 
-        LogHook on_log = [&callback](int64_t it, double loss) {
+        // Iterations completed when a hook last ran Python code (which may raise).
+        int64_t completed = 0;
+        LogHook on_log = [&callback, &completed](int64_t it, double loss) {
+            completed = it + 1;
             py::gil_scoped_acquire gil;
             py::object r = callback(it, loss);
             return !(r.is(py::bool_(false)));
         };
-        PollHook poll = []() {
+        PollHook poll = [&completed](int64_t done) {
+            completed = done;
             py::gil_scoped_acquire gil;
             if (PyErr_CheckSignals() != 0) throw py::error_already_set();
         };
@@ -446,9 +450,16 @@ py::tuple fit_py(const py::handle& params_, const Sizes& sizes, const Names& act
         const T *x = a.X.data(), *t = a.y.data();
         double* lo = losses.mutable_data();
         FitResult r;
-        {
+        try {
             py::gil_scoped_release nogil;
             r = fit(L, p, x, t, a.m, opt, lo, on_log, poll);
+        } catch (py::error_already_set& e) {
+            // Ctrl-C, seen by the poll or raised inside the callback, stops
+            // between iterations: params hold the last completed one. Say which.
+            if (e.matches(PyExc_KeyboardInterrupt)) {
+                e.value().attr("plainnet_partial_fit") = py::make_tuple(losses, completed);
+            }
+            throw;
         }
         const char* status = r.nonfinite ? "nonfinite" : r.stopped ? "stopped" : "done";
         return py::make_tuple(losses, r.iterations, status);

@@ -214,6 +214,13 @@ FitResult fit(const Layout& L, T* params, const T* X, const T* y, int64_t m,
             std::memcpy(prev.data(), params, sizeof(T) * P);
             k.sgd_update(params, grads.data(), lr, P);
             r.iterations = it + 1;
+            if (!std::all_of(params, params + P, [](T v) { return std::isfinite(v); })) {
+                // The update overflowed (a finite loss, a huge gradient): keep
+                // the weights whose loss was just recorded.
+                std::memcpy(params, prev.data(), sizeof(T) * P);
+                r.nonfinite = true;
+                return r;
+            }
 
             if (opt.log_every > 0 && it % opt.log_every == 0 && on_log && !on_log(it, loss)) {
                 r.stopped = true;
@@ -223,7 +230,7 @@ FitResult fit(const Layout& L, T* params, const T* X, const T* y, int64_t m,
                 auto now = clock::now();
                 if (now - last_poll > std::chrono::milliseconds(50)) {
                     last_poll = now;
-                    poll();
+                    poll(r.iterations);
                 }
             }
         }

@@ -80,15 +80,17 @@ struct FitResult {
 
 // Called with (iteration, loss) every log_every iterations; return false to stop.
 using LogHook = std::function<bool(int64_t, double)>;
-// Called every few milliseconds of training; may throw to abort (Ctrl-C).
-using PollHook = std::function<void()>;
+// Called every few milliseconds of training with the number of completed
+// iterations; may throw to abort (Ctrl-C).
+using PollHook = std::function<void(int64_t)>;
 
 int64_t fit_iterations(int64_t m, int64_t epochs, int64_t batch_size);
 
 // The fused training loop: epochs x batches of forward, MSE, backward, update.
 // loss_out receives one MSE per iteration (fit_iterations(...) entries).
-// If a loss is NaN/Inf, params are restored to the last finite iterate and
-// the loop stops with result.nonfinite set.
+// If a loss is NaN/Inf, or an update makes a parameter NaN/Inf, params are
+// restored to the last iterate whose loss is finite (the last one recorded)
+// and the loop stops with result.nonfinite set.
 template <typename T>
 FitResult fit(const Layout& L, T* params, const T* X, const T* y, int64_t m,
               const FitOptions& opt, double* loss_out, const LogHook& on_log,

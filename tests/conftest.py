@@ -1,3 +1,4 @@
+import os
 import zlib
 
 import numpy as np
@@ -49,3 +50,20 @@ def variant(request):
     pn._core.set_dispatch(request.param)
     yield request.param
     pn._core.set_dispatch(before)
+
+
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # the fuzz tests skip themselves without hypothesis
+    pass
+else:
+    # "ci": a fixed, reproducible budget (the same examples on every run).
+    # HYPOTHESIS_PROFILE=dev explores afresh, with a larger budget, each run.
+    settings.register_profile("ci", derandomize=True, max_examples=1000, deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow,
+                                                     HealthCheck.data_too_large],
+                              print_blob=True)
+    settings.register_profile("dev", max_examples=2000, deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow,
+                                                     HealthCheck.data_too_large])
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -1090,3 +1090,20 @@ def test_core_accepts_float64_arrays_with_an_equal_but_distinct_dtype_object():
     grads = pickle.loads(pickle.dumps(np.ones(NPARAMS)))
     _core.sgd_update(params, grads, 0.5)
     assert np.array_equal(params, _core_params() - 0.5)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("method", ["step", "fit"])
+@pytest.mark.parametrize("lr", [1e300, 3.5e38, 1e-50])
+def test_learning_rate_that_float32_cannot_hold_is_refused(backend, method, lr):
+    # 1e300 would become inf in float32 (and inf * 0 = NaN weights); 1e-50 would become 0.
+    net = make_net(backend, dtype="float32")
+    before = params_of(net)
+    with pytest.raises(ValueError, match=r"^lr: expected a number in \[1\.4e-45, 3\.4e\+38\] "
+                                         r"for a float32 network, got"):
+        if method == "step":
+            net.step(X4, Y4, lr=lr)
+        else:
+            net.fit(X4, Y4, lr=lr, epochs=2)
+    assert_params_equal(net, before)
+    make_net(backend, dtype="float64").step(X4, Y4, lr=1e-50)  # fine in float64

@@ -23,10 +23,10 @@ def _type_name(value: Any) -> str:
 def integer(value: Any, name: str, minimum: Optional[int] = None) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}: expected an int, got {_type_name(value)} {value!r}")
-    value = int(value)
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
-    return value
+    number = int(value)
+    if minimum is not None and number < minimum:
+        raise ValueError(f"{name}: expected an int >= {minimum}, got {number}")
+    return number
 
 
 def real(value: Any, name: str) -> float:
@@ -35,10 +35,17 @@ def real(value: Any, name: str) -> float:
     return float(value)
 
 
-def learning_rate(value: Any, name: str = "lr") -> float:
+def learning_rate(value: Any, dt: np.dtype, name: str = "lr") -> float:
+    """A finite lr > 0 that stays finite and > 0 in the network's dtype dt."""
     lr = real(value, name)
     if not math.isfinite(lr) or lr <= 0:
         raise ValueError(f"{name}: expected a finite number > 0, got {lr!r}")
+    with np.errstate(over="ignore", under="ignore"):
+        as_dt = float(np.array(lr).astype(dt))  # overflowing to inf is what is checked
+    if not math.isfinite(as_dt) or as_dt <= 0:
+        info = np.finfo(dt)
+        raise ValueError(f"{name}: expected a number in [{float(info.smallest_subnormal):.3g}, "
+                         f"{float(info.max):.3g}] for a {dt.name} network, got {lr!r}")
     return lr
 
 

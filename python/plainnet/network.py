@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
@@ -22,6 +24,7 @@ import numpy as np
 from . import _checks as check
 from . import reference
 
+_core: Optional[ModuleType]
 try:
     from . import _core
 except ImportError as exc:  # pragma: no cover - only without a build
@@ -37,6 +40,15 @@ FORMAT_VERSION = 1
 
 PathLike = Union[str, "os.PathLike[str]"]
 Callback = Callable[[int, float], Any]
+
+
+def _zeros(count: int, dt: np.dtype, name: str) -> np.ndarray:
+    """The flat parameter array; MemoryError when it cannot be allocated."""
+    nbytes = count * dt.itemsize
+    if nbytes > sys.maxsize:  # NumPy would call this a ValueError ("array is too big")
+        raise MemoryError(f"{name}: {count} parameters of {dt.name} need {nbytes} bytes, more "
+                          f"than this machine can address")
+    return np.zeros(count, dtype=dt)
 
 
 def _backend_module(name: str) -> Any:
@@ -141,7 +153,7 @@ class Network:
         _backend_module(backend)
 
         rng = np.random.RandomState(seed)
-        params = np.zeros(reference.num_parameters(sizes), dtype=dt)
+        params = _zeros(reference.num_parameters(sizes), dt, "layers")
         for (W, _), n_in, n_out in zip(reference.unpack(params, sizes), sizes[:-1], sizes[1:]):
             if init == "normal":
                 scale = 0.5 if init_scale is None else init_scale
@@ -226,7 +238,8 @@ class Network:
         """Predictions for X (m, inputs), shape (m, outputs)."""
         x = self._x(X)
         with self._lock:
-            return self._impl.forward(self._params, self._sizes, self._acts, x)
+            out: np.ndarray = self._impl.forward(self._params, self._sizes, self._acts, x)
+        return out
 
     predict = forward
 
@@ -242,7 +255,7 @@ class Network:
         x, t = self._xy(X, y)
         with self._lock:
             pred = self._impl.forward(self._params, self._sizes, self._acts, x)
-        return self._impl.mse_forward(pred, t)
+        return float(self._impl.mse_forward(pred, t))
 
     def gradients(self, X: Any, y: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """(dW list, db list): the gradient of E = 1/(2m) * sum((prediction - y)**2)."""
@@ -255,15 +268,24 @@ class Network:
     def step(self, X: Any, y: Any, lr: float) -> float:
         """One forward + backward + update on (X, y); returns the loss before the update.
 
-        Raises FloatingPointError, leaving the weights unchanged, if that loss is NaN/Inf.
+        Raises FloatingPointError, leaving the weights unchanged, if that loss is
+        NaN/Inf or if the update would make a weight NaN/Inf.
         """
         x, t = self._xy(X, y)
-        rate = check.learning_rate(lr)
+        rate = check.learning_rate(lr, self.dtype)
         with self._lock:
+            before = self._params.copy()
             loss = self._impl.step(self._params, self._sizes, self._acts, x, t, rate)
+            overflowed = math.isfinite(loss) and not np.isfinite(self._params).all()
+            if overflowed:
+                self._params[...] = before
         if not math.isfinite(loss):
             raise FloatingPointError(f"step: the loss is {loss}; the weights were left unchanged "
                                      f"(the network's outputs overflow: try a smaller lr)")
+        if overflowed:
+            raise FloatingPointError(f"step: the update would make a weight NaN or Inf (the loss "
+                                     f"was {loss:.6g}); the weights were left unchanged (the "
+                                     f"gradient overflows: try a smaller lr, was {rate})")
         return float(loss)
 
     def fit(self, X: Any, y: Any, lr: float = 2.0, epochs: int = 10000,
@@ -278,12 +300,21 @@ class Network:
         training. With log_every > 0 and no callback, progress is printed; with
         a callback and log_every=0 it is called every iteration.
 
-        If the loss becomes NaN/Inf, training stops with FloatingPointError and
-        the network keeps the weights of the last iteration whose loss was finite
-        (the error's ``history`` attribute holds the losses up to there).
+        If the loss becomes NaN/Inf, or an update makes a weight NaN/Inf,
+        training stops with FloatingPointError and the network keeps the weights
+        of the last iteration whose loss was finite (the error's ``history``
+        attribute holds the losses up to there).
+
+        An exception raised by the callback stops training and reaches the
+        caller as it is; the weights are those after the iteration the callback
+        was called for. A KeyboardInterrupt (Ctrl-C) stops training within a
+        fraction of a second; the weights are those of the last completed
+        iteration and the exception's ``history`` holds the losses up to there.
+        Another thread calling ``fit`` (or any other method) on the same
+        network waits until this call has finished.
         """
         x, t = self._xy(X, y)
-        rate = check.learning_rate(lr)
+        rate = check.learning_rate(lr, self.dtype)
         n_epochs = check.integer(epochs, "epochs", minimum=0)
         if batch_size is not None:
             batch_size = check.integer(batch_size, "batch_size", minimum=1)
@@ -310,19 +341,31 @@ class Network:
         if n_epochs * per_epoch > check.MAX_ELEMENTS:
             raise ValueError(f"epochs: {n_epochs} epochs of {per_epoch} iterations each is more "
                              f"than 2**62 iterations")
+        def history_of(losses: np.ndarray, done: int, stopped: bool) -> History:
+            return History(loss=np.array(losses[:done]), lr=rate, epochs=n_epochs,
+                           batch_size=batch_size, seed=seed, iterations_per_epoch=per_epoch,
+                           stopped_early=stopped)
+
         with self._lock:
-            losses, done, status = self._impl.fit(self._params, self._sizes, self._acts, x, t,
-                                                  rate, n_epochs, bs, bool(shuffle), seed, every,
-                                                  callback)
-        history = History(loss=np.array(losses[:done]), lr=rate, epochs=n_epochs,
-                          batch_size=batch_size, seed=seed, iterations_per_epoch=per_epoch,
-                          stopped_early=status == "stopped")
+            try:
+                losses, done, status = self._impl.fit(self._params, self._sizes, self._acts, x,
+                                                      t, rate, n_epochs, bs, bool(shuffle), seed,
+                                                      every, callback)
+            except KeyboardInterrupt as exc:
+                # Both backends stop between iterations and say how far they got.
+                partial = getattr(exc, "plainnet_partial_fit", None)
+                if partial is not None:
+                    del exc.plainnet_partial_fit  # type: ignore[attr-defined]
+                    exc.history = history_of(partial[0], partial[1], True)  # type: ignore[attr-defined]
+                raise
+        history = history_of(losses, done, status == "stopped")
         if status == "nonfinite":
             kept = (f"those of iteration {done - 1}, whose loss {history.final_loss:.6g} was finite"
                     if done else "the initial ones")
             err = FloatingPointError(
-                f"fit: the loss became NaN or Inf at iteration {done} (epoch {done // per_epoch}); "
-                f"training stopped and the weights are {kept}. Try a smaller lr (was {rate}).")
+                f"fit: the loss became NaN or Inf at iteration {done} (epoch {done // per_epoch}), "
+                f"or the update before it made a weight NaN or Inf; training stopped and the "
+                f"weights are {kept}. Try a smaller lr (was {rate}).")
             err.history = history  # type: ignore[attr-defined]
             raise err
         return history
@@ -361,7 +404,7 @@ class Network:
                              f"got {len(biases)}")
         Ws = [check.real_array(W, f"weights[{i}]") for i, W in enumerate(weights)]
         bs = [check.real_array(b, f"biases[{i}]") for i, b in enumerate(biases)]
-        sizes = []
+        sizes: list[int] = []
         for i, (W, b) in enumerate(zip(Ws, bs)):
             if W.ndim != 2:
                 raise ValueError(f"weights[{i}]: expected a 2-D array (inputs, outputs), "
@@ -384,7 +427,7 @@ class Network:
         else:
             dt = check.dtype(dtype)
         _backend_module(backend)
-        params = np.zeros(reference.num_parameters(sizes_t), dtype=dt)
+        params = _zeros(reference.num_parameters(sizes_t), dt, "weights")
         for i, ((W, b), (Wv, bv)) in enumerate(zip(zip(Ws, bs), reference.unpack(params, sizes_t))):
             with np.errstate(over="ignore"):
                 Wv[...] = W
@@ -407,7 +450,7 @@ class Network:
                 "layers": list(self._sizes), "activations": list(self._acts),
                 "dtype": self.dtype.name}
         with self._lock:
-            arrays = {"meta": np.array(json.dumps(meta))}
+            arrays: dict[str, Any] = {"meta": np.array(json.dumps(meta))}
             for i, (W, b) in enumerate(reference.unpack(self._params, self._sizes)):
                 arrays[f"W{i}"] = W.copy()
                 arrays[f"b{i}"] = b.copy()

@@ -21,7 +21,11 @@ Conventions, shared with the C++ kernels:
 
 from __future__ import annotations
 
+from typing import Any, Callable, Optional, Sequence
+
 import numpy as np
+
+Array = np.ndarray
 
 LEAKY_SLOPE = 0.01
 GELU_K = 0.7978845608028654  # sqrt(2 / pi)
@@ -33,20 +37,20 @@ ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softpl
 # ---------------------------------------------------------------- activations
 
 
-def sigmoid(z):
+def sigmoid(z: Array) -> Array:
     """1 / (1 + exp(-z)), computed so that exp never overflows."""
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
-def _gelu_inner(z):
+def _gelu_inner(z: Array) -> Array:
     # 2u, where u = sqrt(2/pi) * (z + 0.044715 z^3); z^3 may overflow to inf for
     # huge |z|, which sigmoid handles, so the overflow is not an error here.
     with np.errstate(over="ignore"):
         return 2 * (GELU_K * (z + GELU_C * z * z * z))
 
 
-def activation_value(name, z):
+def activation_value(name: str, z: Array) -> Array:
     """a = f(z) for the named activation."""
     if name == "linear":
         return z.copy()
@@ -69,7 +73,7 @@ def activation_value(name, z):
     raise ValueError(f"unknown activation {name!r}; expected one of: {', '.join(ACTIVATIONS)}")
 
 
-def activation_derivative(name, z, a):
+def activation_derivative(name: str, z: Array, a: Array) -> Array:
     """f'(z), given z and a = f(z)."""
     one = z.dtype.type(1)
     if name == "linear":
@@ -100,12 +104,12 @@ def activation_derivative(name, z, a):
     raise ValueError(f"unknown activation {name!r}; expected one of: {', '.join(ACTIVATIONS)}")
 
 
-def activation_forward(z, name):
+def activation_forward(z: Array, name: str) -> Array:
     """a = f(z), elementwise."""
     return activation_value(name, z)
 
 
-def activation_backward(dz, dout, z, a, name):
+def activation_backward(dz: Array, dout: Array, z: Array, a: Array, name: str) -> None:
     """dz += dout * f'(z)   (a = f(z))."""
     dz += dout * activation_derivative(name, z, a)
 
@@ -113,12 +117,13 @@ def activation_backward(dz, dout, z, a, name):
 # ---------------------------------------------------------------- dense layer
 
 
-def dense_forward(inp, weight, bias):
+def dense_forward(inp: Array, weight: Array, bias: Array) -> Array:
     """out = inp @ weight + bias;  inp (B, C), weight (C, OC), bias (OC,)."""
     return inp @ weight + bias
 
 
-def dense_backward(dinp, dweight, dbias, dout, inp, weight):
+def dense_backward(dinp: Optional[Array], dweight: Array, dbias: Array, dout: Array, inp: Array,
+                   weight: Array) -> None:
     """Accumulate the gradients of a dense layer, given dout = dE/dout (B, OC).
 
     dweight += inp.T @ dout,  dbias += dout summed over rows,
@@ -133,13 +138,14 @@ def dense_backward(dinp, dweight, dbias, dout, inp, weight):
 # ---------------------------------------------------------------- MSE loss
 
 
-def mse_forward(pred, target):
-    """Mean over all elements of (pred - target)**2, summed in float64."""
-    d = (pred - target).astype(np.float64)
-    return float(np.mean(d * d))
+def mse_forward(pred: Array, target: Array) -> float:
+    """Mean over all elements of (pred - target)**2, summed in float64 (inf if it overflows)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        d = (pred - target).astype(np.float64)
+        return float(np.mean(d * d))
 
 
-def mse_backward(dpred, pred, target):
+def mse_backward(dpred: Array, pred: Array, target: Array) -> None:
     """dpred += (pred - target) / B: the gradient of sum((pred - target)**2) / (2B)."""
     inv_b = pred.dtype.type(1) / pred.dtype.type(pred.shape[0])
     dpred += (pred - target) * inv_b
@@ -148,7 +154,7 @@ def mse_backward(dpred, pred, target):
 # ---------------------------------------------------------------- update
 
 
-def sgd_update(params, grads, lr):
+def sgd_update(params: Array, grads: Array, lr: float) -> None:
     """params -= lr * grads, in place."""
     params -= params.dtype.type(lr) * grads
 
@@ -156,11 +162,11 @@ def sgd_update(params, grads, lr):
 # ---------------------------------------------------------------- a whole network
 
 
-def num_parameters(sizes):
+def num_parameters(sizes: Sequence[int]) -> int:
     return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
 
 
-def unpack(params, sizes):
+def unpack(params: Array, sizes: Sequence[int]) -> list[tuple[Array, Array]]:
     """Views (W_l, b_l) into the flat parameter array, one pair per layer."""
     layers, at = [], 0
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
@@ -172,22 +178,27 @@ def unpack(params, sizes):
     return layers
 
 
-def forward_trace(params, sizes, activations, X):
+def forward_trace(params: Array, sizes: Sequence[int], activations: Sequence[str],
+                  X: Array) -> list[tuple[Array, Array]]:
     """Run X through the network, keeping (z, a) of every layer."""
     trace, a = [], X
-    for (W, b), name in zip(unpack(params, sizes), activations):
-        z = dense_forward(a, W, b)  # weighted sum plus bias
-        a = activation_forward(z, name)  # then the non-linearity
-        trace.append((z, a))
+    # Weights that have grown huge give inf/NaN outputs, as in the core; the
+    # callers decide what that means (fit and step raise FloatingPointError).
+    with np.errstate(over="ignore", invalid="ignore"):
+        for (W, b), name in zip(unpack(params, sizes), activations):
+            z = dense_forward(a, W, b)  # weighted sum plus bias
+            a = activation_forward(z, name)  # then the non-linearity
+            trace.append((z, a))
     return trace
 
 
-def forward(params, sizes, activations, X):
+def forward(params: Array, sizes: Sequence[int], activations: Sequence[str], X: Array) -> Array:
     """The network's predictions for X, shape (m, outputs)."""
     return forward_trace(params, sizes, activations, X)[-1][1]
 
 
-def _backward(params, sizes, activations, X, y, trace, grads):
+def _backward(params: Array, sizes: Sequence[int], activations: Sequence[str], X: Array, y: Array,
+              trace: list[tuple[Array, Array]], grads: Array) -> float:
     """Blame flows backward: accumulate dE/dparams into grads; return the MSE."""
     pred = trace[-1][1]
     loss = mse_forward(pred, y)
@@ -201,12 +212,15 @@ def _backward(params, sizes, activations, X, y, trace, grads):
         dz = np.zeros_like(z)
         activation_backward(dz, da, z, a, activations[l])  # error x sensitivity
         inp = X if l == 0 else trace[l - 1][1]
-        da = None if l == 0 else np.zeros_like(inp)
-        dense_backward(da, dW, db, dz, inp, W)
+        dinp = None if l == 0 else np.zeros_like(inp)
+        dense_backward(dinp, dW, db, dz, inp, W)
+        if dinp is not None:
+            da = dinp
     return loss
 
 
-def gradients(params, sizes, activations, X, y):
+def gradients(params: Array, sizes: Sequence[int], activations: Sequence[str], X: Array,
+              y: Array) -> tuple[float, Array]:
     """(MSE, flat gradient of E) for a batch."""
     with np.errstate(over="ignore", invalid="ignore"):
         grads = np.zeros_like(params)
@@ -215,7 +229,8 @@ def gradients(params, sizes, activations, X, y):
     return loss, grads
 
 
-def step(params, sizes, activations, X, y, lr):
+def step(params: Array, sizes: Sequence[int], activations: Sequence[str], X: Array, y: Array,
+         lr: float) -> float:
     """One forward + backward + update, in place; returns the loss before the update.
 
     If that loss is NaN/Inf the update is skipped and params are left as they were.
@@ -232,7 +247,7 @@ def step(params, sizes, activations, X, y, lr):
 _MASK = (1 << 64) - 1
 
 
-def _mix64(x):
+def _mix64(x: Any) -> Any:
     """splitmix64's finaliser on a uint64 array (wrapping arithmetic)."""
     z = x + np.uint64(0x9E3779B97F4A7C15)
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -240,7 +255,7 @@ def _mix64(x):
     return z ^ (z >> np.uint64(31))
 
 
-def epoch_permutation(m, seed, epoch):
+def epoch_permutation(m: int, seed: int, epoch: int) -> Array:
     """The order in which epoch `epoch` visits the m samples; the same as the core's."""
     e = _mix64(np.array([epoch & _MASK], dtype=np.uint64))
     base = _mix64(np.uint64(seed & _MASK) ^ e)
@@ -248,17 +263,24 @@ def epoch_permutation(m, seed, epoch):
     return np.argsort(keys, kind="stable").astype(np.int64)
 
 
-def fit_iterations(m, epochs, batch_size):
+def fit_iterations(m: int, epochs: int, batch_size: int) -> int:
     if batch_size <= 0 or batch_size >= m:
         return epochs
     return epochs * -(-m // batch_size)
 
 
-def fit(params, sizes, activations, X, y, lr, epochs, batch_size, shuffle, seed, log_every, callback):
+def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], X: Array, y: Array,
+        lr: float, epochs: int, batch_size: int, shuffle: bool, seed: int, log_every: int,
+        callback: Optional[Callable[[int, float], Any]]) -> tuple[Array, int, str]:
     """Gradient descent, in place. Returns (losses, iterations done, status).
 
     status is "done", "stopped" (callback returned False) or "nonfinite" (a loss
-    became NaN/Inf; params then hold the last iterate whose loss was finite).
+    or an updated parameter became NaN/Inf; params then hold the last iterate
+    whose loss was finite, the last one recorded).
+
+    A KeyboardInterrupt (Ctrl-C) leaves params as they were after the last
+    completed iteration and carries ``(losses, iterations done)`` in its
+    ``plainnet_partial_fit`` attribute, as the native core does.
     """
     m = X.shape[0]
     full = batch_size <= 0 or batch_size >= m
@@ -266,24 +288,39 @@ def fit(params, sizes, activations, X, y, lr, epochs, batch_size, shuffle, seed,
     batches = 1 if full else -(-m // bs)
     losses = np.empty(fit_iterations(m, epochs, batch_size), dtype=np.float64)
     order = np.arange(m)
+    previous = params.copy()
     it = 0
-    for epoch in range(epochs):
-        if not full and shuffle:
-            order = epoch_permutation(m, seed, epoch)
-        for b in range(batches):
-            rows = order[b * bs : (b + 1) * bs]
-            xb, yb = (X, y) if full else (X[rows], y[rows])
-            loss, grads = gradients(params, sizes, activations, xb, yb)
-            if not np.isfinite(loss):
-                if it > 0:
-                    params[...] = previous  # undo the update that led here
-                return losses, it, "nonfinite"
-            previous = params.copy()
-            with np.errstate(over="ignore", invalid="ignore"):
-                sgd_update(params, grads, lr)
-            losses[it] = loss
-            it += 1
-            if callback is not None and log_every > 0 and (it - 1) % log_every == 0:
-                if callback(it - 1, loss) is False:
-                    return losses, it, "stopped"
+    updating = -1  # the iteration whose update may be half-recorded, else -1
+    try:
+        for epoch in range(epochs):
+            if not full and shuffle:
+                order = epoch_permutation(m, seed, epoch)
+            for b in range(batches):
+                rows = order[b * bs : (b + 1) * bs]
+                xb, yb = (X, y) if full else (X[rows], y[rows])
+                loss, grads = gradients(params, sizes, activations, xb, yb)
+                if not np.isfinite(loss):
+                    if it > 0:
+                        params[...] = previous  # undo the update that led here
+                    return losses, it, "nonfinite"
+                previous[...] = params
+                updating = it
+                with np.errstate(over="ignore", invalid="ignore"):
+                    sgd_update(params, grads, lr)
+                losses[it] = loss
+                if not np.isfinite(params).all():
+                    params[...] = previous  # the update overflowed: keep the recorded iterate
+                    return losses, it + 1, "nonfinite"
+                it += 1
+                updating = -1
+                if callback is not None and log_every > 0 and (it - 1) % log_every == 0:
+                    if callback(it - 1, loss) is False:
+                        return losses, it, "stopped"
+    except KeyboardInterrupt as exc:
+        # Python raises it between any two statements: if that was inside the
+        # update of iteration `it`, roll the update back so params match `it`.
+        if updating == it:
+            params[...] = previous
+        exc.plainnet_partial_fit = (losses, it)  # type: ignore[attr-defined]
+        raise
     return losses, it, "done"

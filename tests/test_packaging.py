@@ -1,0 +1,85 @@
+"""What an installed plainnet says about itself: version, command line, type stubs."""
+
+import ast
+import importlib.metadata
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import plainnet as pn
+from plainnet import _core
+
+PACKAGE_DIR = Path(pn.__file__).parent
+
+# Functions the native core is getting (build information and kernel dispatch).
+# They are in the stub already; until the module has them, only they may be
+# missing from it.
+COMING = {"build_info", "set_dispatch", "supported_dispatch", "set_num_threads",
+          "get_num_threads"}
+
+
+def test_version_matches_the_package_metadata():
+    assert pn.__version__ == importlib.metadata.version("plainnet")
+    assert re.fullmatch(r"\d+\.\d+\.\d+([.-]?\w+)*", pn.__version__)
+
+
+def test_python_m_plainnet_version():
+    out = subprocess.run([sys.executable, "-m", "plainnet", "--version"], capture_output=True,
+                         text=True, timeout=60, check=True)
+    assert out.stdout.strip() == f"plainnet {pn.__version__}"
+
+
+def test_package_is_typed():
+    assert (PACKAGE_DIR / "py.typed").is_file()
+    assert (PACKAGE_DIR / "_core.pyi").is_file()
+
+
+def _stub():
+    """{name: parameter names or None for a constant} from _core.pyi."""
+    tree = ast.parse((PACKAGE_DIR / "_core.pyi").read_text(encoding="utf-8"))
+    names = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            names[node.name] = [a.arg for a in node.args.args]
+        elif isinstance(node, ast.AnnAssign):
+            names[node.target.id] = None
+    return names
+
+
+def _core_parameters(fn):
+    """Parameter names from the signature pybind11 writes on the first docstring line."""
+    first = fn.__doc__.splitlines()[0]
+    match = re.match(rf"{fn.__name__}\((.*)\) ->", first)
+    assert match, first
+    return re.findall(r"(?:^|, )(\w+):", match.group(1))
+
+
+def test_stub_lists_exactly_the_core_module():
+    stub = _stub()
+    public = {n for n in dir(_core) if not n.startswith("_")}
+    assert public - set(stub) == set(), "in plainnet._core but not in _core.pyi"
+    missing = set(stub) - public
+    assert missing <= COMING, f"in _core.pyi but not in plainnet._core: {missing - COMING}"
+    for name, params in stub.items():
+        if name in missing:
+            continue
+        if params is None:
+            assert not callable(getattr(_core, name)), name
+        else:
+            assert _core_parameters(getattr(_core, name)) == params, name
+
+
+def test_stub_constants_have_the_stubbed_types():
+    assert isinstance(_core.ACTIVATIONS, tuple) and all(isinstance(a, str)
+                                                       for a in _core.ACTIVATIONS)
+    assert isinstance(_core.LEAKY_SLOPE, float)
+
+
+@pytest.mark.skipif(not COMING <= set(dir(_core)), reason="build and dispatch functions not built")
+def test_build_info_keys():
+    info = _core.build_info()
+    assert {"compiler", "flags", "targets", "dispatch", "num_threads"} <= set(info)
+    assert info["dispatch"] in info["targets"]
