@@ -62,11 +62,13 @@ def table(results: list[Result]) -> str:
 
 
 def markdown(results: list[Result], machine_lines: list[str], date: str,
-             goals: list[dict[str, Any]], trajectory: str, elapsed: float) -> str:
+             goals: list[dict[str, Any]], trajectory: str, elapsed: float,
+             load: str = "") -> str:
     """The run as markdown, to paste into the README as it is."""
     head = [h.replace("us/it", "µs/iteration") for h in HEADER]
     lines = [f"Measured {date} on {machine_lines[0]}; " + "; ".join(machine_lines[1:]) + "; "
-             f"the whole run took {elapsed:.0f} s.",
+             f"the whole run took {elapsed:.0f} s" + (f", load average {load}" if load else "")
+             + ".",
              "",
              "| " + " | ".join(head) + " |",
              "|" + "|".join("---:" if i in RIGHT else "---" for i in range(len(HEADER))) + "|"]

@@ -138,7 +138,9 @@ def main(argv=None) -> int:
     info["loadavg_after"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     if args.markdown:
         print()
-        print(report.markdown(results, lines, date[:10], goals, traj_text, elapsed))
+        load = (f"{info['loadavg'][0]:.2f} at the start, {info['loadavg_after'][0]:.2f} at the end"
+                if isinstance(info["loadavg"], list) else "")
+        print(report.markdown(results, lines, date[:10], goals, traj_text, elapsed, load))
     after = f", load average {os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else ""
     print(f"\ntotal {elapsed:.1f} s{after}")
 

@@ -98,7 +98,6 @@ def relative_deviation(actual: Any, desired: Any) -> float:
 
 def _timed_run(peer, iterations: Optional[int] = None) -> tuple[float, float]:
     peer.reset()
-    gc.collect()
     gc_was_enabled = gc.isenabled()
     gc.disable()  # as timeit does: a collection in the middle would be charged to one peer
     try:
@@ -136,6 +135,7 @@ def measure(entries: list[tuple[Any, Result]], repeats: int) -> None:
         final, losses = peer.run(record=True)
         result.finals.append(final)
         result.losses = losses
+    gc.collect()  # once: a full collection takes ~70 ms with torch and sklearn loaded
     _pick_torch_threads(entries)
     timed = [(p, r) for p, r in entries if r.best]
     for _ in range(repeats):

@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
+import machine  # noqa: E402
 import peers  # noqa: E402
 import problems  # noqa: E402
 import report  # noqa: E402
@@ -122,6 +123,19 @@ def test_torch_without_the_learning_rate_scaling_fails_the_check():
     results = _measured([_entry(peers.PlainnetPeer(problem, "native"), "native"),
                          _entry(unscaled, "torch")])
     assert results[0].ok and not results[1].ok
+
+
+def test_machine_reports_the_cores_build_info_when_it_has_one(monkeypatch):
+    from plainnet import _core
+
+    info = {"compiler": "GCC 12", "flags": "-O3", "targets": ["avx512f", "avx2", "default"],
+            "dispatch": "avx512f", "num_threads": 2}
+    monkeypatch.setattr(_core, "build_info", lambda: dict(info), raising=False)
+    assert machine.plainnet_build() == info
+    line = machine.describe(machine.collect())[3]
+    assert "targets avx512f,avx2,default; dispatch avx512f; threads 2" in line
+    monkeypatch.delattr(_core, "build_info", raising=False)
+    assert set(machine.plainnet_build().values()) == {"n/a"}
 
 
 def test_relative_deviation():
