@@ -10,7 +10,8 @@
 
 #include "fast.h"
 
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && \
+    !defined(PLAINNET_BASELINE_ONLY)
 #define PLAINNET_X86_DISPATCH 1
 #endif
 
