@@ -149,7 +149,8 @@ def close(actual, desired, dtype, table, scale=1.0):
     # Both backends must overflow (or not) the same way.
     assert np.array_equal(np.isfinite(actual), np.isfinite(desired))
     fin = np.isfinite(desired)
-    assert np.array_equal(actual[~fin], desired[~fin], equal_nan=True)
+    # Not which non-finite value: once weights are infinite, 0 * inf is NaN in
+    # the plain loops but BLAS may skip the zero term and return inf.
     top = float(np.max(np.abs(desired[fin]))) if fin.any() else 0.0
     np.testing.assert_allclose(actual[fin], desired[fin], rtol=rtol, atol=max(rtol * top, floor))
 
