@@ -57,6 +57,24 @@ struct ExpConst<float> {
     static constexpr float kMin = -104.0f;
 };
 
+// 1/k! for k = 0 .. 13, the Taylor coefficients of exp.
+constexpr double kInverseFactorial[] = {
+    1.0,
+    1.0,
+    1.0 / 2.0,
+    1.0 / 6.0,
+    1.0 / 24.0,
+    1.0 / 120.0,
+    1.0 / 720.0,
+    1.0 / 5040.0,
+    1.0 / 40320.0,
+    1.0 / 362880.0,
+    1.0 / 3628800.0,
+    1.0 / 39916800.0,
+    1.0 / 479001600.0,
+    1.0 / 6227020800.0,
+};
+
 // exp(x) for x <= 0 (NaN stays NaN): x = n ln2 + r with |r| <= ln2 / 2,
 // exp(r) by its Taylor series (error below 1e-17 relative in double), and
 // 2^n built from the exponent bits, in two halves so that results below
@@ -70,33 +88,11 @@ inline T exp_nonpositive(T x) {
     T t = x * T(C::kLog2e) + T(C::kShifter);
     T n = t - T(C::kShifter);
     T r = (x - n * T(C::kLn2Hi)) - n * T(C::kLn2Lo);
-    T p;
-    if constexpr (sizeof(T) == 8) {
-        p = T(1.0 / 6227020800.0);  // 1/13!
-        p = p * r + T(1.0 / 479001600.0);
-        p = p * r + T(1.0 / 39916800.0);
-        p = p * r + T(1.0 / 3628800.0);
-        p = p * r + T(1.0 / 362880.0);
-        p = p * r + T(1.0 / 40320.0);
-        p = p * r + T(1.0 / 5040.0);
-        p = p * r + T(1.0 / 720.0);
-        p = p * r + T(1.0 / 120.0);
-        p = p * r + T(1.0 / 24.0);
-        p = p * r + T(1.0 / 6.0);
-        p = p * r + T(0.5);
-        p = p * r + T(1.0);
-        p = p * r + T(1.0);
-    } else {
-        p = T(1.0 / 40320.0);  // 1/8!
-        p = p * r + T(1.0 / 5040.0);
-        p = p * r + T(1.0 / 720.0);
-        p = p * r + T(1.0 / 120.0);
-        p = p * r + T(1.0 / 24.0);
-        p = p * r + T(1.0 / 6.0);
-        p = p * r + T(0.5);
-        p = p * r + T(1.0);
-        p = p * r + T(1.0);
-    }
+    // Horner's rule on 1/k!, k = degree .. 0: degree 13 for double, 8 for float.
+    constexpr int degree = sizeof(T) == 8 ? 13 : 8;
+    T p = T(kInverseFactorial[degree]);
+#pragma GCC unroll 16
+    for (int k = degree - 1; k >= 0; k--) p = p * r + T(kInverseFactorial[k]);
     // n sits in the low bits of t; n / 2 and n - n / 2 each give a normal 2^k.
     Bits tb;
     std::memcpy(&tb, &t, sizeof(T));
@@ -181,7 +177,7 @@ void activation_backward(T* dz, const T* dout, const T* z, const T* a, int64_t N
 // ---------------------------------------------------------------- products
 
 // How C starts before the products are added.
-enum class Init { accumulate, zero, row };  // C as it is, zeros, or a bias row (N) on every row
+enum class Init { accumulate, row };  // C as it is, or a bias row (N) on every row
 
 // One product C = init + A @ B, described once and computed in parts.
 template <typename T>
@@ -268,14 +264,17 @@ void product_part(const Product<T>& P, int p, int n) {
         apply_activation(P, 0, P.M, lo, hi);  // a band of C's columns
 }
 
+template <typename T>
+using PartFn = void (*)(const Product<T>&, int, int);
+
 // Runs a product: the plain loop for tiny ones, otherwise blocked parts,
 // on the pool when it is big. `part` is the per-target instantiation of
 // product_part, so pool threads run code compiled for the same instruction set.
 template <typename T>
-void product(const Product<T>& P, void (*part)(const Product<T>&, int, int)) {
-    for (int64_t i = 0; i < P.M && P.init != Init::accumulate; i++) {
+void product(const Product<T>& P, PartFn<T> part) {
+    for (int64_t i = 0; i < P.M && P.init == Init::row; i++) {
         T* ci = P.c + i * P.ldc;
-        for (int64_t j = 0; j < P.N; j++) ci[j] = P.init == Init::row ? P.bias[j] : T(0);
+        for (int64_t j = 0; j < P.N; j++) ci[j] = P.bias[j];
     }
     // In double: the count itself may exceed int64 for absurd shapes.
     const double work = double(P.M) * double(P.N) * double(P.K);
@@ -294,7 +293,7 @@ void product(const Product<T>& P, void (*part)(const Product<T>&, int, int)) {
     if (n <= 1) return part(P, 0, 1);
     struct Job {
         const Product<T>* P;
-        void (*part)(const Product<T>&, int, int);
+        PartFn<T> part;
         int n;
     } job{&P, part, n};
     threads::parallel_for(n, [](void* ctx, int p) {
@@ -304,9 +303,6 @@ void product(const Product<T>& P, void (*part)(const Product<T>&, int, int)) {
 }
 
 // ---------------------------------------------------------------- dense layer
-
-template <typename T>
-using PartFn = void (*)(const Product<T>&, int, int);
 
 // inp (B, C), weight (C, OC), bias (OC); out (B, OC) = inp @ weight + bias
 template <typename T>
