@@ -1,4 +1,5 @@
 import os
+import threading
 import zlib
 
 import numpy as np
@@ -67,3 +68,17 @@ else:
                               suppress_health_check=[HealthCheck.too_slow,
                                                      HealthCheck.data_too_large])
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def alone_and_together(train, keys):
+    """Runs train(key, out) for every key one after another, then all at once in
+    threads; returns the two dicts of results, for comparing."""
+    alone, together = {}, {}
+    for k in keys:
+        train(k, alone)
+    threads = [threading.Thread(target=train, args=(k, together)) for k in keys]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return alone, together

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import alone_and_together
 
 import plainnet as pn
 import plainnet.network
@@ -160,14 +161,7 @@ def test_two_threads_training_two_networks_match_each_alone(backend):
         net.fit(*data[seed], lr=0.05, epochs=epochs, batch_size=8, seed=seed)
         out[seed] = net
 
-    alone, together = {}, {}
-    for s in (1, 2):
-        train(s, alone)
-    threads = [threading.Thread(target=train, args=(s, together)) for s in (1, 2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    alone, together = alone_and_together(train, (1, 2))
     for s in (1, 2):
         assert _same_weights(alone[s], together[s])
 

@@ -1,11 +1,10 @@
 """The Network API on both backends: the tutorial's numbers, training, files."""
 
 import json
-import threading
 
 import numpy as np
 import pytest
-from conftest import assert_close
+from conftest import alone_and_together, assert_close
 
 import plainnet as pn
 from plainnet.__main__ import main
@@ -298,14 +297,7 @@ def test_two_threads_train_two_networks_like_alone(rng):
         net = pn.Network([8, 16, 3], activation="tanh", seed=seed)
         out[seed] = net.fit(X, y, lr=0.05, epochs=3000).loss
 
-    alone, together = {}, {}
-    for s in (1, 2):
-        train(s, alone)
-    threads = [threading.Thread(target=train, args=(s, together)) for s in (1, 2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    alone, together = alone_and_together(train, (1, 2))
     for s in (1, 2):
         assert np.array_equal(alone[s], together[s])
 
