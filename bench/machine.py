@@ -77,14 +77,14 @@ def _sklearn() -> str:
 
 
 def plainnet_build() -> dict[str, Any]:
-    """plainnet's build_info() (compiler, flags, compiled targets, dispatch, threads) or n/a."""
+    """plainnet's build_info() (compiler, flags, compiled kernel variants, the variant in use, threads) or n/a."""
     try:
         from plainnet import _core
     except ImportError:
-        return {"compiler": NA, "flags": NA, "targets": NA, "dispatch": NA, "num_threads": NA}
+        return {"compiler": NA, "flags": NA, "variants": NA, "variant": NA, "num_threads": NA}
     build_info = getattr(_core, "build_info", None)
     info: dict[str, Any] = dict(build_info()) if build_info is not None else {}
-    for key in ("compiler", "flags", "targets", "dispatch", "num_threads"):
+    for key in ("compiler", "flags", "variants", "variant", "num_threads"):
         info.setdefault(key, NA)
     return info
 
@@ -121,6 +121,6 @@ def describe(info: dict[str, Any]) -> list[str]:
         f"torch {torch['version']} ({torch.get('blas', NA)}), {torch['threads']} threads by default; "
         f"scikit-learn {info['sklearn']}",
         f"plainnet {info['plainnet']}: compiler {build['compiler']}; flags {build['flags']}; "
-        f"targets {_join(build['targets'])}; dispatch {build['dispatch']}; "
+        f"variants {_join(build['variants'])}; variant {build['variant']}; "
         f"threads {build['num_threads']}",
     ]

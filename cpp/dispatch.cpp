@@ -50,7 +50,7 @@ namespace plainnet {
         fast::activation_backward<T>(dz, dout, z, a, N, act);                                    \
     }                                                                                            \
     ATTR static void sgd_update_##SUF(T* params, const T* grads, T lr, int64_t N) {              \
-        fast::sgd_update<T>(params, grads, lr, N);                                               \
+        sgd_update<T>(params, grads, lr, N);                                                     \
     }                                                                                            \
     static const Kernels<T> table_##SUF = {NAME,                                                 \
                                            dense_forward_##SUF,                                  \

@@ -8,8 +8,7 @@
 //    blocking, packing), split over the thread pool when they are big enough;
 //  - the sigmoid uses exp_nonpositive below, a vectorisable exp accurate to
 //    about 1 ulp, instead of a call into libm per element;
-//  - activation loops are specialised per activation so each is one
-//    branch-free loop.
+//  - each activation runs its own loop (ops.h), one branch-free loop each.
 //
 // This header is compiled once per instruction set (see dispatch.cpp): every
 // function is a template that the per-target entry points instantiate and
@@ -22,7 +21,7 @@
 #include <vector>
 
 #include "gemm.h"
-#include "kernels.h"
+#include "ops.h"
 #include "threads.h"
 
 namespace plainnet {
@@ -114,64 +113,24 @@ inline T sigmoid(T z) {
     return (z >= T(0) ? T(1) : e) / (T(1) + e);
 }
 
+// The math policy of ops.h for the fast variants: the sigmoid above.
+struct Math {
+    template <typename T>
+    static T sigmoid(T z) {
+        return fast::sigmoid(z);
+    }
+};
+
 // ---------------------------------------------------------------- activations
-
-template <typename T, Act A>
-inline void act_forward_loop(T* __restrict out, const T* __restrict z, int64_t N) {
-    for (int64_t i = 0; i < N; i++) {
-        if constexpr (A == Act::sigmoid) {
-            out[i] = sigmoid(z[i]);
-        } else if constexpr (A == Act::silu) {
-            out[i] = z[i] * sigmoid(z[i]);
-        } else {
-            out[i] = act_value(A, z[i]);
-        }
-    }
-}
-
-template <typename T, Act A>
-inline void act_backward_loop(T* __restrict dz, const T* __restrict dout, const T* __restrict z,
-                              const T* __restrict a, int64_t N) {
-    for (int64_t i = 0; i < N; i++) {
-        if constexpr (A == Act::softplus) {
-            dz[i] += dout[i] * sigmoid(z[i]);
-        } else if constexpr (A == Act::silu) {
-            T s = sigmoid(z[i]);
-            dz[i] += dout[i] * (s * (T(1) + z[i] * (T(1) - s)));
-        } else {
-            dz[i] += dout[i] * act_derivative(A, z[i], a[i]);
-        }
-    }
-}
 
 template <typename T>
 void activation_forward(T* out, const T* z, int64_t N, Act act) {
-    switch (act) {
-        case Act::linear: return act_forward_loop<T, Act::linear>(out, z, N);
-        case Act::sigmoid: return act_forward_loop<T, Act::sigmoid>(out, z, N);
-        case Act::tanh: return act_forward_loop<T, Act::tanh>(out, z, N);
-        case Act::relu: return act_forward_loop<T, Act::relu>(out, z, N);
-        case Act::leaky_relu: return act_forward_loop<T, Act::leaky_relu>(out, z, N);
-        case Act::elu: return act_forward_loop<T, Act::elu>(out, z, N);
-        case Act::softplus: return act_forward_loop<T, Act::softplus>(out, z, N);
-        case Act::silu: return act_forward_loop<T, Act::silu>(out, z, N);
-        case Act::gelu: return act_forward_loop<T, Act::gelu>(out, z, N);
-    }
+    activate<Math>(out, z, N, act);
 }
 
 template <typename T>
 void activation_backward(T* dz, const T* dout, const T* z, const T* a, int64_t N, Act act) {
-    switch (act) {
-        case Act::linear: return act_backward_loop<T, Act::linear>(dz, dout, z, a, N);
-        case Act::sigmoid: return act_backward_loop<T, Act::sigmoid>(dz, dout, z, a, N);
-        case Act::tanh: return act_backward_loop<T, Act::tanh>(dz, dout, z, a, N);
-        case Act::relu: return act_backward_loop<T, Act::relu>(dz, dout, z, a, N);
-        case Act::leaky_relu: return act_backward_loop<T, Act::leaky_relu>(dz, dout, z, a, N);
-        case Act::elu: return act_backward_loop<T, Act::elu>(dz, dout, z, a, N);
-        case Act::softplus: return act_backward_loop<T, Act::softplus>(dz, dout, z, a, N);
-        case Act::silu: return act_backward_loop<T, Act::silu>(dz, dout, z, a, N);
-        case Act::gelu: return act_backward_loop<T, Act::gelu>(dz, dout, z, a, N);
-    }
+    activate_backward<Math>(dz, dout, z, a, N, act);
 }
 
 // ---------------------------------------------------------------- products
@@ -337,12 +296,6 @@ void dense_backward(PartFn<T> part, T* dinp, T* dweight, T* dbias, const T* dout
                     C, OC},
                    part);
     }
-}
-
-// params -= lr * grads
-template <typename T>
-void sgd_update(T* __restrict params, const T* __restrict grads, T lr, int64_t N) {
-    for (int64_t i = 0; i < N; i++) params[i] -= lr * grads[i];
 }
 
 }  // namespace fast

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <numeric>
 #include <stdexcept>
@@ -17,25 +18,23 @@ static int64_t checked_mad(int64_t a, int64_t b, int64_t c) {
     return a * b + c;
 }
 
-const std::vector<std::string>& act_names() {
-    // Same order as enum class Act.
-    static const std::vector<std::string> names = {
-        "linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "silu", "gelu"};
-    return names;
-}
-
-Act act_from_name(const std::string& name) {
-    const auto& names = act_names();
-    for (size_t i = 0; i < names.size(); i++) {
-        if (names[i] == name) return Act(int(i));
-    }
+template <typename E, int N>
+static E from_name(const char* const (&names)[N], const char* what, const std::string& name) {
     std::string known;
-    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-    throw std::invalid_argument("unknown activation '" + name + "'; expected one of: " + known);
+    for (int i = 0; i < N; i++) {
+        if (name == names[i]) return E(i);
+        known += (i ? ", " : "") + std::string(names[i]);
+    }
+    throw std::invalid_argument("unknown " + std::string(what) + " '" + name +
+                                "'; expected one of: " + known);
 }
 
-Layout::Layout(std::vector<int64_t> sizes_, std::vector<Act> acts_)
-    : sizes(std::move(sizes_)), acts(std::move(acts_)) {
+Act act_from_name(const std::string& name) { return from_name<Act>(kActNames, "activation", name); }
+
+Loss loss_from_name(const std::string& name) { return from_name<Loss>(kLossNames, "loss", name); }
+
+Layout::Layout(std::vector<int64_t> sizes_, std::vector<Act> acts_, Loss loss_)
+    : sizes(std::move(sizes_)), acts(std::move(acts_)), loss(loss_) {
     if (sizes.size() < 2) {
         throw std::invalid_argument("layers: expected at least 2 sizes (inputs and outputs), got " +
                                     std::to_string(sizes.size()));
@@ -66,54 +65,70 @@ Layout::Layout(std::vector<int64_t> sizes_, std::vector<Act> acts_)
     }
 }
 
+// Scratch memory for training on batches of up to `rows` rows, allocated
+// once and reused every iteration: every layer's z and a (backward needs
+// them all) and the gradients with respect to one layer's z and a.
 template <typename T>
-Workspace<T>::Workspace(const Layout& L, int64_t rows_) : rows(rows_) {
-    // rows x widths can exceed what int64 counts: report that as what it is, memory.
-    int64_t total = 0;
-    for (int64_t l = 0; l < L.num_layers(); l++) {
-        off.push_back(total);
-        total = checked_mad(rows, L.sizes[l + 1], total);
-        if (total < 0) throw std::bad_alloc();
+struct Workspace {
+    std::vector<T> z, a;       // pre-/post-activation of every layer, concatenated
+    std::vector<T> dz, da;     // dE/dz_l and dE/da_l of the layer being processed
+    std::vector<T*> zs, as;    // where layer l's z and a start
+    Workspace(const Layout& L, int64_t rows) {
+        // rows x widths can exceed what int64 counts: report that as what it is, memory.
+        std::vector<int64_t> off;
+        int64_t total = 0;
+        for (int64_t l = 0; l < L.num_layers(); l++) {
+            off.push_back(total);
+            total = checked_mad(rows, L.sizes[l + 1], total);
+            if (total < 0) throw std::bad_alloc();
+        }
+        int64_t widest = checked_mad(rows, L.max_width, 0);
+        if (widest < 0) throw std::bad_alloc();
+        z.resize(total);
+        a.resize(total);
+        dz.resize(widest);
+        da.resize(widest);
+        for (int64_t o : off) {
+            zs.push_back(z.data() + o);
+            as.push_back(a.data() + o);
+        }
     }
-    int64_t widest = checked_mad(rows, L.max_width, 0);
-    if (widest < 0) throw std::bad_alloc();
-    z.assign(total, T(0));
-    a.assign(total, T(0));
-    dz.assign(widest, T(0));
-    da.assign(widest, T(0));
-}
+};
 
 // forward and backward with the kernels of one variant (fit holds on to the
 // variant it started with, whatever set_variant does meanwhile).
 template <typename T>
 static void forward_with(const Kernels<T>& k, const Layout& L, const T* params, const T* X,
-                         int64_t m, Workspace<T>& ws) {
+                         int64_t m, T* const* z, T* const* a) {
     const T* inp = X;
     for (int64_t l = 0; l < L.num_layers(); l++) {
         int64_t C = L.sizes[l], OC = L.sizes[l + 1];
-        k.dense_act_forward(ws.z_of(l), ws.a_of(l), inp, params + L.w_off[l],
-                            params + L.b_off[l], m, C, OC, L.acts[l]);
-        inp = ws.a_of(l);
+        k.dense_act_forward(z[l], a[l], inp, params + L.w_off[l], params + L.b_off[l], m, C, OC,
+                            L.acts[l]);
+        inp = a[l];
     }
 }
 
+// After forward_with: accumulates the gradient of the loss E into grads and
+// returns the loss as reported.
 template <typename T>
 static double backward_with(const Kernels<T>& k, const Layout& L, const T* params, const T* X,
                             const T* y, int64_t m, Workspace<T>& ws, T* grads) {
     const int64_t last = L.num_layers() - 1;
     const int64_t K = L.outputs();
-    const T* pred = ws.a_of(last);
-    double loss = mse_forward(pred, y, m, K);
-
+    const T* pred = ws.as[last];
     // da holds dE/da_l for the layer being processed.
     std::fill_n(ws.da.data(), m * K, T(0));
-    mse_backward(ws.da.data(), pred, y, m, K);
+    double loss = visit(L.loss, [&](auto op) {
+        using Op = decltype(op);
+        Op::backward(ws.da.data(), pred, y, m, K);
+        return Op::forward(pred, y, m, K);
+    });
     for (int64_t l = last; l >= 0; l--) {
         int64_t C = L.sizes[l], OC = L.sizes[l + 1];
         std::fill_n(ws.dz.data(), m * OC, T(0));
-        k.activation_backward(ws.dz.data(), ws.da.data(), ws.z_of(l), ws.a_of(l), m * OC,
-                              L.acts[l]);
-        const T* inp = l == 0 ? X : ws.a_of(l - 1);
+        k.activation_backward(ws.dz.data(), ws.da.data(), ws.zs[l], ws.as[l], m * OC, L.acts[l]);
+        const T* inp = l == 0 ? X : ws.as[l - 1];
         T* dinp = nullptr;
         if (l > 0) {
             dinp = ws.da.data();
@@ -126,19 +141,82 @@ static double backward_with(const Kernels<T>& k, const Layout& L, const T* param
 }
 
 template <typename T>
-void forward(const Layout& L, const T* params, const T* X, int64_t m, Workspace<T>& ws) {
-    forward_with(kernels<T>(), L, params, X, m, ws);
+void forward(const Layout& L, const T* params, const T* X, int64_t m, T* const* z, T* const* a) {
+    forward_with(kernels<T>(), L, params, X, m, z, a);
+}
+
+// Rows per chunk of predict: enough for the products to run at full speed
+// (and on every thread), few enough that the scratch stays small.
+constexpr int64_t kPredictRows = 512;
+
+template <typename T>
+void predict(const Layout& L, const T* params, const T* X, int64_t m, T* out) {
+    const Kernels<T>& k = kernels<T>();
+    const int64_t rows = std::min(m, kPredictRows);
+    int64_t widest = 0;  // the widest layer after the input
+    for (int64_t l = 1; l < int64_t(L.sizes.size()); l++) widest = std::max(widest, L.sizes[l]);
+    // z of the layer being computed, and the activations of it and the layer before.
+    std::unique_ptr<T[]> z(new T[rows * widest]), a0(new T[rows * widest]), a1(new T[rows * widest]);
+    const int64_t last = L.num_layers() - 1;
+    for (int64_t r0 = 0; r0 < m; r0 += rows) {
+        const int64_t n = std::min(rows, m - r0);
+        const T* inp = X + r0 * L.inputs();
+        for (int64_t l = 0; l <= last; l++) {
+            T* a = l == last ? out + r0 * L.outputs() : (l % 2 ? a1.get() : a0.get());
+            k.dense_act_forward(z.get(), a, inp, params + L.w_off[l], params + L.b_off[l], n,
+                                L.sizes[l], L.sizes[l + 1], L.acts[l]);
+            inp = a;
+        }
+    }
 }
 
 template <typename T>
-double backward(const Layout& L, const T* params, const T* X, const T* y, int64_t m,
-                Workspace<T>& ws, T* grads) {
-    return backward_with(kernels<T>(), L, params, X, y, m, ws, grads);
+double gradients(const Layout& L, const T* params, const T* X, const T* y, int64_t m, T* grads) {
+    const Kernels<T>& k = kernels<T>();
+    Workspace<T> ws(L, m);
+    std::fill_n(grads, L.num_params, T(0));
+    forward_with(k, L, params, X, m, ws.zs.data(), ws.as.data());
+    return backward_with(k, L, params, X, y, m, ws, grads);
+}
+
+// One training iteration on a batch: forward, loss, backward and, if the
+// loss is finite, the update. An update that makes a parameter NaN/Inf is
+// undone (prev is scratch for that). Returns the loss; `updated` says whether
+// params moved. This is the one place that decides what a step does.
+template <typename T>
+static double train_step(const Kernels<T>& k, const Layout& L, T* params, const T* X, const T* y,
+                         int64_t m, T lr, Workspace<T>& ws, T* grads, T* prev, bool& updated) {
+    const int64_t P = L.num_params;
+    forward_with(k, L, params, X, m, ws.zs.data(), ws.as.data());
+    std::fill_n(grads, P, T(0));
+    double loss = backward_with(k, L, params, X, y, m, ws, grads);
+    updated = false;
+    if (!std::isfinite(loss)) return loss;
+    std::memcpy(prev, params, sizeof(T) * P);
+    k.sgd_update(params, grads, lr, P);
+    if (!std::all_of(params, params + P, [](T v) { return std::isfinite(v); })) {
+        // A finite loss, a huge gradient: keep the weights whose loss this is.
+        std::memcpy(params, prev, sizeof(T) * P);
+        return loss;
+    }
+    updated = true;
+    return loss;
+}
+
+template <typename T>
+StepResult step(const Layout& L, T* params, const T* X, const T* y, int64_t m, double lr) {
+    Workspace<T> ws(L, m);
+    std::vector<T> grads(L.num_params), prev(L.num_params);
+    StepResult r;
+    r.loss = train_step(kernels<T>(), L, params, X, y, m, T(lr), ws, grads.data(), prev.data(),
+                        r.updated);
+    return r;
 }
 
 int64_t fit_iterations(int64_t m, int64_t epochs, int64_t batch_size) {
-    if (batch_size <= 0 || batch_size >= m) return epochs;
-    return epochs * ((m + batch_size - 1) / batch_size);
+    int64_t per_epoch = batch_size <= 0 || batch_size >= m ? 1 : (m + batch_size - 1) / batch_size;
+    if (epochs < 0 || (per_epoch > 0 && epochs > kMaxElements / per_epoch)) return -1;
+    return epochs * per_epoch;
 }
 
 static inline uint64_t mix64(uint64_t x) {
@@ -201,9 +279,9 @@ FitResult fit(const Layout& L, T* params, const T* X, const T* y, int64_t m,
                 ys = yb.data();
             }
 
-            forward_with(k, L, params, xs, rows, ws);
-            std::fill(grads.begin(), grads.end(), T(0));
-            double loss = backward_with(k, L, params, xs, ys, rows, ws, grads.data());
+            bool updated = false;
+            double loss = train_step(k, L, params, xs, ys, rows, lr, ws, grads.data(),
+                                     prev.data(), updated);
             if (!std::isfinite(loss)) {
                 // The previous update produced these weights: undo it.
                 if (it > 0) std::memcpy(params, prev.data(), sizeof(T) * P);
@@ -211,13 +289,10 @@ FitResult fit(const Layout& L, T* params, const T* X, const T* y, int64_t m,
                 return r;
             }
             loss_out[it] = loss;
-            std::memcpy(prev.data(), params, sizeof(T) * P);
-            k.sgd_update(params, grads.data(), lr, P);
             r.iterations = it + 1;
-            if (!std::all_of(params, params + P, [](T v) { return std::isfinite(v); })) {
-                // The update overflowed (a finite loss, a huge gradient): keep
-                // the weights whose loss was just recorded.
-                std::memcpy(params, prev.data(), sizeof(T) * P);
+            if (!updated) {
+                // The update overflowed and was undone: params hold the
+                // weights whose loss was just recorded.
                 r.nonfinite = true;
                 return r;
             }
@@ -238,11 +313,11 @@ FitResult fit(const Layout& L, T* params, const T* X, const T* y, int64_t m,
     return r;
 }
 
-#define PLAINNET_INSTANTIATE(T)                                                                 \
-    template struct Workspace<T>;                                                               \
-    template void forward<T>(const Layout&, const T*, const T*, int64_t, Workspace<T>&);        \
-    template double backward<T>(const Layout&, const T*, const T*, const T*, int64_t,           \
-                                Workspace<T>&, T*);                                             \
+#define PLAINNET_INSTANTIATE(T)                                                                  \
+    template void forward<T>(const Layout&, const T*, const T*, int64_t, T* const*, T* const*);  \
+    template void predict<T>(const Layout&, const T*, const T*, int64_t, T*);                    \
+    template double gradients<T>(const Layout&, const T*, const T*, const T*, int64_t, T*);      \
+    template StepResult step<T>(const Layout&, T*, const T*, const T*, int64_t, double);         \
     template FitResult fit<T>(const Layout&, T*, const T*, const T*, int64_t, const FitOptions&, \
                               double*, const LogHook&, const PollHook&);
 

@@ -1,9 +1,11 @@
-// A network as one flat parameter buffer plus the loops that train it.
+// A network as one flat parameter buffer plus the loops that run and train it.
 //
 // Parameters are stored W0, b0, W1, b1, ... in one contiguous array; W_l is
 // (sizes[l], sizes[l+1]) row-major and b_l is (sizes[l+1]). The buffer itself
 // belongs to the caller (a NumPy array on the Python side): this file only
-// describes where each layer lives in it and runs the math.
+// describes where each layer lives in it and runs the math. What training
+// means (a step that is not taken when the loss is not finite, the rollback
+// of an update that overflows) is decided here, for step and fit alike.
 #pragma once
 
 #include <cstdint>
@@ -11,57 +13,61 @@
 #include <string>
 #include <vector>
 
-#include "kernels.h"
+#include "ops.h"
 
 namespace plainnet {
 
 // Element counts (parameters, buffer entries, iterations) above this are
 // refused: they cannot be allocated anyway, and staying below it keeps every
-// index computation clear of int64 overflow.
+// index computation clear of int64 overflow. The Python layer owns the limit
+// users see (plainnet._layout.MAX_ELEMENTS, tested equal to this).
 constexpr int64_t kMaxElements = int64_t(1) << 62;
 
-// Parses an activation name ("sigmoid", "relu", ...); throws std::invalid_argument.
+// Parses a name of the tables in ops.h; throws std::invalid_argument.
 Act act_from_name(const std::string& name);
-const std::vector<std::string>& act_names();
+Loss loss_from_name(const std::string& name);
 
 struct Layout {
     std::vector<int64_t> sizes;  // layer widths, input first: [2, 4, 1]
     std::vector<Act> acts;       // one per layer after the input
+    Loss loss = Loss::mse;
     std::vector<int64_t> w_off;  // offset of W_l in the parameter buffer
     std::vector<int64_t> b_off;  // offset of b_l
     int64_t num_params = 0;
     int64_t max_width = 0;
 
-    // Throws std::invalid_argument on fewer than two sizes, a size < 1 or a
-    // wrong number of activations.
-    Layout(std::vector<int64_t> sizes, std::vector<Act> acts);
+    // Throws std::invalid_argument on fewer than two sizes, a size < 1, more
+    // than kMaxElements parameters or a wrong number of activations.
+    Layout(std::vector<int64_t> sizes, std::vector<Act> acts, Loss loss = Loss::mse);
     int64_t num_layers() const { return int64_t(acts.size()); }
     int64_t inputs() const { return sizes.front(); }
     int64_t outputs() const { return sizes.back(); }
 };
 
-// Scratch memory for one batch size, allocated once and reused every iteration.
+// Runs X (m, inputs) through the network, writing layer l's pre-activation
+// to z[l] and its activation to a[l], each (m, sizes[l+1]).
 template <typename T>
-struct Workspace {
-    int64_t rows;
-    std::vector<T> z, a;           // pre-/post-activation of every layer, concatenated
-    std::vector<int64_t> off;      // offset of layer l inside z and a
-    std::vector<T> dz, da;         // gradients w.r.t. z_l and a_l (max width)
-    Workspace(const Layout& L, int64_t rows);
-    T* z_of(int64_t l) { return z.data() + off[l]; }
-    T* a_of(int64_t l) { return a.data() + off[l]; }
-    const T* output() const { return a.data() + off.back(); }
+void forward(const Layout& L, const T* params, const T* X, int64_t m, T* const* z, T* const* a);
+
+// The predictions alone: out (m, outputs). Rows go through in chunks, so the
+// scratch memory is a chunk of rows of two layers, whatever m is.
+template <typename T>
+void predict(const Layout& L, const T* params, const T* X, int64_t m, T* out);
+
+// grads (num_params) = the gradient of the loss E (see ops.h) on (X, y);
+// returns the loss as reported.
+template <typename T>
+double gradients(const Layout& L, const T* params, const T* X, const T* y, int64_t m, T* grads);
+
+struct StepResult {
+    double loss = 0.0;     // the loss before the update
+    bool updated = false;  // false: the loss was not finite, or the update
+                           // overflowed and was undone; params are unchanged
 };
 
-// Runs X (m, inputs) through the network; layer l's z and a land in ws.
+// One forward + backward + update on (X, y), with the rules of fit.
 template <typename T>
-void forward(const Layout& L, const T* params, const T* X, int64_t m, Workspace<T>& ws);
-
-// After forward(): accumulates the gradient of E = 1/(2m) sum (pred - y)^2
-// into grads (num_params) and returns the MSE (mean over all m * outputs).
-template <typename T>
-double backward(const Layout& L, const T* params, const T* X, const T* y, int64_t m,
-                Workspace<T>& ws, T* grads);
+StepResult step(const Layout& L, T* params, const T* X, const T* y, int64_t m, double lr);
 
 struct FitOptions {
     double lr = 0.1;
@@ -84,10 +90,11 @@ using LogHook = std::function<bool(int64_t, double)>;
 // iterations; may throw to abort (Ctrl-C).
 using PollHook = std::function<void(int64_t)>;
 
+// Iterations of a fit; -1 when there would be more than kMaxElements.
 int64_t fit_iterations(int64_t m, int64_t epochs, int64_t batch_size);
 
-// The fused training loop: epochs x batches of forward, MSE, backward, update.
-// loss_out receives one MSE per iteration (fit_iterations(...) entries).
+// The fused training loop: epochs x batches of forward, loss, backward, update.
+// loss_out receives one loss per iteration (fit_iterations(...) entries).
 // If a loss is NaN/Inf, or an update makes a parameter NaN/Inf, params are
 // restored to the last iterate whose loss is finite (the last one recorded)
 // and the loop stops with result.nonfinite set.

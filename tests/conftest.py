@@ -1,4 +1,6 @@
 import os
+import subprocess
+import sys
 import threading
 import zlib
 
@@ -44,13 +46,13 @@ def xor_data():
     return pn.datasets.xor()
 
 
-@pytest.fixture(params=pn._core.supported_dispatch())
+@pytest.fixture(params=pn._core.supported_variants())
 def variant(request):
     """Runs a test once per kernel variant this CPU supports (naive, baseline, avx2, ...)."""
-    before = pn._core.build_info()["dispatch"]
-    pn._core.set_dispatch(request.param)
+    before = pn._core.build_info()["variant"]
+    pn._core.set_variant(request.param)
     yield request.param
-    pn._core.set_dispatch(before)
+    pn._core.set_variant(before)
 
 
 try:
@@ -82,3 +84,31 @@ def alone_and_together(train, keys):
     for t in threads:
         t.join()
     return alone, together
+
+
+# A script that runs one call in a fresh interpreter and reports how it ended.
+_SUBPROCESS = """
+import sys
+import numpy as np
+import plainnet as pn
+from plainnet import _core
+X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+y = np.array([[0.0], [1.0], [1.0], [0.0]])
+try:
+    {call}
+except (ValueError, TypeError) as exc:
+    print(type(exc).__name__ + ": " + str(exc))
+    sys.exit(0)
+except BaseException as exc:
+    print(type(exc).__name__ + ": " + str(exc))
+    sys.exit(3)
+print("no error")
+sys.exit(4)
+"""
+
+
+def run_isolated(call):
+    """Runs `call` in a fresh interpreter (a crash must not take pytest down)."""
+    proc = subprocess.run([sys.executable, "-c", _SUBPROCESS.format(call=call)],
+                          capture_output=True, text=True, timeout=60)
+    return proc.returncode, proc.stdout.strip() + proc.stderr.strip()

@@ -131,12 +131,12 @@ def test_torch_without_the_learning_rate_scaling_fails_the_check():
 def test_machine_reports_the_cores_build_info_when_it_has_one(monkeypatch):
     from plainnet import _core
 
-    info = {"compiler": "GCC 12", "flags": "-O3", "targets": ["avx512f", "avx2", "default"],
-            "dispatch": "avx512f", "num_threads": 2}
+    info = {"compiler": "GCC 12", "flags": "-O3", "variants": ["avx512f", "avx2", "default"],
+            "variant": "avx512f", "num_threads": 2}
     monkeypatch.setattr(_core, "build_info", lambda: dict(info), raising=False)
     assert machine.plainnet_build() == info
     line = machine.describe(machine.collect())[3]
-    assert "targets avx512f,avx2,default; dispatch avx512f; threads 2" in line
+    assert "variants avx512f,avx2,default; variant avx512f; threads 2" in line
     monkeypatch.delattr(_core, "build_info", raising=False)
     assert set(machine.plainnet_build().values()) == {"n/a"}
 
@@ -164,8 +164,8 @@ def test_command_line_writes_json_and_markdown(tmp_path, capsys):
                                                    rows["native"]["median"])
     assert data["trajectory_checks"][0]["ok"]
     assert data["targets"][0]["size"] == "xor" and data["targets"][0]["target"] == 150.0
-    assert data["machine"]["plainnet_build"].keys() >= {"compiler", "flags", "targets",
-                                                         "dispatch", "num_threads"}
+    assert data["machine"]["plainnet_build"].keys() >= {"compiler", "flags", "variants",
+                                                         "variant", "num_threads"}
 
 
 def test_command_line_plot(tmp_path, capsys):

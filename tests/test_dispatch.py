@@ -21,33 +21,33 @@ def threads():
 
 def test_build_info_names_what_runs():
     info = _core.build_info()
-    assert set(info) >= {"compiler", "flags", "targets", "supported", "dispatch", "num_threads"}
-    assert info["targets"][:2] == ["naive", "baseline"]
-    assert set(info["supported"]) <= set(info["targets"])
-    assert info["dispatch"] in info["supported"]
+    assert set(info) >= {"compiler", "flags", "variants", "supported", "variant", "num_threads"}
+    assert info["variants"][:2] == ["naive", "baseline"]
+    assert set(info["supported"]) <= set(info["variants"])
+    assert info["variant"] in info["supported"]
     # The best supported variant is the default.
-    assert info["dispatch"] == info["supported"][-1]
+    assert info["variant"] == info["supported"][-1]
     assert info["num_threads"] == _core.get_num_threads() >= 1
     # The default build is portable: no tuning for the build machine, no fast-math.
     assert "-march=native" not in info["flags"] and "fast-math" not in info["flags"]
 
 
 def test_naive_and_baseline_run_everywhere():
-    assert _core.supported_dispatch()[:2] == ["naive", "baseline"]
+    assert _core.supported_variants()[:2] == ["naive", "baseline"]
 
 
 @pytest.mark.parametrize("bad", ["", "AVX512", "sse9"])
 def test_unknown_variant_is_refused(bad):
     with pytest.raises(ValueError, match="unknown kernel variant"):
-        _core.set_dispatch(bad)
+        _core.set_variant(bad)
 
 
 def test_unsupported_variant_is_refused():
-    missing = [v for v in _core.build_info()["targets"] if v not in _core.supported_dispatch()]
+    missing = [v for v in _core.build_info()["variants"] if v not in _core.supported_variants()]
     if not missing:
         pytest.skip("this CPU runs every compiled variant")
     with pytest.raises(ValueError, match="does not support"):
-        _core.set_dispatch(missing[0])
+        _core.set_variant(missing[0])
 
 
 @pytest.mark.parametrize("n", [0, -1, 1025])
@@ -96,7 +96,7 @@ def test_every_variant_trains_like_the_reference(variant):
     params, X, y = _problem(np.float64)
     got_p, got_l = _train(params, X, y)
     want_p = params.copy()
-    want_l = [ref.step(want_p, SIZES, ACTS, X, y, 0.5) for _ in range(3)]
+    want_l = [ref.step(want_p, SIZES, ACTS, X, y, 0.5)[0] for _ in range(3)]
     assert_close(got_l, want_l, rtol=1e-11)
     assert_close(got_p, want_p, rtol=1e-11)
 

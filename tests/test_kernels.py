@@ -221,8 +221,9 @@ def test_network_forward_trace_and_gradients(rng, dtype, sizes, shift):
     assert_close(got_grads, want_grads, dtype)
 
     got_p, want_p = params.copy(), params.copy()
-    got_step = _core.step(got_p, sizes, acts, X, y, 0.05)
-    want_step = ref.step(want_p, sizes, acts, X, y, 0.05)
+    got_step, got_updated = _core.step(got_p, sizes, acts, X, y, 0.05)
+    want_step, want_updated = ref.step(want_p, sizes, acts, X, y, 0.05)
+    assert got_updated is want_updated is True
     assert_close(got_step, want_loss, dtype)
     assert_close(want_step, want_loss, dtype)
     assert_close(got_p, want_p, dtype)

@@ -13,7 +13,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from . import reference
+from ._layout import MAX_ELEMENTS, fit_iterations, num_parameters
 
 
 def _type_name(value: Any) -> str:
@@ -72,9 +72,6 @@ def dtype(value: Any, name: str = "dtype") -> np.dtype:
     raise ValueError(expected)
 
 
-MAX_ELEMENTS = 2**62  # the core's limit on parameters, iterations and buffer sizes
-
-
 def layer_sizes(value: Any, name: str = "layers") -> tuple[int, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         if not (isinstance(value, np.ndarray) and value.ndim == 1):
@@ -87,7 +84,7 @@ def layer_sizes(value: Any, name: str = "layers") -> tuple[int, ...]:
     for i, s in enumerate(sizes):
         if s < 1:
             raise ValueError(f"{name}[{i}]: expected a size >= 1, got {s}")
-    count = reference.num_parameters(sizes)
+    count = num_parameters(sizes)
     if count > MAX_ELEMENTS:
         raise ValueError(f"{name}: {list(sizes)} would have {count} parameters, more than 2**62")
     return sizes
@@ -136,3 +133,12 @@ def samples(value: Any, name: str, columns: int, dt: np.dtype, rows: Optional[in
         out = np.ascontiguousarray(arr, dtype=dt)
     finite(out, f"{name} (converted to {dt})")
     return out
+
+
+def iterations(m: int, epochs: int, batch_size: int) -> int:
+    """Iterations per epoch of a fit, refusing a run of more than MAX_ELEMENTS iterations."""
+    per_epoch = fit_iterations(m, 1, batch_size)
+    if epochs * per_epoch > MAX_ELEMENTS:
+        raise ValueError(f"epochs: {epochs} epochs of {per_epoch} iterations each is more "
+                         f"than 2**62 iterations")
+    return per_epoch

@@ -11,7 +11,9 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 ACTIVATIONS: tuple[str, ...]
+LOSSES: tuple[str, ...]
 LEAKY_SLOPE: float
+MAX_ELEMENTS: int
 
 # ---------------------------------------------------------------- kernels
 
@@ -35,7 +37,7 @@ def forward_trace(params: np.ndarray, sizes: Sequence[int], activations: Sequenc
 def gradients(params: np.ndarray, sizes: Sequence[int], activations: Sequence[str],
               X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]: ...
 def step(params: np.ndarray, sizes: Sequence[int], activations: Sequence[str], X: np.ndarray,
-         y: np.ndarray, lr: float) -> float: ...
+         y: np.ndarray, lr: float) -> tuple[float, bool]: ...
 def fit(params: np.ndarray, sizes: Sequence[int], activations: Sequence[str], X: np.ndarray,
         y: np.ndarray, lr: float, epochs: int, batch_size: int, shuffle: bool, seed: int,
         log_every: int, callback: Optional[Callable[[int, float], Any]]
@@ -43,15 +45,19 @@ def fit(params: np.ndarray, sizes: Sequence[int], activations: Sequence[str], X:
 def fit_iterations(m: int, epochs: int, batch_size: int) -> int: ...
 def epoch_permutation(m: int, seed: int, epoch: int) -> np.ndarray: ...
 
-# ---------------------------------------------------------------- build and dispatch
+# ---------------------------------------------------------------- build, variants, threads
 
 def build_info() -> dict[str, Any]:
-    """How the module was built: "compiler", "flags", "targets" (compiled kernel
-    variants), "dispatch" (the variant in use) and "num_threads"."""
+    """How the module was built: "compiler", "flags", "variants" (the compiled
+    kernel variants), "supported" (those this CPU runs), "variant" (the one in
+    use) and "num_threads"."""
 
-def set_dispatch(name: str) -> None:
+def set_variant(name: str) -> None:
     """Force a kernel variant; ValueError if this CPU does not support it."""
 
-def supported_dispatch() -> list[str]: ...
+def set_dispatch(name: str) -> None:
+    """Deprecated name of set_variant."""
+
+def supported_variants() -> list[str]: ...
 def set_num_threads(n: int) -> None: ...
 def get_num_threads() -> int: ...

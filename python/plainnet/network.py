@@ -8,12 +8,10 @@ two interchangeable backends with identical functions: the native C++ core
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
 import threading
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -22,7 +20,9 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 
 from . import _checks as check
-from . import reference
+from . import _io, _layout, reference
+from ._init import INITS, initialize
+from ._io import PathLike
 
 _core: Optional[ModuleType]
 try:
@@ -33,12 +33,10 @@ except ImportError as exc:  # pragma: no cover - only without a build
 else:
     _core_error = None
 
-ACTIVATIONS: tuple[str, ...] = reference.ACTIVATIONS
+ACTIVATIONS: tuple[str, ...] = _layout.ACTIVATIONS
 BACKENDS: tuple[str, ...] = ("native", "numpy")
-INITS: tuple[str, ...] = ("normal", "xavier", "he")
-FORMAT_VERSION = 1
+FORMAT_VERSION = _io.FORMAT_VERSION
 
-PathLike = Union[str, "os.PathLike[str]"]
 Callback = Callable[[int, float], Any]
 
 
@@ -152,16 +150,8 @@ class Network:
         dt = check.dtype(dtype)
         _backend_module(backend)
 
-        rng = np.random.RandomState(seed)
-        params = _zeros(reference.num_parameters(sizes), dt, "layers")
-        for (W, _), n_in, n_out in zip(reference.unpack(params, sizes), sizes[:-1], sizes[1:]):
-            if init == "normal":
-                scale = 0.5 if init_scale is None else init_scale
-            elif init == "xavier":
-                scale = (1.0 if init_scale is None else init_scale) * math.sqrt(2.0 / (n_in + n_out))
-            else:
-                scale = (1.0 if init_scale is None else init_scale) * math.sqrt(2.0 / n_in)
-            W[...] = rng.randn(n_in, n_out) * scale
+        params = _zeros(_layout.num_parameters(sizes), dt, "layers")
+        initialize(params, sizes, init, init_scale, seed)
         self._setup(sizes, acts, params, backend)
 
     def _setup(self, sizes: tuple[int, ...], acts: tuple[str, ...], params: np.ndarray,
@@ -172,6 +162,24 @@ class Network:
         self._backend = backend
         self._impl = _backend_module(backend)
         self._lock = threading.RLock()
+
+    # A Network is a value: pickle, copy.copy and copy.deepcopy give an
+    # independent network with the same numbers (and a lock of its own).
+    def __getstate__(self) -> dict[str, Any]:
+        with self._lock:
+            return {"layers": self._sizes, "activations": self._acts,
+                    "params": self._params.copy(), "backend": self._backend}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        params = np.require(state["params"], requirements=["C", "W", "O"])
+        self._setup(tuple(state["layers"]), tuple(state["activations"]), params,
+                    state["backend"])
+
+    def __copy__(self) -> "Network":
+        return self.copy()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "Network":
+        return self.copy()
 
     @classmethod
     def _from_parts(cls, sizes: tuple[int, ...], acts: tuple[str, ...], params: np.ndarray,
@@ -204,7 +212,7 @@ class Network:
 
     def _snapshot(self, index: int) -> list[np.ndarray]:
         with self._lock:
-            out = [p[index].copy() for p in reference.unpack(self._params, self._sizes)]
+            out = [p[index].copy() for p in _layout.unpack(self._params, self._sizes)]
         for a in out:
             a.flags.writeable = False
         return out
@@ -262,7 +270,7 @@ class Network:
         x, t = self._xy(X, y)
         with self._lock:
             _, grads = self._impl.gradients(self._params, self._sizes, self._acts, x, t)
-        layers = reference.unpack(grads, self._sizes)
+        layers = _layout.unpack(grads, self._sizes)
         return [W for W, _ in layers], [b for _, b in layers]
 
     def step(self, X: Any, y: Any, lr: float) -> float:
@@ -274,15 +282,11 @@ class Network:
         x, t = self._xy(X, y)
         rate = check.learning_rate(lr, self.dtype)
         with self._lock:
-            before = self._params.copy()
-            loss = self._impl.step(self._params, self._sizes, self._acts, x, t, rate)
-            overflowed = math.isfinite(loss) and not np.isfinite(self._params).all()
-            if overflowed:
-                self._params[...] = before
+            loss, updated = self._impl.step(self._params, self._sizes, self._acts, x, t, rate)
         if not math.isfinite(loss):
             raise FloatingPointError(f"step: the loss is {loss}; the weights were left unchanged "
                                      f"(the network's outputs overflow: try a smaller lr)")
-        if overflowed:
+        if not updated:
             raise FloatingPointError(f"step: the update would make a weight NaN or Inf (the loss "
                                      f"was {loss:.6g}); the weights were left unchanged (the "
                                      f"gradient overflows: try a smaller lr, was {rate})")
@@ -335,12 +339,8 @@ class Network:
         elif callback is not None and every == 0:
             every = 1
 
-        m = x.shape[0]
         bs = 0 if batch_size is None else batch_size
-        per_epoch = reference.fit_iterations(m, 1, bs)
-        if n_epochs * per_epoch > check.MAX_ELEMENTS:
-            raise ValueError(f"epochs: {n_epochs} epochs of {per_epoch} iterations each is more "
-                             f"than 2**62 iterations")
+        per_epoch = check.iterations(x.shape[0], n_epochs, bs)
         def history_of(losses: np.ndarray, done: int, stopped: bool) -> History:
             return History(loss=np.array(losses[:done]), lr=rate, epochs=n_epochs,
                            batch_size=batch_size, seed=seed, iterations_per_epoch=per_epoch,
@@ -427,8 +427,8 @@ class Network:
         else:
             dt = check.dtype(dtype)
         _backend_module(backend)
-        params = _zeros(reference.num_parameters(sizes_t), dt, "weights")
-        for i, ((W, b), (Wv, bv)) in enumerate(zip(zip(Ws, bs), reference.unpack(params, sizes_t))):
+        params = _zeros(_layout.num_parameters(sizes_t), dt, "weights")
+        for i, ((W, b), (Wv, bv)) in enumerate(zip(zip(Ws, bs), _layout.unpack(params, sizes_t))):
             with np.errstate(over="ignore"):
                 Wv[...] = W
                 bv[...] = b
@@ -445,63 +445,18 @@ class Network:
         format version, layer sizes, activations and dtype. The file is written
         to a temporary name and renamed, so it is never left half-written.
         """
-        target = Path(os.fspath(path))
-        meta = {"format": "plainnet", "format_version": FORMAT_VERSION,
-                "layers": list(self._sizes), "activations": list(self._acts),
+        meta = {"layers": list(self._sizes), "activations": list(self._acts),
                 "dtype": self.dtype.name}
         with self._lock:
-            arrays: dict[str, Any] = {"meta": np.array(json.dumps(meta))}
-            for i, (W, b) in enumerate(reference.unpack(self._params, self._sizes)):
-                arrays[f"W{i}"] = W.copy()
-                arrays[f"b{i}"] = b.copy()
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        try:
-            with open(tmp, "wb") as f:
-                np.savez(f, **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        return target
+            layers = [(W.copy(), b.copy()) for W, b in _layout.unpack(self._params, self._sizes)]
+        return _io.write(path, meta, [W for W, _ in layers], [b for _, b in layers])
 
     @classmethod
     def load(cls, path: PathLike, backend: str = "native") -> "Network":
         """Read a network written by ``save``."""
-        source = Path(os.fspath(path))
-        if not source.exists():
-            raise FileNotFoundError(f"load: no such file: '{source}'")
         _backend_module(backend)
-        where = f"load: '{source}' is not a plainnet save"
-        try:
-            # Open the file here, so it is closed whatever np.load makes of it.
-            with open(source, "rb") as f:
-                archive = np.load(f, allow_pickle=False)
-                if not isinstance(archive, np.lib.npyio.NpzFile):
-                    raise ValueError(f"{where} (it is a single .npy array, not an .npz archive)")
-                with archive:
-                    if "meta" not in archive.files:
-                        raise ValueError(f"{where} (no 'meta' entry; found {sorted(archive.files)})")
-                    meta = json.loads(str(archive["meta"]))
-                    if not isinstance(meta, dict) or meta.get("format") != "plainnet":
-                        raise ValueError(f"{where} ('meta' does not describe a plainnet network)")
-                    version = meta.get("format_version")
-                    if not isinstance(version, int) or version < 1:
-                        raise ValueError(f"{where} (format_version {version!r} is not valid)")
-                    if version > FORMAT_VERSION:
-                        raise ValueError(f"load: '{source}' has format version {version}, written by "
-                                         f"a newer plainnet; this one reads up to version "
-                                         f"{FORMAT_VERSION}: upgrade plainnet to load it")
-                    n = len(meta.get("layers", [])) - 1
-                    weights = [archive[f"W{i}"] for i in range(n)]
-                    biases = [archive[f"b{i}"] for i in range(n)]
-        except ValueError as exc:
-            if str(exc).startswith("load:"):
-                raise
-            raise ValueError(f"{where} ({exc})") from None
-        except (zipfile.BadZipFile, KeyError, EOFError, OSError, TypeError) as exc:
-            raise ValueError(f"{where} ({type(exc).__name__}: {exc})") from None
+        meta, weights, biases = _io.read(path)
+        where = f"load: '{os.fspath(path)}' is not a plainnet save"
         try:
             net = cls.from_weights(weights, biases, activation=list(meta["activations"]),
                                    backend=backend, dtype=meta["dtype"])

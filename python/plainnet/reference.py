@@ -25,22 +25,31 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+# num_parameters and fit_iterations are here as the twins of _core's functions of those names.
+from ._layout import ACTIVATIONS, fit_iterations, num_parameters, unpack  # noqa: F401
+
 Array = np.ndarray
 
 LEAKY_SLOPE = 0.01
 GELU_K = 0.7978845608028654  # sqrt(2 / pi)
 GELU_C = 0.044715
 
-ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "silu", "gelu")
-
 
 # ---------------------------------------------------------------- activations
+#
+# Each activation is a pair (f(z), f'(z) given z and a = f(z)), one line of
+# ACTIVATION_TABLE, the twin of the table in cpp/ops.h.
 
 
 def sigmoid(z: Array) -> Array:
     """1 / (1 + exp(-z)), computed so that exp never overflows."""
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def softplus(z: Array) -> Array:
+    """log(1 + exp(z)), computed so that exp never overflows."""
+    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
 
 
 def _gelu_inner(z: Array) -> Array:
@@ -50,58 +59,55 @@ def _gelu_inner(z: Array) -> Array:
         return 2 * (GELU_K * (z + GELU_C * z * z * z))
 
 
+def _silu_derivative(z: Array, a: Array) -> Array:
+    s = sigmoid(z)
+    return s * (1 + z * (1 - s))
+
+
+def _gelu_derivative(z: Array, a: Array) -> Array:
+    s = sigmoid(_gelu_inner(z))
+    t = s * (1 - s)
+    # where t == 0 (large |z|) the product below would be 0 * inf
+    with np.errstate(over="ignore", invalid="ignore"):
+        k = z.dtype.type(GELU_K)
+        slope = s + z * 2 * t * k * (1 + z.dtype.type(3 * GELU_C) * z * z)
+    return np.where(t == 0, s, slope)
+
+
+ActivationPair = tuple[Callable[[Array], Array], Callable[[Array, Array], Array]]
+
+ACTIVATION_TABLE: dict[str, ActivationPair] = {
+    "linear": (lambda z: z.copy(), lambda z, a: np.ones_like(z)),
+    "sigmoid": (sigmoid, lambda z, a: a * (1 - a)),
+    "tanh": (np.tanh, lambda z, a: 1 - a * a),
+    "relu": (lambda z: np.where(z > 0, z, z.dtype.type(0)),
+             lambda z, a: (z > 0).astype(z.dtype)),
+    "leaky_relu": (lambda z: np.where(z > 0, z, z.dtype.type(LEAKY_SLOPE) * z),
+                   lambda z, a: np.where(z > 0, z.dtype.type(1), z.dtype.type(LEAKY_SLOPE))),
+    "elu": (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
+            lambda z, a: np.where(z > 0, z.dtype.type(1), a + 1)),
+    "softplus": (softplus, lambda z, a: sigmoid(z)),
+    "silu": (lambda z: z * sigmoid(z), _silu_derivative),
+    "gelu": (lambda z: z * sigmoid(_gelu_inner(z)), _gelu_derivative),
+}
+
+
+def _pair(name: str) -> ActivationPair:
+    try:
+        return ACTIVATION_TABLE[name]
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; expected one of: "
+                         f"{', '.join(ACTIVATIONS)}") from None
+
+
 def activation_value(name: str, z: Array) -> Array:
     """a = f(z) for the named activation."""
-    if name == "linear":
-        return z.copy()
-    if name == "sigmoid":
-        return sigmoid(z)
-    if name == "tanh":
-        return np.tanh(z)
-    if name == "relu":
-        return np.where(z > 0, z, z.dtype.type(0))
-    if name == "leaky_relu":
-        return np.where(z > 0, z, z.dtype.type(LEAKY_SLOPE) * z)
-    if name == "elu":
-        return np.where(z > 0, z, np.expm1(np.minimum(z, 0)))
-    if name == "softplus":
-        return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
-    if name == "silu":
-        return z * sigmoid(z)
-    if name == "gelu":
-        return z * sigmoid(_gelu_inner(z))
-    raise ValueError(f"unknown activation {name!r}; expected one of: {', '.join(ACTIVATIONS)}")
+    return _pair(name)[0](z)
 
 
 def activation_derivative(name: str, z: Array, a: Array) -> Array:
     """f'(z), given z and a = f(z)."""
-    one = z.dtype.type(1)
-    if name == "linear":
-        return np.ones_like(z)
-    if name == "sigmoid":
-        return a * (one - a)
-    if name == "tanh":
-        return one - a * a
-    if name == "relu":
-        return (z > 0).astype(z.dtype)
-    if name == "leaky_relu":
-        return np.where(z > 0, one, z.dtype.type(LEAKY_SLOPE))
-    if name == "elu":
-        return np.where(z > 0, one, a + one)
-    if name == "softplus":
-        return sigmoid(z)
-    if name == "silu":
-        s = sigmoid(z)
-        return s * (one + z * (one - s))
-    if name == "gelu":
-        s = sigmoid(_gelu_inner(z))
-        t = s * (one - s)
-        # where t == 0 (large |z|) the product below would be 0 * inf
-        with np.errstate(over="ignore", invalid="ignore"):
-            k = z.dtype.type(GELU_K)
-            slope = s + z * 2 * t * k * (one + z.dtype.type(3 * GELU_C) * z * z)
-        return np.where(t == 0, s, slope)
-    raise ValueError(f"unknown activation {name!r}; expected one of: {', '.join(ACTIVATIONS)}")
+    return _pair(name)[1](z, a)
 
 
 def activation_forward(z: Array, name: str) -> Array:
@@ -151,6 +157,15 @@ def mse_backward(dpred: Array, pred: Array, target: Array) -> None:
     dpred += (pred - target) * inv_b
 
 
+LossPair = tuple[Callable[[Array, Array], float], Callable[[Array, Array, Array], None]]
+
+# Each loss is a pair (forward, backward), one line of LOSS_TABLE, the twin of
+# the loss table in cpp/ops.h.
+LOSS_TABLE: dict[str, LossPair] = {
+    "mse": (mse_forward, mse_backward),
+}
+
+
 # ---------------------------------------------------------------- update
 
 
@@ -160,22 +175,6 @@ def sgd_update(params: Array, grads: Array, lr: float) -> None:
 
 
 # ---------------------------------------------------------------- a whole network
-
-
-def num_parameters(sizes: Sequence[int]) -> int:
-    return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
-
-
-def unpack(params: Array, sizes: Sequence[int]) -> list[tuple[Array, Array]]:
-    """Views (W_l, b_l) into the flat parameter array, one pair per layer."""
-    layers, at = [], 0
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        W = params[at : at + n_in * n_out].reshape(n_in, n_out)
-        at += n_in * n_out
-        b = params[at : at + n_out]
-        at += n_out
-        layers.append((W, b))
-    return layers
 
 
 def forward_trace(params: Array, sizes: Sequence[int], activations: Sequence[str],
@@ -198,12 +197,13 @@ def forward(params: Array, sizes: Sequence[int], activations: Sequence[str], X: 
 
 
 def _backward(params: Array, sizes: Sequence[int], activations: Sequence[str], X: Array, y: Array,
-              trace: list[tuple[Array, Array]], grads: Array) -> float:
-    """Blame flows backward: accumulate dE/dparams into grads; return the MSE."""
+              trace: list[tuple[Array, Array]], grads: Array, loss_name: str = "mse") -> float:
+    """Blame flows backward: accumulate dE/dparams into grads; return the loss."""
     pred = trace[-1][1]
-    loss = mse_forward(pred, y)
+    loss_forward, loss_backward = LOSS_TABLE[loss_name]
+    loss = loss_forward(pred, y)
     da = np.zeros_like(pred)
-    mse_backward(da, pred, y)  # error at the output, averaged over the m rows
+    loss_backward(da, pred, y)  # error at the output, averaged over the m rows
     layers, grad_layers = unpack(params, sizes), unpack(grads, sizes)
     for l in reversed(range(len(layers))):
         z, a = trace[l]
@@ -229,17 +229,30 @@ def gradients(params: Array, sizes: Sequence[int], activations: Sequence[str], X
     return loss, grads
 
 
-def step(params: Array, sizes: Sequence[int], activations: Sequence[str], X: Array, y: Array,
-         lr: float) -> float:
-    """One forward + backward + update, in place; returns the loss before the update.
+def _update(params: Array, grads: Array, lr: float, previous: Array) -> bool:
+    """params -= lr * grads, undone if it makes a parameter NaN/Inf (then False).
 
-    If that loss is NaN/Inf the update is skipped and params are left as they were.
+    previous must hold params as they were before; the core decides the same way.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        sgd_update(params, grads, lr)
+    if not np.isfinite(params).all():
+        params[...] = previous
+        return False
+    return True
+
+
+def step(params: Array, sizes: Sequence[int], activations: Sequence[str], X: Array, y: Array,
+         lr: float) -> tuple[float, bool]:
+    """One forward + backward + update, in place: (loss before the update, updated).
+
+    If that loss is NaN/Inf, or the update would make a parameter NaN/Inf,
+    params are left as they were and updated is False.
     """
     loss, grads = gradients(params, sizes, activations, X, y)
-    if np.isfinite(loss):
-        with np.errstate(over="ignore", invalid="ignore"):
-            sgd_update(params, grads, lr)
-    return loss
+    if not np.isfinite(loss):
+        return loss, False
+    return loss, _update(params, grads, lr, params.copy())
 
 
 # ---------------------------------------------------------------- training loop
@@ -261,12 +274,6 @@ def epoch_permutation(m: int, seed: int, epoch: int) -> Array:
     base = _mix64(np.uint64(seed & _MASK) ^ e)
     keys = _mix64(base ^ np.arange(m, dtype=np.uint64))
     return np.argsort(keys, kind="stable").astype(np.int64)
-
-
-def fit_iterations(m: int, epochs: int, batch_size: int) -> int:
-    if batch_size <= 0 or batch_size >= m:
-        return epochs
-    return epochs * -(-m // batch_size)
 
 
 def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], X: Array, y: Array,
@@ -305,11 +312,9 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], X: Arra
                     return losses, it, "nonfinite"
                 previous[...] = params
                 updating = it
-                with np.errstate(over="ignore", invalid="ignore"):
-                    sgd_update(params, grads, lr)
+                updated = _update(params, grads, lr, previous)
                 losses[it] = loss
-                if not np.isfinite(params).all():
-                    params[...] = previous  # the update overflowed: keep the recorded iterate
+                if not updated:  # the update overflowed: params hold the recorded iterate
                     return losses, it + 1, "nonfinite"
                 it += 1
                 updating = -1

@@ -1,0 +1,47 @@
+"""Where a network's numbers live, shared by both backends and the Network class.
+
+A network is a list of layer sizes, one activation per layer and one flat
+parameter array ordered ``W0, b0, W1, b1, ...``; ``W_l`` has shape
+``(sizes[l], sizes[l+1])`` and ``b_l`` shape ``(sizes[l+1],)``.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+# The names of the tables in cpp/ops.h, in the same order (a test holds the
+# core's _core.ACTIVATIONS and _core.LOSSES to these, and reference.py's
+# tables to them).
+ACTIVATIONS: tuple[str, ...] = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu",
+                                "softplus", "silu", "gelu")
+LOSSES: tuple[str, ...] = ("mse",)
+
+# The most parameters, iterations or buffer elements a network may have: more
+# could not be allocated anyway, and below it no index overflows int64. The
+# core refuses more too (_core.MAX_ELEMENTS, tested equal).
+MAX_ELEMENTS = 2**62
+
+
+def num_parameters(sizes: Sequence[int]) -> int:
+    return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+
+
+def unpack(params: np.ndarray, sizes: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Views (W_l, b_l) into the flat parameter array, one pair per layer."""
+    layers, at = [], 0
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        W = params[at : at + n_in * n_out].reshape(n_in, n_out)
+        at += n_in * n_out
+        b = params[at : at + n_out]
+        at += n_out
+        layers.append((W, b))
+    return layers
+
+
+def fit_iterations(m: int, epochs: int, batch_size: int) -> int:
+    """Updates made by ``epochs`` epochs over m rows; batch_size 0 (or >= m) is full batch."""
+    if batch_size <= 0 or batch_size >= m:
+        return epochs
+    return epochs * -(-m // batch_size)
