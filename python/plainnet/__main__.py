@@ -57,19 +57,25 @@ def xor(args: argparse.Namespace) -> int:
     print(_table(X, y, net.forward(X), rounded=False))
     print(f"  loss (MSE): {net.loss(X, y):.6f}\n")
 
-    print(f"Training: {args.epochs} iterations of full-batch gradient descent, lr {args.lr}")
-    start = time.perf_counter()
-    history = net.fit(X, y, lr=args.lr, epochs=args.epochs, log_every=args.log_every)
-    elapsed = time.perf_counter() - start
-    per_iter = elapsed / max(history.iterations, 1) * 1e6
-    micro = "µs" if _printable("µ") else "us"
-    print(f"  ... done in {elapsed * 1e3:.1f} ms ({per_iter:.2f} {micro} per iteration)")
+    if args.epochs == 0:
+        print("Training: none (--epochs 0), no iterations run; the weights stay as drawn.")
+    else:
+        print(f"Training: {args.epochs} iteration{'s' if args.epochs != 1 else ''} of full-batch "
+              f"gradient descent, lr {args.lr}")
+        start = time.perf_counter()
+        history = net.fit(X, y, lr=args.lr, epochs=args.epochs, log_every=args.log_every)
+        elapsed = time.perf_counter() - start
+        per_iter = elapsed / history.iterations * 1e6
+        micro = "µs" if _printable("µ") else "us"
+        print(f"  ... done in {elapsed * 1e3:.1f} ms ({per_iter:.2f} {micro} per iteration)")
 
     pred = net.forward(X)
     correct = int((np.round(pred) == y).sum())
-    print("\nAfter training:")
+    print("\nAfter training:" if args.epochs else "\nUntrained, rounded:")
     print(_table(X, y, pred, rounded=True))
-    print(f"  loss (MSE): {history.final_loss:.6f}; {correct} of {len(y)} correct")
+    # the loss of the weights in the table (History.final_loss is the loss before the
+    # last update, and there is none when no iteration ran)
+    print(f"  loss (MSE): {net.loss(X, y):.6f}; {correct} of {len(y)} correct")
     return 0
 
 
