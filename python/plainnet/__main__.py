@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -38,6 +39,44 @@ def _table(X: np.ndarray, y: np.ndarray, pred: np.ndarray, rounded: bool) -> str
             row += f"   {r:>7}   {right if r == int(yi[0]) else wrong}"
         lines.append(row)
     return "\n".join(lines)
+
+
+def _int_in(minimum: int, maximum: Optional[int] = None) -> Callable[[str], int]:
+    """An argparse type: an int >= minimum (and <= maximum)."""
+    expected = (f"an int >= {minimum}" if maximum is None
+                else f"an int from {minimum} to {maximum}")
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
+        return value
+
+    return parse
+
+
+def _learning_rate(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return value
+
+
+def _check_lr_fits_dtype(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A float32 network needs an lr that stays finite and > 0 in float32."""
+    with np.errstate(over="ignore", under="ignore"):
+        as_dtype = float(np.array(args.lr).astype(args.dtype))
+    if not math.isfinite(as_dtype) or as_dtype <= 0:
+        info = np.finfo(args.dtype)
+        parser.error(f"argument --lr: expected a number from {float(info.smallest_subnormal):.3g} "
+                     f"to {float(info.max):.3g} for --dtype {args.dtype}, got {args.lr:g}")
 
 
 def xor(args: argparse.Namespace) -> int:
@@ -85,12 +124,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--version", action="version", version=f"plainnet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("xor", help="train the tutorial's 2-4-1 network on XOR")
-    p.add_argument("--hidden", type=int, default=4, help="hidden neurons (default 4)")
+    # Every argument is checked here, before anything is printed: a bad one ends
+    # with argparse's usage line and "error: argument --NAME: ..." (exit status 2).
+    p.add_argument("--hidden", type=_int_in(1), default=4, help="hidden neurons (default 4)")
     p.add_argument("--activation", choices=ACTIVATIONS, default="sigmoid")
-    p.add_argument("--lr", type=float, default=2.0, help="learning rate (default 2.0)")
-    p.add_argument("--epochs", type=int, default=10000, help="iterations (default 10000)")
-    p.add_argument("--seed", type=int, default=42, help="seed of the initial weights (default 42)")
-    p.add_argument("--log-every", type=int, default=2000, help="print the loss every N iterations")
+    p.add_argument("--lr", type=_learning_rate, default=2.0, help="learning rate (default 2.0)")
+    p.add_argument("--epochs", type=_int_in(0, 2**62), default=10000,  # the core's limit
+                   help="iterations (default 10000; 0 shows the untrained network)")
+    p.add_argument("--seed", type=_int_in(0, 2**32 - 1), default=42,
+                   help="seed of the initial weights (default 42)")
+    p.add_argument("--log-every", type=_int_in(0), default=2000,
+                   help="print the loss every N iterations (default 2000; 0: never)")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--backend", choices=BACKENDS, default="native")
     e = sub.add_parser("experiments", help="run the tutorial's claims as experiments and write "
@@ -107,6 +151,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command == "xor":
+        _check_lr_fits_dtype(p, args)
     try:
         if args.command == "experiments":
             return report.from_args(args)
