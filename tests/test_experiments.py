@@ -237,6 +237,29 @@ def test_cli_prints_plain_numbers(tmp_path, capsys):
     assert not NUMPY_REPR.search(text)
 
 
+def test_line_styles_differ_in_colour_and_style():
+    from plainnet.experiments._base import line_styles
+
+    styles = [(s["color"], s["linestyle"]) for s in line_styles(20)]
+    assert len(set(styles)) == 20
+    for a, b in zip(styles, styles[1:]):  # neighbours differ in both
+        assert a[0] != b[0] and a[1] != b[1]
+
+
+@pytest.mark.parametrize("name, panels", [("activations", 1), ("universal-approximation", 2)])
+def test_every_curve_can_be_told_apart(name, panels):
+    pytest.importorskip("matplotlib")
+    from matplotlib.colors import to_rgba
+
+    [(_, fig)] = experiments.get(name).plot(result(name))
+    assert len(fig.axes) == panels
+    for ax in fig.axes:
+        looks = [(to_rgba(line.get_color()), line.get_linestyle()) for line in ax.get_lines()]
+        assert len(looks) >= 6 and len(set(looks)) == len(looks)
+        # not colour alone: curves drawn on top of each other differ in line style too
+        assert len({style for _, style in looks}) >= 3
+
+
 def test_cli_rejects_unknown_experiment(capsys):
     with pytest.raises(SystemExit):
         main(["experiments", "--only", "nope"])
