@@ -155,6 +155,10 @@ def test_command_line_writes_json_and_markdown(tmp_path, capsys):
     text = capsys.readouterr().out
     assert status == 0
     assert "| xor | float64 | numpy | 50 |" in text
+    # a markdown table needs the separator row under its header (numbers right-aligned)
+    lines = text.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("| size | dtype |"))
+    assert lines[header + 1] == "|---|---|---|---:|---:|---:|---:|---:|---|---:|"
     assert "target >= 150x" in text
     data = json.loads(out.read_text())
     assert data["options"]["peers"] == ["native", "numpy"]

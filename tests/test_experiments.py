@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 import sys
 
 import numpy as np
@@ -140,6 +141,21 @@ def test_universal_approximation_error_falls_with_width():
         a > b for a, b in zip(r.data["rms_errors"], r.data["rms_errors"][1:]))
 
 
+# The repr of a NumPy scalar, such as np.float64(0.5) or np.int64(3), where a
+# plain number belongs.
+NUMPY_REPR = re.compile(r"\bnp\.[A-Za-z_]\w*\(")
+# xor-reliability on fewer cells (the same as test_xor_reliability_counts_seeds, so
+# the cached result is reused); the others run as the report runs them
+QUICK = {"xor-reliability": {"hidden": (1, 2, 4), "lrs": (2.0,), "seeds": 50}}
+
+
+@pytest.mark.parametrize("name", experiments.names())
+def test_printed_text_shows_plain_numbers(name):
+    r = result(name, **QUICK.get(name, {}))
+    for text in (r.title, r.table, r.verdict, *r.notes):
+        assert not NUMPY_REPR.search(text), text
+
+
 @pytest.mark.parametrize("name", ["xor", "lr-too-low", "few-hidden"])
 def test_native_and_numpy_backends_agree(name):
     native = result(name).data
@@ -210,6 +226,38 @@ def test_cli_without_matplotlib_still_runs(tmp_path, capsys, monkeypatch):
     assert doc["figures_skipped"]
     assert doc["experiments"]["sigmoid"]["data"]["max_derivative"] == pytest.approx(0.25)
     assert "Figures were skipped" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_cli_prints_plain_numbers(tmp_path, capsys):
+    out = tmp_path / "rep"
+    assert main(["experiments", "--only", "sigmoid", "house-prices", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "sigmoid(0) = 0.5; largest derivative 0.25 at z = 0" in text
+    assert "np.float64(" not in text and "np.int64(" not in text
+    assert not NUMPY_REPR.search(text)
+
+
+def test_line_styles_differ_in_colour_and_style():
+    from plainnet.experiments._base import line_styles
+
+    styles = [(s["color"], s["linestyle"]) for s in line_styles(20)]
+    assert len(set(styles)) == 20
+    for a, b in zip(styles, styles[1:]):  # neighbours differ in both
+        assert a[0] != b[0] and a[1] != b[1]
+
+
+@pytest.mark.parametrize("name, panels", [("activations", 1), ("universal-approximation", 2)])
+def test_every_curve_can_be_told_apart(name, panels):
+    pytest.importorskip("matplotlib")
+    from matplotlib.colors import to_rgba
+
+    [(_, fig)] = experiments.get(name).plot(result(name))
+    assert len(fig.axes) == panels
+    for ax in fig.axes:
+        looks = [(to_rgba(line.get_color()), line.get_linestyle()) for line in ax.get_lines()]
+        assert len(looks) >= 6 and len(set(looks)) == len(looks)
+        # not colour alone: curves drawn on top of each other differ in line style too
+        assert len({style for _, style in looks}) >= 3
 
 
 def test_cli_rejects_unknown_experiment(capsys):

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -40,6 +41,44 @@ def _table(X: np.ndarray, y: np.ndarray, pred: np.ndarray, rounded: bool) -> str
     return "\n".join(lines)
 
 
+def _int_in(minimum: int, maximum: Optional[int] = None) -> Callable[[str], int]:
+    """An argparse type: an int >= minimum (and <= maximum)."""
+    expected = (f"an int >= {minimum}" if maximum is None
+                else f"an int from {minimum} to {maximum}")
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
+        return value
+
+    return parse
+
+
+def _learning_rate(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return value
+
+
+def _check_lr_fits_dtype(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A float32 network needs an lr that stays finite and > 0 in float32."""
+    with np.errstate(over="ignore", under="ignore"):
+        as_dtype = float(np.array(args.lr).astype(args.dtype))
+    if not math.isfinite(as_dtype) or as_dtype <= 0:
+        info = np.finfo(args.dtype)
+        parser.error(f"argument --lr: expected a number from {float(info.smallest_subnormal):.3g} "
+                     f"to {float(info.max):.3g} for --dtype {args.dtype}, got {args.lr:g}")
+
+
 def xor(args: argparse.Namespace) -> int:
     X, y = datasets.xor()
     layers = [2, args.hidden, 1]
@@ -57,19 +96,25 @@ def xor(args: argparse.Namespace) -> int:
     print(_table(X, y, net.forward(X), rounded=False))
     print(f"  loss (MSE): {net.loss(X, y):.6f}\n")
 
-    print(f"Training: {args.epochs} iterations of full-batch gradient descent, lr {args.lr}")
-    start = time.perf_counter()
-    history = net.fit(X, y, lr=args.lr, epochs=args.epochs, log_every=args.log_every)
-    elapsed = time.perf_counter() - start
-    per_iter = elapsed / max(history.iterations, 1) * 1e6
-    micro = "µs" if _printable("µ") else "us"
-    print(f"  ... done in {elapsed * 1e3:.1f} ms ({per_iter:.2f} {micro} per iteration)")
+    if args.epochs == 0:
+        print("Training: none (--epochs 0), no iterations run; the weights stay as drawn.")
+    else:
+        print(f"Training: {args.epochs} iteration{'s' if args.epochs != 1 else ''} of full-batch "
+              f"gradient descent, lr {args.lr}")
+        start = time.perf_counter()
+        history = net.fit(X, y, lr=args.lr, epochs=args.epochs, log_every=args.log_every)
+        elapsed = time.perf_counter() - start
+        per_iter = elapsed / history.iterations * 1e6
+        micro = "µs" if _printable("µ") else "us"
+        print(f"  ... done in {elapsed * 1e3:.1f} ms ({per_iter:.2f} {micro} per iteration)")
 
     pred = net.forward(X)
     correct = int((np.round(pred) == y).sum())
-    print("\nAfter training:")
+    print("\nAfter training:" if args.epochs else "\nUntrained, rounded:")
     print(_table(X, y, pred, rounded=True))
-    print(f"  loss (MSE): {history.final_loss:.6f}; {correct} of {len(y)} correct")
+    # the loss of the weights in the table (History.final_loss is the loss before the
+    # last update, and there is none when no iteration ran)
+    print(f"  loss (MSE): {net.loss(X, y):.6f}; {correct} of {len(y)} correct")
     return 0
 
 
@@ -79,12 +124,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--version", action="version", version=f"plainnet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("xor", help="train the tutorial's 2-4-1 network on XOR")
-    p.add_argument("--hidden", type=int, default=4, help="hidden neurons (default 4)")
+    # Every argument is checked here, before anything is printed: a bad one ends
+    # with argparse's usage line and "error: argument --NAME: ..." (exit status 2).
+    p.add_argument("--hidden", type=_int_in(1), default=4, help="hidden neurons (default 4)")
     p.add_argument("--activation", choices=ACTIVATIONS, default="sigmoid")
-    p.add_argument("--lr", type=float, default=2.0, help="learning rate (default 2.0)")
-    p.add_argument("--epochs", type=int, default=10000, help="iterations (default 10000)")
-    p.add_argument("--seed", type=int, default=42, help="seed of the initial weights (default 42)")
-    p.add_argument("--log-every", type=int, default=2000, help="print the loss every N iterations")
+    p.add_argument("--lr", type=_learning_rate, default=2.0, help="learning rate (default 2.0)")
+    p.add_argument("--epochs", type=_int_in(0, 2**62), default=10000,  # the core's limit
+                   help="iterations (default 10000; 0 shows the untrained network)")
+    p.add_argument("--seed", type=_int_in(0, 2**32 - 1), default=42,
+                   help="seed of the initial weights (default 42)")
+    p.add_argument("--log-every", type=_int_in(0), default=2000,
+                   help="print the loss every N iterations (default 2000; 0: never)")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--backend", choices=BACKENDS, default="native")
     e = sub.add_parser("experiments", help="run the tutorial's claims as experiments and write "
@@ -101,6 +151,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command == "xor":
+        _check_lr_fits_dtype(p, args)
     try:
         if args.command == "experiments":
             return report.from_args(args)

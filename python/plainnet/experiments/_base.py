@@ -58,6 +58,21 @@ def new_figure(width: float = 7.0, height: float = 4.5) -> "Figure":
     return Figure(figsize=(width, height), layout="constrained")
 
 
+LINE_STYLES = ("-", "--", ":", "-.")
+
+
+def line_styles(n: int) -> list[dict[str, Any]]:
+    """``n`` keyword sets for ``Axes.plot``, each a different colour and line style.
+
+    Colours follow matplotlib's ten-colour cycle and line styles cycle through
+    LINE_STYLES alongside, so every line differs from its neighbours in both and
+    curves that lie on top of each other can still be told apart; the first 20
+    combinations are all distinct.
+    """
+    return [{"color": f"C{i % 10}", "linestyle": LINE_STYLES[i % len(LINE_STYLES)]}
+            for i in range(n)]
+
+
 def jsonable(value: Any) -> Any:
     """``value`` with NumPy scalars and arrays turned into Python floats, ints and lists.
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..network import ACTIVATIONS
-from ._base import Result, format_table, new_figure
+from ._base import Result, format_table, line_styles, new_figure
 from ._xor_runs import public, train_xor
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,9 +50,11 @@ def compute(backend: str = "native") -> Result:
 def plot(result: Result) -> "list[tuple[str, Figure]]":
     fig = new_figure(7.5, 4.5)
     ax = fig.subplots()
-    for act, run in result["runs"].items():
+    runs = result["runs"]
+    # curves that end up on top of each other (elu and silu here) differ in line style
+    for (act, run), style in zip(runs.items(), line_styles(len(runs))):
         losses = np.asarray(run["loss_history"])
-        ax.plot(np.arange(losses.size), losses, label=act, linewidth=1.1)
+        ax.plot(np.arange(losses.size), losses, label=act, linewidth=1.3, **style)
     ax.set_yscale("log")
     ax.set_xlabel("iteration")
     ax.set_ylabel("loss (MSE)")

@@ -27,8 +27,11 @@ def compute(backend: str = "native") -> Result:
     i = int(np.argmax(ds))
     powers = [0.25 ** n for n in range(1, 11)]
     rows = [[n, f"{p:.3e}", f"{p!r}"] for n, p in zip(range(1, 11), powers)]
+    # repr of a Python float: the shortest digits that give back the exact value
+    # (repr of a NumPy scalar would print "np.float64(0.5)")
     table = "\n".join([
-        f"  sigmoid(0) = {s[600]!r}; largest derivative {ds[i]!r} at z = {z[i]:g}",
+        f"  sigmoid(0) = {float(s[600])!r}; largest derivative {float(ds[i])!r} "
+        f"at z = {z[i]:g}",
         "  a signal passing back through n sigmoid layers is scaled by at most 0.25^n:",
         format_table(["n", "0.25^n", "exact"], rows)])
     data = {"z": z, "sigmoid": s, "derivative": ds, "max_derivative": float(ds[i]),

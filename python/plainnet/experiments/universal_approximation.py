@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 import numpy as np
 
 from ..network import Network
-from ._base import Result, format_table, new_figure
+from ._base import Result, format_table, line_styles, new_figure
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -89,16 +89,30 @@ def compute(backend: str = "native", widths: Sequence[int] = WIDTHS,
 
 
 def plot(result: Result) -> "list[tuple[str, Figure]]":
-    fig = new_figure(7.5, 4.5)
-    ax = fig.subplots()
+    """The fits over sin(x) and, below, each fit's error, which tells the close ones apart."""
+    fig = new_figure(7.5, 7.0)
+    top, bottom = fig.subplots(2, 1, sharex=True)
     x = np.asarray(result["x"])
-    ax.plot(x, result["target"], color="black", linewidth=2.5, label="sin(x)")
-    for w in result["widths"]:
+    target = np.asarray(result["target"])
+    top.plot(x, target, color="black", linewidth=2.5, label="sin(x)")
+    smallest = np.inf
+    for w, style in zip(result["widths"], line_styles(len(result["widths"]))):
         fit = result["fits"][str(w)]
-        ax.plot(x, fit["prediction"], linewidth=1.2,
-                label=f"width {w} (RMS {fit['rms_error']:.3g})")
-    ax.set_xlabel("x")
-    ax.set_title("One hidden layer of growing width fitting sin(x)")
-    ax.legend(fontsize=8)
-    ax.grid(True, alpha=0.3)
+        error = np.abs(np.asarray(fit["prediction"]) - target)
+        top.plot(x, fit["prediction"], linewidth=1.3,
+                 label=f"width {w} (RMS {fit['rms_error']:.3g})", **style)
+        bottom.plot(x, error, linewidth=1.3, **style)
+        smallest = min(smallest, fit["rms_error"])
+    top.set_title("One hidden layer of growing width fitting sin(x)")
+    top.legend(fontsize=8)
+    bottom.set_yscale("log")
+    # |error| dips towards 0 wherever a fit crosses sin(x); cut those dips off a
+    # little over a decade below the best RMS error so the curves' levels stay readable
+    if np.isfinite(smallest) and smallest > 0:
+        bottom.set_ylim(bottom=smallest / 20)
+    bottom.set_title("The error of each fit (log scale; lines as above)")
+    bottom.set_ylabel("|prediction - sin(x)|")
+    bottom.set_xlabel("x")
+    for ax in (top, bottom):
+        ax.grid(True, alpha=0.3)
     return [("universal-approximation", fig)]
