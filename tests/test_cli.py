@@ -33,20 +33,20 @@ def test_final_loss_is_the_loss_of_the_final_weights(capsys):
 
 
 @pytest.mark.parametrize("args, name, message", [
-    (["--lr", "-1"], "--lr", "expected a finite number > 0, got -1"),
-    (["--lr", "0"], "--lr", "expected a finite number > 0, got 0"),
+    (["--lr", "-1"], "--lr", "expected a finite number > 0, got -1.0"),
+    (["--lr", "0"], "--lr", "expected a finite number > 0, got 0.0"),
     (["--lr", "nan"], "--lr", "expected a finite number > 0, got nan"),
     (["--lr", "inf"], "--lr", "expected a finite number > 0, got inf"),
-    (["--lr", "fast"], "--lr", "expected a number > 0, got 'fast'"),
-    (["--lr", "1e39", "--dtype", "float32"], "--lr", "for --dtype float32, got 1e+39"),
-    (["--lr", "1e-50", "--dtype", "float32"], "--lr", "for --dtype float32, got 1e-50"),
-    (["--epochs", "-1"], "--epochs", "expected an int from 0 to 4611686018427387904, got -1"),
-    (["--epochs", str(2**62 + 1)], "--epochs", f"got {2**62 + 1}"),
+    (["--lr", "fast"], "--lr", "expected a number, got 'fast'"),
+    (["--lr", "1e39", "--dtype", "float32"], "--lr", "for a float32 network, got 1e+39"),
+    (["--lr", "1e-50", "--dtype", "float32"], "--lr", "for a float32 network, got 1e-50"),
+    (["--epochs", "-1"], "--epochs", "expected an int >= 0, got -1"),
+    (["--epochs", str(2**62 + 1)], "--epochs", f"{2**62 + 1} epochs of 1 iterations each is more than 2**62 iterations"),
     (["--epochs", "1.5"], "--epochs", "got '1.5'"),
     (["--hidden", "0"], "--hidden", "expected an int >= 1, got 0"),
     (["--log-every", "-1"], "--log-every", "expected an int >= 0, got -1"),
-    (["--seed", "-1"], "--seed", "expected an int from 0 to 4294967295, got -1"),
-    (["--seed", str(2**32)], "--seed", f"got {2**32}"),
+    (["--seed", "-1"], "--seed", "expected an int >= 0, got -1"),
+    (["--seed", str(2**32)], "--seed", f"expected an int in [0, 2**32), got {2**32}"),
 ])
 def test_bad_arguments_are_refused_before_anything_is_printed(capsys, args, name, message):
     with pytest.raises(SystemExit) as info:

@@ -11,7 +11,8 @@ against.
 """
 
 from . import datasets, reference
-from .network import ACTIVATIONS, BACKENDS, INITS, History, Network
+from ._init import INITS
+from .network import ACTIVATIONS, BACKENDS, History, Network
 
 __version__ = "0.1.0"
 

@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
 from . import __version__, datasets
+from . import _checks as check
 from .network import ACTIVATIONS, BACKENDS, Network
 
 
@@ -41,42 +41,36 @@ def _table(X: np.ndarray, y: np.ndarray, pred: np.ndarray, rounded: bool) -> str
     return "\n".join(lines)
 
 
-def _int_in(minimum: int, maximum: Optional[int] = None) -> Callable[[str], int]:
-    """An argparse type: an int >= minimum (and <= maximum)."""
-    expected = (f"an int >= {minimum}" if maximum is None
-                else f"an int from {minimum} to {maximum}")
+def _argument(convert: Callable[[str], Any], expected: str,
+              check_value: Callable[[Any], Any]) -> Callable[[str], Any]:
+    """An argparse type: text converted, then checked by the rule the Python API uses."""
 
-    def parse(text: str) -> int:
+    def parse(text: str) -> Any:
         try:
-            value = int(text)
+            value = convert(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
-        if value < minimum or (maximum is not None and value > maximum):
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
+        try:
+            check_value(value)
+        except (ValueError, TypeError) as exc:
+            # the API's message names its own argument ("lr: ..."); argparse names --lr
+            raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[-1]) from None
         return value
 
     return parse
 
 
-def _learning_rate(text: str) -> float:
-    """An argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
-    return value
+def _epochs(value: int) -> None:
+    check.integer(value, "epochs", minimum=0)
+    check.iterations(len(datasets.xor()[0]), value, 0)
 
 
 def _check_lr_fits_dtype(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """A float32 network needs an lr that stays finite and > 0 in float32."""
-    with np.errstate(over="ignore", under="ignore"):
-        as_dtype = float(np.array(args.lr).astype(args.dtype))
-    if not math.isfinite(as_dtype) or as_dtype <= 0:
-        info = np.finfo(args.dtype)
-        parser.error(f"argument --lr: expected a number from {float(info.smallest_subnormal):.3g} "
-                     f"to {float(info.max):.3g} for --dtype {args.dtype}, got {args.lr:g}")
+    try:
+        check.learning_rate(args.lr, np.dtype(args.dtype))
+    except ValueError as exc:
+        parser.error(f"argument --lr: {str(exc).split(': ', 1)[-1]}")
 
 
 def xor(args: argparse.Namespace) -> int:
@@ -126,14 +120,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p = sub.add_parser("xor", help="train the tutorial's 2-4-1 network on XOR")
     # Every argument is checked here, before anything is printed: a bad one ends
     # with argparse's usage line and "error: argument --NAME: ..." (exit status 2).
-    p.add_argument("--hidden", type=_int_in(1), default=4, help="hidden neurons (default 4)")
+    p.add_argument("--hidden", type=_argument(int, "an int", lambda v: check.integer(v, "hidden", 1)),
+                   default=4, help="hidden neurons (default 4)")
     p.add_argument("--activation", choices=ACTIVATIONS, default="sigmoid")
-    p.add_argument("--lr", type=_learning_rate, default=2.0, help="learning rate (default 2.0)")
-    p.add_argument("--epochs", type=_int_in(0, 2**62), default=10000,  # the core's limit
+    p.add_argument("--lr", type=_argument(float, "a number", check.learning_rate_value),
+                   default=2.0, help="learning rate (default 2.0)")
+    p.add_argument("--epochs", type=_argument(int, "an int", _epochs), default=10000,
                    help="iterations (default 10000; 0 shows the untrained network)")
-    p.add_argument("--seed", type=_int_in(0, 2**32 - 1), default=42,
+    p.add_argument("--seed", type=_argument(int, "an int", check.init_seed), default=42,
                    help="seed of the initial weights (default 42)")
-    p.add_argument("--log-every", type=_int_in(0), default=2000,
+    p.add_argument("--log-every",
+                   type=_argument(int, "an int", lambda v: check.integer(v, "log_every", 0)),
                    help="print the loss every N iterations (default 2000; 0: never)")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--backend", choices=BACKENDS, default="native")

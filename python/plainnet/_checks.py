@@ -35,11 +35,17 @@ def real(value: Any, name: str) -> float:
     return float(value)
 
 
-def learning_rate(value: Any, dt: np.dtype, name: str = "lr") -> float:
-    """A finite lr > 0 that stays finite and > 0 in the network's dtype dt."""
+def learning_rate_value(value: Any, name: str = "lr") -> float:
+    """A finite lr > 0."""
     lr = real(value, name)
     if not math.isfinite(lr) or lr <= 0:
         raise ValueError(f"{name}: expected a finite number > 0, got {lr!r}")
+    return lr
+
+
+def learning_rate(value: Any, dt: np.dtype, name: str = "lr") -> float:
+    """A finite lr > 0 that stays finite and > 0 in the network's dtype dt."""
+    lr = learning_rate_value(value, name)
     with np.errstate(over="ignore", under="ignore"):
         as_dt = float(np.array(lr).astype(dt))  # overflowing to inf is what is checked
     if not math.isfinite(as_dt) or as_dt <= 0:
@@ -47,6 +53,23 @@ def learning_rate(value: Any, dt: np.dtype, name: str = "lr") -> float:
         raise ValueError(f"{name}: expected a number in [{float(info.smallest_subnormal):.3g}, "
                          f"{float(info.max):.3g}] for a {dt.name} network, got {lr!r}")
     return lr
+
+
+def _seed(value: Any, name: str, bits: int) -> int:
+    seed = integer(value, name, minimum=0)
+    if seed >= 2**bits:
+        raise ValueError(f"{name}: expected an int in [0, 2**{bits}), got {seed}")
+    return seed
+
+
+def init_seed(value: Any, name: str = "seed") -> int:
+    """A seed for the initial weights: numpy.random.RandomState takes 32 bits."""
+    return _seed(value, name, 32)
+
+
+def fit_seed(value: Any, name: str = "seed") -> int:
+    """A seed for the order of mini-batches: the core's hash takes 64 bits."""
+    return _seed(value, name, 64)
 
 
 def choice(value: Any, name: str, options: Sequence[str]) -> str:

@@ -144,9 +144,7 @@ class Network:
             if not math.isfinite(init_scale) or init_scale < 0:
                 raise ValueError(f"init_scale: expected a finite number >= 0, got {init_scale!r}")
         if seed is not None:
-            seed = check.integer(seed, "seed", minimum=0)
-            if seed >= 2**32:
-                raise ValueError(f"seed: expected an int in [0, 2**32), got {seed}")
+            seed = check.init_seed(seed)
         dt = check.dtype(dtype)
         _backend_module(backend)
 
@@ -327,9 +325,7 @@ class Network:
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(2, np.uint32).view(np.uint64)[0])
         else:
-            seed = check.integer(seed, "seed", minimum=0)
-            if seed >= 2**64:
-                raise ValueError(f"seed: expected an int in [0, 2**64), got {seed}")
+            seed = check.fit_seed(seed)
         every = check.integer(log_every, "log_every", minimum=0)
         if callback is not None and not callable(callback):
             raise TypeError(f"callback: expected a callable or None, got "
