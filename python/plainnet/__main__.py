@@ -131,7 +131,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    help="seed of the initial weights (default 42)")
     p.add_argument("--log-every",
                    type=_argument(int, "an int", lambda v: check.integer(v, "log_every", 0)),
-                   help="print the loss every N iterations (default 2000; 0: never)")
+                   default=2000, help="print the loss every N iterations (default 2000; 0: never)")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--backend", choices=BACKENDS, default="native")
     e = sub.add_parser("experiments", help="run the tutorial's claims as experiments and write "
