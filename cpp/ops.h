@@ -101,6 +101,15 @@ struct Gelu {
     }
 };
 
+// z * tanh(softplus(z)); f' = tanh(sp) + z * sigmoid(z) * (1 - tanh(sp)^2).
+struct Mish {
+    template <class M, typename T> static T value(T z) { return z * std::tanh(softplus(z)); }
+    template <class M, typename T> static T derivative(T z, T) {
+        T t = std::tanh(softplus(z));
+        return t + z * M::sigmoid(z) * (T(1) - t * t);
+    }
+};
+
 // ---------------------------------------------------------------- the activation table
 
 #define PLAINNET_ACTIVATIONS(X) \
@@ -112,7 +121,8 @@ struct Gelu {
     X(elu, Elu)                 \
     X(softplus, Softplus)       \
     X(silu, Silu)               \
-    X(gelu, Gelu)
+    X(gelu, Gelu)               \
+    X(mish, Mish)
 
 enum class Act : int {
 #define PLAINNET_ENUM(name, Op) name,

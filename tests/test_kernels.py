@@ -14,7 +14,7 @@ pytestmark = pytest.mark.usefixtures("variant")
 
 
 def test_both_backends_offer_the_same_activations():
-    assert tuple(_core.ACTIVATIONS) == ref.ACTIVATIONS
+    assert tuple(_core.ACTIVATIONS) == ref.ACTIVATIONS == tuple(ref.ACTIVATION_TABLE)
     assert _core.LEAKY_SLOPE == ref.LEAKY_SLOPE
 
 
@@ -127,7 +127,7 @@ def test_activations_are_safe_at_extremes(name, dtype):
         impl.activation_backward(d, np.ones_like(z), z, a, name)
         assert np.isfinite(a).all() and np.isfinite(d).all(), (impl.__name__, a, d)
         big = a[2:]  # f(1000), f(1e30)
-        if name in ("linear", "relu", "leaky_relu", "elu", "softplus", "silu", "gelu"):
+        if name in ("linear", "relu", "leaky_relu", "elu", "softplus", "silu", "gelu", "mish"):
             assert_close(big, z[2:], dtype)  # these grow like z
             assert_close(d[2:], [1.0, 1.0], dtype)
         else:  # sigmoid and tanh saturate at 1 with zero slope
@@ -138,9 +138,25 @@ def test_activations_are_safe_at_extremes(name, dtype):
 def test_activation_limits_at_minus_infinity():
     z = np.array([-1000.0])
     expect = {"sigmoid": 0.0, "tanh": -1.0, "relu": 0.0, "leaky_relu": -10.0, "elu": -1.0,
-              "softplus": 0.0, "silu": 0.0, "gelu": 0.0, "linear": -1000.0}
+              "softplus": 0.0, "silu": 0.0, "gelu": 0.0, "mish": 0.0, "linear": -1000.0}
     for name, value in expect.items():
         assert _core.activation_forward(z, name)[0] == pytest.approx(value, abs=1e-300)
+
+
+# (torch's softplus is not compared: beyond z = 20 it returns z and slope 1 exactly.)
+@pytest.mark.parametrize("name,torch_name", [("mish", "mish"), ("silu", "silu"), ("elu", "elu")])
+def test_activations_match_torch(rng, name, torch_name):
+    torch = pytest.importorskip("torch", reason="torch is not installed (pip install torch)")
+    z = np.concatenate([rng.standard_normal(500) * 4, np.linspace(-30, 30, 601)])
+    t = torch.tensor(z, dtype=torch.float64, requires_grad=True)
+    f = getattr(torch.nn.functional, torch_name)
+    out = f(t)
+    out.backward(torch.ones_like(t))
+    a = _core.activation_forward(z, name)
+    d = np.zeros_like(z)
+    _core.activation_backward(d, np.ones_like(z), z, a, name)
+    np.testing.assert_allclose(a, out.detach().numpy(), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(d, t.grad.numpy(), rtol=1e-12, atol=1e-15)
 
 
 # ---------------------------------------------------------------- loss and update

@@ -15,7 +15,7 @@ import numpy as np
 # core's _core.ACTIVATIONS and _core.LOSSES to these, and reference.py's
 # tables to them).
 ACTIVATIONS: tuple[str, ...] = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu",
-                                "softplus", "silu", "gelu")
+                                "softplus", "silu", "gelu", "mish")
 LOSSES: tuple[str, ...] = ("mse",)
 
 # The most parameters, iterations or buffer elements a network may have: more

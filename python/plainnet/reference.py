@@ -74,6 +74,11 @@ def _gelu_derivative(z: Array, a: Array) -> Array:
     return np.where(t == 0, s, slope)
 
 
+def _mish_derivative(z: Array, a: Array) -> Array:
+    t = np.tanh(softplus(z))
+    return t + z * sigmoid(z) * (1 - t * t)
+
+
 ActivationPair = tuple[Callable[[Array], Array], Callable[[Array, Array], Array]]
 
 ACTIVATION_TABLE: dict[str, ActivationPair] = {
@@ -89,6 +94,7 @@ ACTIVATION_TABLE: dict[str, ActivationPair] = {
     "softplus": (softplus, lambda z, a: sigmoid(z)),
     "silu": (lambda z: z * sigmoid(z), _silu_derivative),
     "gelu": (lambda z: z * sigmoid(_gelu_inner(z)), _gelu_derivative),
+    "mish": (lambda z: z * np.tanh(softplus(z)), _mish_derivative),
 }
 
 
