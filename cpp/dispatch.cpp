@@ -39,7 +39,7 @@ namespace plainnet {
         fast::dense_backward<T>(part_##SUF, dinp, dw, db, dout, inp, w, B, C, OC);               \
     }                                                                                            \
     ATTR static void activation_forward_##SUF(T* out, const T* z, int64_t N, Act act) {          \
-        fast::activation_forward<T>(out, z, N, act);                                             \
+        activate<fast::Math>(out, z, N, act);                                                    \
     }                                                                                            \
     ATTR static void dense_act_forward_##SUF(T* z, T* a, const T* inp, const T* w, const T* b,   \
                                              int64_t B, int64_t C, int64_t OC, Act act) {        \
@@ -47,7 +47,7 @@ namespace plainnet {
     }                                                                                            \
     ATTR static void activation_backward_##SUF(T* dz, const T* dout, const T* z, const T* a,     \
                                                int64_t N, Act act) {                             \
-        fast::activation_backward<T>(dz, dout, z, a, N, act);                                    \
+        activate_backward<fast::Math>(dz, dout, z, a, N, act);                                   \
     }                                                                                            \
     ATTR static void sgd_update_##SUF(T* params, const T* grads, T lr, int64_t N) {              \
         sgd_update<T>(params, grads, lr, N);                                                     \
@@ -65,15 +65,15 @@ template <typename T>
 void dense_act_forward(T* z, T* a, const T* inp, const T* w, const T* b, int64_t B, int64_t C,
                        int64_t OC, Act act) {
     dense_forward(z, inp, w, b, B, C, OC);
-    activation_forward(a, z, B * OC, act);
+    activate<Libm>(a, z, B * OC, act);
 }
 template <typename T>
 const Kernels<T> table = {"naive",
                           dense_forward<T>,
                           dense_backward<T>,
-                          activation_forward<T>,
+                          activate<Libm, T>,
                           dense_act_forward<T>,
-                          activation_backward<T>,
+                          activate_backward<Libm, T>,
                           sgd_update<T>};
 }  // namespace variant_naive
 

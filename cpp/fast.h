@@ -121,18 +121,6 @@ struct Math {
     }
 };
 
-// ---------------------------------------------------------------- activations
-
-template <typename T>
-void activation_forward(T* out, const T* z, int64_t N, Act act) {
-    activate<Math>(out, z, N, act);
-}
-
-template <typename T>
-void activation_backward(T* dz, const T* dout, const T* z, const T* a, int64_t N, Act act) {
-    activate_backward<Math>(dz, dout, z, a, N, act);
-}
-
 // ---------------------------------------------------------------- products
 
 // How C starts before the products are added.
@@ -156,13 +144,11 @@ template <typename T>
 void apply_activation(const Product<T>& P, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
     if (P.act_out == nullptr) return;
     if (j0 == 0 && j1 == P.N && P.ldc == P.N) {
-        fast::activation_forward<T>(P.act_out + i0 * P.ldc, P.c + i0 * P.ldc, (i1 - i0) * P.N,
-                                    P.act);
+        activate<Math>(P.act_out + i0 * P.ldc, P.c + i0 * P.ldc, (i1 - i0) * P.N, P.act);
         return;
     }
     for (int64_t i = i0; i < i1; i++)
-        fast::activation_forward<T>(P.act_out + i * P.ldc + j0, P.c + i * P.ldc + j0, j1 - j0,
-                                    P.act);
+        activate<Math>(P.act_out + i * P.ldc + j0, P.c + i * P.ldc + j0, j1 - j0, P.act);
 }
 
 // Below this many multiply-adds a product is not worth blocking.

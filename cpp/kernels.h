@@ -5,8 +5,9 @@
 // gradient outputs, so the caller zeroes gradients once before a backward pass.
 // Kernels never allocate, hold no state and never check user input (the
 // binding layer does that). Every kernel has a NumPy twin of the same name in
-// python/plainnet/reference.py. What an activation or a loss computes is
-// defined once, in ops.h; this file and fast.h run those definitions.
+// python/plainnet/reference.py. The activations (activate and
+// activate_backward with the Libm policy), the losses and the update are
+// written once, in ops.h, for this file's plain variant and fast.h's alike.
 #pragma once
 
 #include <cstdint>
@@ -14,20 +15,6 @@
 #include "ops.h"
 
 namespace plainnet {
-
-// ---------------------------------------------------------------- activations
-
-// z (N), out (N): out = f(z), for the activation's line of the table in ops.h
-template <typename T>
-void activation_forward(T* out, const T* z, int64_t N, Act act) {
-    activate<Libm>(out, z, N, act);
-}
-
-// dout (N), z (N), a = f(z) (N); dz (N): dz += dout * f'(z)
-template <typename T>
-void activation_backward(T* dz, const T* dout, const T* z, const T* a, int64_t N, Act act) {
-    activate_backward<Libm>(dz, dout, z, a, N, act);
-}
 
 // ---------------------------------------------------------------- dense layer
 
@@ -70,7 +57,5 @@ void dense_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, 
         }
     }
 }
-
-// The losses (Mse) and the update (sgd_update) are written once, in ops.h.
 
 }  // namespace plainnet

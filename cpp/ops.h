@@ -17,6 +17,31 @@
 
 namespace plainnet {
 
+// ---------------------------------------------------------------- tables
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#define PLAINNET_UNREACHABLE() __assume(0)
+#else
+#define PLAINNET_UNREACHABLE() __builtin_unreachable()
+#endif
+
+#define PLAINNET_TABLE_ENUM(name, Op) name,
+#define PLAINNET_TABLE_NAME(name, Op) #name,
+#define PLAINNET_TABLE_CASE(name, Op) \
+    case decltype(e)::name: return f(Op{});
+
+// From a table macro TABLE(X) of X(name, Struct) lines: enum class Enum, its
+// names in enum order, and visit(e, f), which calls f(Struct{}) for e's line
+// (the one switch over the table; every value comes from a parsed name).
+#define PLAINNET_DEFINE_TABLE(Enum, Names, TABLE)          \
+    enum class Enum : int { TABLE(PLAINNET_TABLE_ENUM) };  \
+    constexpr const char* Names[] = {TABLE(PLAINNET_TABLE_NAME)}; \
+    template <typename F>                                  \
+    inline decltype(auto) visit(Enum e, F&& f) {           \
+        switch (e) { TABLE(PLAINNET_TABLE_CASE) }          \
+        PLAINNET_UNREACHABLE();                            \
+    }
+
 // ---------------------------------------------------------------- math policy
 
 // 1 / (1 + exp(-z)) without overflow: exp only ever sees -|z|.
@@ -124,30 +149,7 @@ struct Mish {
     X(gelu, Gelu)               \
     X(mish, Mish)
 
-enum class Act : int {
-#define PLAINNET_ENUM(name, Op) name,
-    PLAINNET_ACTIVATIONS(PLAINNET_ENUM)
-#undef PLAINNET_ENUM
-};
-
-// Names in enum order: kActNames[int(Act::relu)] == "relu".
-constexpr const char* kActNames[] = {
-#define PLAINNET_NAME(name, Op) #name,
-    PLAINNET_ACTIVATIONS(PLAINNET_NAME)
-#undef PLAINNET_NAME
-};
-constexpr int kNumActs = int(sizeof(kActNames) / sizeof(kActNames[0]));
-
-// f(Op{}) for the activation's struct: the one switch over activations.
-template <typename F>
-inline void visit(Act act, F&& f) {
-    switch (act) {
-#define PLAINNET_CASE(name, Op) \
-    case Act::name: return f(Op{});
-        PLAINNET_ACTIVATIONS(PLAINNET_CASE)
-#undef PLAINNET_CASE
-    }
-}
+PLAINNET_DEFINE_TABLE(Act, kActNames, PLAINNET_ACTIVATIONS)
 
 // The elementwise loops every variant runs, one instantiation per activation.
 // z (N), out (N): out = f(z)
@@ -203,28 +205,7 @@ struct Mse {
 
 #define PLAINNET_LOSSES(X) X(mse, Mse)
 
-enum class Loss : int {
-#define PLAINNET_ENUM(name, Op) name,
-    PLAINNET_LOSSES(PLAINNET_ENUM)
-#undef PLAINNET_ENUM
-};
-
-constexpr const char* kLossNames[] = {
-#define PLAINNET_NAME(name, Op) #name,
-    PLAINNET_LOSSES(PLAINNET_NAME)
-#undef PLAINNET_NAME
-};
-
-template <typename F>
-inline auto visit(Loss loss, F&& f) {
-    switch (loss) {
-#define PLAINNET_CASE(name, Op) \
-    case Loss::name: return f(Op{});
-        PLAINNET_LOSSES(PLAINNET_CASE)
-#undef PLAINNET_CASE
-    }
-    return f(Mse{});  // not reached: every enum value has its case
-}
+PLAINNET_DEFINE_TABLE(Loss, kLossNames, PLAINNET_LOSSES)
 
 // ---------------------------------------------------------------- update
 

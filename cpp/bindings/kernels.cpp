@@ -19,24 +19,35 @@ Act act_arg(const std::string& name) {
     }
 }
 
+// A dense layer's input inp (B, C) and weight (C, OC), converted and checked.
+template <typename T>
+struct Dense {
+    In<T> inp, weight;
+    int64_t B, C, OC;
+    Dense(const py::handle& inp_, const py::handle& weight_)
+        : inp(as_input<T>(inp_, "inp")), weight(as_input<T>(weight_, "weight")) {
+        check_ndim(inp, "inp", 2);
+        check_ndim(weight, "weight", 2);
+        B = inp.shape(0);
+        C = inp.shape(1);
+        OC = weight.shape(1);
+        check_shape(weight, "weight", {C, OC});
+    }
+};
+
 py::array dense_forward(const py::handle& inp_, const py::handle& weight_,
                         const py::handle& bias_) {
     return with_dtype(weight_, "weight", [&](auto tag) -> py::array {
         using T = decltype(tag);
-        auto inp = as_input<T>(inp_, "inp");
-        auto weight = as_input<T>(weight_, "weight");
+        Dense<T> d(inp_, weight_);
         auto bias = as_input<T>(bias_, "bias");
-        check_ndim(inp, "inp", 2);
-        check_ndim(weight, "weight", 2);
-        int64_t B = inp.shape(0), C = inp.shape(1), OC = weight.shape(1);
-        check_shape(weight, "weight", {C, OC});
-        check_shape(bias, "bias", {OC});
-        py::array_t<T> out({B, OC});
+        check_shape(bias, "bias", {d.OC});
+        py::array_t<T> out({d.B, d.OC});
         T* o = out.mutable_data();
-        const T *i = inp.data(), *w = weight.data(), *b = bias.data();
+        const T *i = d.inp.data(), *w = d.weight.data(), *b = bias.data();
         {
             py::gil_scoped_release nogil;
-            kernels<T>().dense_forward(o, i, w, b, B, C, OC);
+            kernels<T>().dense_forward(o, i, w, b, d.B, d.C, d.OC);
         }
         return out;
     });
@@ -49,12 +60,8 @@ void dense_backward(const py::handle& dinp_, const py::handle& dweight_, const p
         auto dweight = as_output<T>(dweight_, "dweight");
         auto dbias = as_output<T>(dbias_, "dbias");
         auto dout = as_input<T>(dout_, "dout");
-        auto inp = as_input<T>(inp_, "inp");
-        auto weight = as_input<T>(weight_, "weight");
-        check_ndim(inp, "inp", 2);
-        check_ndim(weight, "weight", 2);
-        int64_t B = inp.shape(0), C = inp.shape(1), OC = weight.shape(1);
-        check_shape(weight, "weight", {C, OC});
+        Dense<T> d(inp_, weight_);
+        const int64_t B = d.B, C = d.C, OC = d.OC;
         check_shape(dout, "dout", {B, OC});
         check_shape(dweight, "dweight", {C, OC});
         check_shape(dbias, "dbias", {OC});
@@ -66,9 +73,9 @@ void dense_backward(const py::handle& dinp_, const py::handle& dweight_, const p
             di = dinp.mutable_data();
         }
         T *dw = dweight.mutable_data(), *db = dbias.mutable_data();
-        const T *d = dout.data(), *i = inp.data(), *w = weight.data();
+        const T *g = dout.data(), *i = d.inp.data(), *w = d.weight.data();
         py::gil_scoped_release nogil;
-        kernels<T>().dense_backward(di, dw, db, d, i, w, B, C, OC);
+        kernels<T>().dense_backward(di, dw, db, g, i, w, B, C, OC);
     });
 }
 

@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "arrays.h"
@@ -34,6 +35,7 @@ Layout make_layout(const Sizes& sizes, const Names& acts) {
 // params (num_params,) written in place, X (m, inputs), y (m, outputs).
 template <typename T>
 struct NetArrays {
+    using type = T;
     py::array_t<T> params;
     In<T> X, y;
     int64_t m;
@@ -53,16 +55,31 @@ struct NetArrays {
     }
 };
 
+// f(L, arrays) for the network (params, sizes, acts) and its data X (and y,
+// unless null), the arrays converted to the dtype of params.
+template <typename F>
+auto with_network(const py::handle& params_, const Sizes& sizes, const Names& acts,
+                  const py::handle& X_, const py::handle* y_, F&& f) {
+    Layout L = make_layout(sizes, acts);
+    return with_dtype(params_, "params", [&](auto tag) {
+        using T = decltype(tag);
+        if (y_ == nullptr) return f(L, NetArrays<T>(L, params_, X_));
+        return f(L, NetArrays<T>(L, params_, X_, *y_));
+    });
+}
+
+// The element type of a NetArrays argument.
+template <class A>
+using ElementOf = typename std::decay_t<A>::type;
+
 int64_t num_parameters(const Sizes& sizes) {
     return make_layout(sizes, Names(sizes.empty() ? 0 : sizes.size() - 1, "linear")).num_params;
 }
 
 py::array forward(const py::handle& params_, const Sizes& sizes, const Names& acts,
                   const py::handle& X_) {
-    Layout L = make_layout(sizes, acts);
-    return with_dtype(params_, "params", [&](auto tag) -> py::array {
-        using T = decltype(tag);
-        NetArrays<T> a(L, params_, X_);
+    return with_network(params_, sizes, acts, X_, nullptr, [](const Layout& L, auto a) -> py::array {
+        using T = ElementOf<decltype(a)>;
         py::array_t<T> out({a.m, L.outputs()});
         T* o = out.mutable_data();
         {
@@ -75,10 +92,8 @@ py::array forward(const py::handle& params_, const Sizes& sizes, const Names& ac
 
 py::list forward_trace(const py::handle& params_, const Sizes& sizes, const Names& acts,
                        const py::handle& X_) {
-    Layout L = make_layout(sizes, acts);
-    return with_dtype(params_, "params", [&](auto tag) -> py::list {
-        using T = decltype(tag);
-        NetArrays<T> a(L, params_, X_);
+    return with_network(params_, sizes, acts, X_, nullptr, [](const Layout& L, auto a) -> py::list {
+        using T = ElementOf<decltype(a)>;
         py::list trace;
         std::vector<T*> zs, as;
         for (int64_t l = 0; l < L.num_layers(); l++) {
@@ -97,10 +112,8 @@ py::list forward_trace(const py::handle& params_, const Sizes& sizes, const Name
 
 py::tuple gradients(const py::handle& params_, const Sizes& sizes, const Names& acts,
                     const py::handle& X_, const py::handle& y_) {
-    Layout L = make_layout(sizes, acts);
-    return with_dtype(params_, "params", [&](auto tag) -> py::tuple {
-        using T = decltype(tag);
-        NetArrays<T> a(L, params_, X_, y_);
+    return with_network(params_, sizes, acts, X_, &y_, [](const Layout& L, auto a) -> py::tuple {
+        using T = ElementOf<decltype(a)>;
         py::array_t<T> grads(L.num_params);
         T* g = grads.mutable_data();
         double loss;
@@ -114,10 +127,7 @@ py::tuple gradients(const py::handle& params_, const Sizes& sizes, const Names& 
 
 py::tuple step(const py::handle& params_, const Sizes& sizes, const Names& acts,
                const py::handle& X_, const py::handle& y_, double lr) {
-    Layout L = make_layout(sizes, acts);
-    return with_dtype(params_, "params", [&](auto tag) -> py::tuple {
-        using T = decltype(tag);
-        NetArrays<T> a(L, params_, X_, y_);
+    return with_network(params_, sizes, acts, X_, &y_, [lr](const Layout& L, auto a) -> py::tuple {
         StepResult r;
         {
             py::gil_scoped_release nogil;
@@ -140,12 +150,10 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
               const py::handle& X_, const py::handle& y_, double lr, int64_t epochs,
               int64_t batch_size, bool shuffle, uint64_t seed, int64_t log_every,
               const py::object& callback) {
-    Layout L = make_layout(sizes, acts);
     if (batch_size < 0) throw py::value_error("batch_size: expected >= 0");
     if (log_every < 0) throw py::value_error("log_every: expected >= 0");
-    return with_dtype(params_, "params", [&](auto tag) -> py::tuple {
-        using T = decltype(tag);
-        NetArrays<T> a(L, params_, X_, y_);
+    return with_network(params_, sizes, acts, X_, &y_, [&](const Layout& L, auto a) -> py::tuple {
+        using T = ElementOf<decltype(a)>;
         FitOptions opt;
         opt.lr = lr;
         opt.epochs = epochs;
