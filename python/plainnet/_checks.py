@@ -125,6 +125,12 @@ def real_array(value: Any, name: str) -> np.ndarray:
 
 
 def finite(arr: np.ndarray, name: str) -> None:
+    # A NaN or Inf anywhere makes the sum NaN or Inf, so a finite sum settles it
+    # without an array of flags as large as arr; only a sum that overflows (or
+    # a bad value) needs the element-wise look.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(arr, dtype=np.float64)):
+            return
     if not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
         where = ", ".join(str(int(i)) for i in bad)
