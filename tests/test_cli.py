@@ -64,3 +64,9 @@ def test_arguments_at_their_limits_are_accepted(capsys):
                              "--lr", "1e-45", "--dtype", "float32", "--log-every", "0")
     assert code == 0 and err == ""
     assert "no iterations run" in out
+
+
+def test_a_network_too_big_for_memory_is_an_error_not_a_traceback(capsys):
+    code, out, err = run_xor(capsys, "--hidden", str(10**12))
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and "bytes" in err

@@ -36,6 +36,16 @@ def test_naive_and_baseline_run_everywhere():
     assert _core.supported_variants()[:2] == ["naive", "baseline"]
 
 
+def test_set_dispatch_is_a_deprecated_alias_of_set_variant():
+    before = _core.build_info()["variant"]
+    try:
+        with pytest.warns(DeprecationWarning, match="use set_variant"):
+            _core.set_dispatch("baseline")
+        assert _core.build_info()["variant"] == "baseline"
+    finally:
+        _core.set_variant(before)
+
+
 @pytest.mark.parametrize("bad", ["", "AVX512", "sse9"])
 def test_unknown_variant_is_refused(bad):
     with pytest.raises(ValueError, match="unknown kernel variant"):

@@ -154,7 +154,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command == "experiments":
             return report.from_args(args)
         return xor(args)
-    except (ValueError, TypeError, FloatingPointError) as exc:
+    except (ValueError, TypeError, FloatingPointError, MemoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

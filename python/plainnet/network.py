@@ -46,7 +46,11 @@ def _zeros(count: int, dt: np.dtype, name: str) -> np.ndarray:
     if nbytes > sys.maxsize:  # NumPy would call this a ValueError ("array is too big")
         raise MemoryError(f"{name}: {count} parameters of {dt.name} need {nbytes} bytes, more "
                           f"than this machine can address")
-    return np.zeros(count, dtype=dt)
+    try:
+        return np.zeros(count, dtype=dt)
+    except MemoryError:
+        raise MemoryError(f"{name}: {count} parameters of {dt.name} need {nbytes} bytes, more "
+                          f"than could be allocated") from None
 
 
 def _backend_module(name: str) -> Any:
