@@ -17,17 +17,23 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define PLAINNET_FLATTEN __attribute__((flatten))
+#define PLAINNET_NOINLINE __attribute__((noinline))
 #else
 #define PLAINNET_FLATTEN
+#define PLAINNET_NOINLINE
 #endif
 
 namespace plainnet {
 
 // The entry points of one variant for one element type T. MR x NR is the
 // register tile of the blocked product (gemm.h), chosen per instruction set
-// so that the accumulators fill most of the vector registers.
+// so that the accumulators fill most of the vector registers. part_##SUF is
+// the one copy of the blocked product per variant and type: not inlined into
+// the entry points that pass it around, where it would be compiled again in
+// another context (once, an inlined copy kept the tile's accumulators in
+// memory and ran 3x slower than this one).
 #define PLAINNET_ENTRY_POINTS(ATTR, NAME, T, SUF, MR, NR)                                        \
-    ATTR static void part_##SUF(const fast::Product<T>& P, int p, int n) {                       \
+    PLAINNET_NOINLINE ATTR static void part_##SUF(const fast::Product<T>& P, int p, int n) {     \
         fast::product_part<T, MR, NR>(P, p, n);                                                  \
     }                                                                                            \
     ATTR static void dense_forward_##SUF(T* out, const T* inp, const T* w, const T* b,           \
@@ -79,8 +85,8 @@ const Kernels<T> table = {"naive",
 
 // Any x86-64 (SSE2) or, on other machines, whatever the compiler targets.
 namespace variant_baseline {
-PLAINNET_ENTRY_POINTS(PLAINNET_FLATTEN, "baseline", double, d, 4, 4)
-PLAINNET_ENTRY_POINTS(PLAINNET_FLATTEN, "baseline", float, f, 4, 8)
+PLAINNET_ENTRY_POINTS(PLAINNET_FLATTEN, "baseline", double, d, 6, 4)
+PLAINNET_ENTRY_POINTS(PLAINNET_FLATTEN, "baseline", float, f, 6, 8)
 }  // namespace variant_baseline
 
 #if PLAINNET_X86_DISPATCH
@@ -92,8 +98,8 @@ PLAINNET_ENTRY_POINTS(PLAINNET_FLATTEN, "baseline", float, f, 4, 8)
 #define PLAINNET_AVX512 __attribute__((target("arch=x86-64-v4,prefer-vector-width=512"), flatten))
 #endif
 namespace variant_avx2 {
-PLAINNET_ENTRY_POINTS(PLAINNET_AVX2, "avx2", double, d, 4, 8)
-PLAINNET_ENTRY_POINTS(PLAINNET_AVX2, "avx2", float, f, 4, 16)
+PLAINNET_ENTRY_POINTS(PLAINNET_AVX2, "avx2", double, d, 6, 8)
+PLAINNET_ENTRY_POINTS(PLAINNET_AVX2, "avx2", float, f, 6, 16)
 }  // namespace variant_avx2
 namespace variant_avx512 {
 PLAINNET_ENTRY_POINTS(PLAINNET_AVX512, "avx512", double, d, 4, 32)

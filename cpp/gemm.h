@@ -31,6 +31,7 @@ struct View {
 };
 
 // Cache blocking: a KC x NR panel of B stays in L1, an MC x KC block of A in L2.
+// K is cut in blocks of equal depth up to KC (see blocked).
 constexpr int64_t KC = 256;
 constexpr int64_t MC = 96;
 constexpr int64_t NC = 1024;
@@ -38,6 +39,15 @@ constexpr int64_t NC = 1024;
 // The register tile: acc (MR x NR) += panel_a (kc x MR) outer panel_b (kc x NR).
 // Element (i, j) of the tile lives at c[i * ldc + j], or at c[j * ldc + i]
 // when CT (the caller computes the transpose of its product, see blocked).
+//
+// The shape of the k loop decides the code. Each row i takes a[i] once and
+// runs a j loop that is left rolled (unroll 1) so that the loop vectoriser
+// takes it: per k, NR / width vector loads of b, MR broadcasts of a[i] from
+// memory and MR * NR / width FMAs into accumulators that stay in registers.
+// Unrolling both i and j by hand instead hands the tile to the basic-block
+// vectoriser, which (GCC 12) loaded a[0..3] as one vector and spread it with
+// shuffles, and permuted every b vector: six shuffles per eight FMAs, about
+// 18 GFLOP/s in double on an AVX2 core whose FMAs allow ~45.
 template <typename T, int MR, int NR, bool CT>
 inline void micro_tile(int64_t kc, const T* __restrict pa, const T* __restrict pb,
                        T* __restrict c, int64_t ldc) {
@@ -50,9 +60,11 @@ inline void micro_tile(int64_t kc, const T* __restrict pa, const T* __restrict p
         const T* a = pa + k * MR;
         const T* b = pb + k * NR;
 #pragma GCC unroll 64
-        for (int i = 0; i < MR; i++)
-#pragma GCC unroll 64
-            for (int j = 0; j < NR; j++) acc[i][j] += a[i] * b[j];
+        for (int i = 0; i < MR; i++) {
+            const T ai = a[i];
+#pragma GCC unroll 1
+            for (int j = 0; j < NR; j++) acc[i][j] += ai * b[j];
+        }
     }
 #pragma GCC unroll 64
     for (int i = 0; i < MR; i++)
@@ -66,8 +78,18 @@ template <typename T, int MR>
 inline void pack_a(T* dst, View<T> A, int64_t i0, int64_t mc, int64_t k0, int64_t kc, int64_t M) {
     for (int64_t ir = 0; ir < mc; ir += MR) {
         int64_t rows = std::min<int64_t>(MR, M - (i0 + ir));
+        T* d0 = dst + ir * kc;
+        if (rows == MR) {
+            // A whole panel: MR rows read side by side, MR known here.
+            const T* s = &A.at(i0 + ir, k0);
+            for (int64_t k = 0; k < kc; k++) {
+#pragma GCC unroll 64
+                for (int i = 0; i < MR; i++) d0[k * MR + i] = s[i * A.rs + k * A.cs];
+            }
+            continue;
+        }
         for (int64_t k = 0; k < kc; k++) {
-            T* d = dst + ir * kc + k * MR;
+            T* d = d0 + k * MR;
             for (int64_t i = 0; i < rows; i++) d[i] = A.at(i0 + ir + i, k0 + k);
             for (int64_t i = rows; i < MR; i++) d[i] = T(0);
         }
@@ -117,10 +139,13 @@ template <typename T, int MR, int NR, bool CT>
 void blocked(T* c, int64_t ldc, View<T> A, View<T> B, int64_t M, int64_t N, int64_t K, T* pa,
              T* pb) {
     T edge[MR * NR];
+    // K in blocks of (nearly) equal depth, at most KC: no thin last block
+    // whose tiles would load and store C for a few k only.
+    const int64_t kc_even = K <= 0 ? KC : (K + (K + KC - 1) / KC - 1) / ((K + KC - 1) / KC);
     for (int64_t j0 = 0; j0 < N; j0 += NC) {
         int64_t nc = std::min(NC, N - j0);
-        for (int64_t k0 = 0; k0 < K; k0 += KC) {
-            int64_t kc = std::min(KC, K - k0);
+        for (int64_t k0 = 0; k0 < K; k0 += kc_even) {
+            int64_t kc = std::min(kc_even, K - k0);
             pack_b<T, NR>(pb, B, k0, kc, j0, nc, N);
             for (int64_t i0 = 0; i0 < M; i0 += MC) {
                 int64_t mc = std::min(MC, M - i0);
