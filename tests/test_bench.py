@@ -189,3 +189,21 @@ def test_command_line_plot(tmp_path, capsys):
 def test_command_line_rejects_unknown_names(argv, message):
     with pytest.raises(SystemExit, match=message):
         run.main(argv)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_forward_bench_peers_compute_the_same_outputs(dtype):
+    import forward
+
+    deviations = forward.check(rows=37, dtype=dtype)
+    assert {"native", "numpy"} <= set(deviations)
+    for name, deviation in deviations.items():
+        assert deviation <= forward.RTOL[dtype], (name, deviation)
+
+
+def test_forward_bench_memory_is_the_output_and_a_chunk_of_scratch():
+    import forward
+
+    # 20,000 rows: a training workspace would add ~290 MB (z, a and the
+    # 784-wide gradient buffers); the output is 1.6 MB
+    assert forward.peak_memory_mb(20_000, "float64") < 16

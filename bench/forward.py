@@ -1,0 +1,142 @@
+"""Inference: Network.forward on the native core against the numpy backend and
+PyTorch (inference_mode, the faster of 1 and 2 threads), 784-128-10 sigmoid.
+
+    python bench/forward.py                  # 256 and 100,000 rows, float64 and float32
+    python bench/forward.py --rows 256 --dtypes float64 --repeats 20
+
+Each peer's output is checked against the numpy backend's before any time is
+shown (rtol 1e-12 in float64, 1e-5 in float32). Each peer is timed after an
+idle second and one untimed call (BLAS and OpenMP threads keep spinning after
+a call and would steal the other core), and the best of --repeats calls is
+reported, with the median beside it. The last column is the native core's peak
+memory growth during one forward call, measured in a fresh process: a forward
+pass builds no training workspace, only the output and scratch for a chunk of
+rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+import machine
+
+import plainnet as pn
+
+LAYERS = [784, 128, 10]
+RTOL = {"float64": 1e-12, "float32": 1e-5}
+
+
+def problem(rows: int, dtype: str) -> tuple[pn.Network, np.ndarray]:
+    net = pn.Network(LAYERS, activation="sigmoid", init="xavier", seed=0, dtype=dtype)
+    X = np.random.default_rng(1).random((rows, LAYERS[0]), dtype=dtype)  # no temporary copy
+    return net, X
+
+
+def torch_forward(net: pn.Network, threads: int) -> Optional[Callable[[np.ndarray], np.ndarray]]:
+    try:
+        import torch
+    except ImportError:
+        return None
+    dt = torch.float64 if net.dtype == np.float64 else torch.float32
+    model = torch.nn.Sequential()
+    for W, b in zip(net.weights, net.biases):
+        lin = torch.nn.Linear(W.shape[0], W.shape[1], dtype=dt)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(W.T.copy()))
+            lin.bias.copy_(torch.from_numpy(b.copy()))
+        model.append(lin)
+        model.append(torch.nn.Sigmoid())
+
+    def run(X: np.ndarray) -> np.ndarray:
+        torch.set_num_threads(threads)
+        with torch.inference_mode():
+            return model(torch.from_numpy(X)).numpy()
+
+    return run
+
+
+def peers(net: pn.Network) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    out: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+        "native": net.forward, "numpy": net.with_backend("numpy").forward}
+    for threads in (1, 2):
+        run = torch_forward(net, threads)
+        if run is not None:
+            out[f"torch/{threads}t"] = run
+    return out
+
+
+def check(rows: int, dtype: str) -> dict[str, float]:
+    """Each peer's largest relative deviation from the numpy backend's output."""
+    net, X = problem(rows, dtype)
+    found = {name: run(X) for name, run in peers(net).items()}
+    want = found["numpy"]
+    scale = float(np.max(np.abs(want)))
+    return {name: float(np.max(np.abs(got - want)) / scale) for name, got in found.items()}
+
+
+def best_of(run: Callable[[np.ndarray], Any], X: np.ndarray, repeats: int) -> tuple[float, float]:
+    time.sleep(1.0)  # let other libraries' threads stop spinning
+    run(X)  # untimed
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run(X)
+        times.append(time.perf_counter() - start)
+    return min(times), statistics.median(times)
+
+
+def peak_memory_mb(rows: int, dtype: str) -> float:
+    """Peak RSS growth of one native forward call, in a fresh process."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = (f"import resource, sys; sys.path.insert(0, {here!r})\n"
+            f"import forward\n"
+            f"net, X = forward.problem({rows}, {dtype!r})\n"
+            f"net.forward(X[:1])\n"
+            f"before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            f"net.forward(X)\n"
+            f"print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip()) / 1024  # ru_maxrss is in KiB on Linux
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[256, 100_000])
+    parser.add_argument("--dtypes", nargs="+", default=["float64", "float32"],
+                        choices=["float64", "float32"])
+    parser.add_argument("--repeats", type=int, default=0,
+                        help="timed calls per peer (default: 30 below 10,000 rows, else 5)")
+    args = parser.parse_args(argv)
+    for line in machine.describe(machine.collect()):
+        print(line)
+    print()
+    print("| rows | dtype | peer | best ms | median ms | numpy/peer (best) | check | native peak MB |")
+    print("|---:|---|---|---:|---:|---:|---|---:|")
+    failed = False
+    for dtype in args.dtypes:
+        for rows in args.rows:
+            deviations = check(rows, dtype)
+            net, X = problem(rows, dtype)
+            repeats = args.repeats or (30 if rows < 10_000 else 5)
+            timings = {name: best_of(run, X, repeats) for name, run in peers(net).items()}
+            memory = peak_memory_mb(rows, dtype)
+            for name, (best, median) in timings.items():
+                ok = deviations[name] <= RTOL[dtype]
+                failed |= not ok
+                ratio = timings["numpy"][0] / best
+                print(f"| {rows:,} | {dtype} | {name} | {best * 1e3:.3f} | {median * 1e3:.3f} | "
+                      f"{ratio:.2f} | {'ok' if ok else f'FAILED ({deviations[name]:.1e})'} | "
+                      f"{f'{memory:.1f}' if name == 'native' else ''} |")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
