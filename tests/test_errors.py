@@ -678,6 +678,8 @@ def _bad_file(kind, saved, tmp_path):
     path = tmp_path / f"{kind}.npz"
     if kind == "text":
         path.write_text("W0 = [[1, 2], [3, 4]]\nthis is not a network\n")
+    elif kind == "random-bytes":
+        path.write_bytes(np.random.default_rng(0).bytes(4096))
     elif kind == "empty":
         path.write_bytes(b"")
     elif kind == "truncated":
@@ -722,7 +724,7 @@ def _bad_file(kind, saved, tmp_path):
     return path
 
 
-BAD_FILES = ["text", "empty", "truncated", "truncated-header", "npy", "npy-named-npz", "no-meta",
+BAD_FILES = ["text", "random-bytes", "empty", "truncated", "truncated-header", "npy", "npy-named-npz", "no-meta",
              "meta-not-json", "meta-other-format", "meta-bad-version", "missing-array",
              "inconsistent-layers", "unknown-activation", "bad-dtype", "pickled-array",
              "directory"]
@@ -733,8 +735,10 @@ BAD_FILES = ["text", "empty", "truncated", "truncated-header", "npy", "npy-named
 def test_load_rejects_files_that_are_not_plainnet_saves(backend, kind, saved, tmp_path):
     path = _bad_file(kind, saved, tmp_path)
     pattern = r"^load: '" + re.escape(str(path)) + r"' is not a plainnet save"
-    with pytest.raises(ValueError, match=pattern):
+    with pytest.raises(ValueError, match=pattern) as info:
         pn.Network.load(path, backend=backend)
+    # never NumPy's advice to load with allow_pickle=True, which runs whatever the file holds
+    assert "allow_pickle" not in str(info.value)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
