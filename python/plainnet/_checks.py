@@ -124,14 +124,18 @@ def real_array(value: Any, name: str) -> np.ndarray:
     return arr
 
 
+# Elements per np.isfinite call in finite(): its flags then take 64 KiB at most,
+# however large the array.
+_FINITE_CHUNK = 1 << 16
+
+
 def finite(arr: np.ndarray, name: str) -> None:
-    # A NaN or Inf anywhere makes the sum NaN or Inf, so a finite sum settles it
-    # without an array of flags as large as arr; only a sum that overflows (or
-    # a bad value) needs the element-wise look.
-    with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(np.sum(arr, dtype=np.float64)):
-            return
-    if not np.isfinite(arr).all():
+    if arr.ndim == 0:
+        ok = bool(np.isfinite(arr))
+    else:
+        step = max(1, _FINITE_CHUNK // max(1, arr[0].size)) if arr.ndim > 1 else _FINITE_CHUNK
+        ok = all(np.isfinite(arr[i:i + step]).all() for i in range(0, arr.shape[0], step))
+    if not ok:
         bad = np.argwhere(~np.isfinite(arr))[0]
         where = ", ".join(str(int(i)) for i in bad)
         raise ValueError(f"{name}: expected finite values, got {arr[tuple(bad)]} at index ({where})")
@@ -160,7 +164,8 @@ def samples(value: Any, name: str, columns: int, dt: np.dtype, rows: Optional[in
         finite(arr, name)
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(arr, dtype=dt)
-    finite(out, f"{name} (converted to {dt})")
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > out.dtype.itemsize:
+        finite(out, f"{name} (converted to {dt})")  # a narrower float may overflow to inf
     return out
 
 
