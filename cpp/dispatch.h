@@ -5,7 +5,7 @@
 // fast kernels of fast.h for any x86-64 CPU, or for any CPU elsewhere), and,
 // on x86-64 with GCC or Clang, "avx2" (x86-64-v3: AVX2 + FMA) and "avx512"
 // (x86-64-v4). At load time the best one this CPU supports is chosen;
-// set_dispatch() picks another (the tests run every one).
+// set_variant() picks another (the tests run every one).
 #pragma once
 
 #include <cstdint>

@@ -4,7 +4,7 @@
 // arrays; sizes are int64_t. Backward kernels ACCUMULATE (+=) into their
 // gradient outputs, so the caller zeroes gradients once before a backward pass.
 // Kernels never allocate, hold no state and never check user input (the
-// binding layer does that). Every kernel has a NumPy twin of the same name in
+// Python layer does that, and the bindings guard direct calls). Every kernel has a NumPy twin of the same name in
 // python/plainnet/reference.py. The activations (activate and
 // activate_backward with the Libm policy), the losses and the update are
 // written once, in ops.h, for this file's plain variant and fast.h's alike.

@@ -1,4 +1,4 @@
-"""Types of plainnet._core, the native module built from cpp/bindings.cpp.
+"""Types of plainnet._core, the native module built from cpp/bindings/.
 
 Array arguments accept any NumPy array of real numbers (converted to the
 working dtype, float64 or float32, taken from the first array argument);
