@@ -204,6 +204,8 @@ def test_forward_bench_peers_compute_the_same_outputs(dtype):
 def test_forward_bench_memory_is_the_output_and_a_chunk_of_scratch():
     import forward
 
-    # 20,000 rows: a training workspace would add ~290 MB (z, a and the
-    # 784-wide gradient buffers); the output is 1.6 MB
-    assert forward.peak_memory_mb(20_000, "float64") < 16
+    # 20,000 rows of 784-128-10: a training workspace would add ~295 MB (z and
+    # a of every layer, and the 784-wide gradient buffers); the output is
+    # 1.6 MB, the scratch for 512 rows 1.5 MB. The bound leaves room for an
+    # instrumented allocator (AddressSanitizer's redzones and shadow memory).
+    assert forward.peak_memory_mb(20_000, "float64") < 64
