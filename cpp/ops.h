@@ -4,8 +4,9 @@
 // (given a = f(z), whichever is cheaper to use), plus one line in
 // PLAINNET_ACTIVATIONS. That line gives it its enum value, its name and its
 // place in visit(), which is how every kernel reaches the loop specialised
-// for it. Its NumPy twin sits in ACTIVATIONS of python/plainnet/reference.py.
-// Losses follow the same pattern with PLAINNET_LOSSES.
+// for it. Its NumPy twin is a line of ACTIVATION_TABLE in
+// python/plainnet/reference.py, and its name one of _layout.ACTIVATIONS.
+// Losses follow the same pattern with PLAINNET_LOSSES and LOSS_TABLE.
 //
 // The math comes in as a policy M, so that one definition serves every kernel
 // variant: kernels.h passes Libm (the C library's exp), fast.h passes a
@@ -33,13 +34,13 @@ namespace plainnet {
 // From a table macro TABLE(X) of X(name, Struct) lines: enum class Enum, its
 // names in enum order, and visit(e, f), which calls f(Struct{}) for e's line
 // (the one switch over the table; every value comes from a parsed name).
-#define PLAINNET_DEFINE_TABLE(Enum, Names, TABLE)          \
-    enum class Enum : int { TABLE(PLAINNET_TABLE_ENUM) };  \
+#define PLAINNET_DEFINE_TABLE(Enum, Names, TABLE)                 \
+    enum class Enum : int { TABLE(PLAINNET_TABLE_ENUM) };         \
     constexpr const char* Names[] = {TABLE(PLAINNET_TABLE_NAME)}; \
-    template <typename F>                                  \
-    inline decltype(auto) visit(Enum e, F&& f) {           \
-        switch (e) { TABLE(PLAINNET_TABLE_CASE) }          \
-        PLAINNET_UNREACHABLE();                            \
+    template <typename F>                                         \
+    inline decltype(auto) visit(Enum e, F&& f) {                  \
+        switch (e) { TABLE(PLAINNET_TABLE_CASE) }                 \
+        PLAINNET_UNREACHABLE();                                   \
     }
 
 // ---------------------------------------------------------------- math policy
