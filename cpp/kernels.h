@@ -4,10 +4,11 @@
 // arrays; sizes are int64_t. Backward kernels ACCUMULATE (+=) into their
 // gradient outputs, so the caller zeroes gradients once before a backward pass.
 // Kernels never allocate, hold no state and never check user input (the
-// Python layer does that, and the bindings guard direct calls). Every kernel has a NumPy twin of the same name in
-// python/plainnet/reference.py. The activations (activate and
-// activate_backward with the Libm policy), the losses and the update are
-// written once, in ops.h, for this file's plain variant and fast.h's alike.
+// Python layer does that, and the bindings guard direct calls). Every kernel
+// has a NumPy twin of the same name in python/plainnet/reference.py. The
+// activations (activate and activate_backward with the Libm policy), the
+// losses and the update are written once, in ops.h, for this file's plain
+// variant and fast.h's alike.
 #pragma once
 
 #include <cstdint>

@@ -31,10 +31,8 @@ static E from_name(const char* const (&names)[N], const char* what, const std::s
 
 Act act_from_name(const std::string& name) { return from_name<Act>(kActNames, "activation", name); }
 
-Loss loss_from_name(const std::string& name) { return from_name<Loss>(kLossNames, "loss", name); }
-
-Layout::Layout(std::vector<int64_t> sizes_, std::vector<Act> acts_, Loss loss_)
-    : sizes(std::move(sizes_)), acts(std::move(acts_)), loss(loss_) {
+Layout::Layout(std::vector<int64_t> sizes_, std::vector<Act> acts_)
+    : sizes(std::move(sizes_)), acts(std::move(acts_)) {
     if (sizes.size() < 2) {
         throw std::invalid_argument("layers: expected at least 2 sizes (inputs and outputs), got " +
                                     std::to_string(sizes.size()));

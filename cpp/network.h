@@ -23,14 +23,13 @@ namespace plainnet {
 // users see (plainnet._layout.MAX_ELEMENTS, tested equal to this).
 constexpr int64_t kMaxElements = int64_t(1) << 62;
 
-// Parses a name of the tables in ops.h; throws std::invalid_argument.
+// Parses an activation name of the table in ops.h; throws std::invalid_argument.
 Act act_from_name(const std::string& name);
-Loss loss_from_name(const std::string& name);
 
 struct Layout {
     std::vector<int64_t> sizes;  // layer widths, input first: [2, 4, 1]
     std::vector<Act> acts;       // one per layer after the input
-    Loss loss = Loss::mse;
+    Loss loss = Loss::mse;       // the one loss there is yet
     std::vector<int64_t> w_off;  // offset of W_l in the parameter buffer
     std::vector<int64_t> b_off;  // offset of b_l
     int64_t num_params = 0;
@@ -38,7 +37,7 @@ struct Layout {
 
     // Throws std::invalid_argument on fewer than two sizes, a size < 1, more
     // than kMaxElements parameters or a wrong number of activations.
-    Layout(std::vector<int64_t> sizes, std::vector<Act> acts, Loss loss = Loss::mse);
+    Layout(std::vector<int64_t> sizes, std::vector<Act> acts);
     int64_t num_layers() const { return int64_t(acts.size()); }
     int64_t inputs() const { return sizes.front(); }
     int64_t outputs() const { return sizes.back(); }

@@ -23,6 +23,11 @@ _ZIP_MAGIC = b"PK\x03\x04"  # every .npz is a zip archive
 _NPY_MAGIC = b"\x93NUMPY"
 
 
+def not_a_save(path: PathLike) -> str:
+    """The start of every message that refuses a file as a plainnet save."""
+    return f"load: '{Path(os.fspath(path))}' is not a plainnet save"
+
+
 def write(path: PathLike, meta: dict[str, Any], weights: list[np.ndarray],
           biases: list[np.ndarray]) -> Path:
     """Write the archive to a temporary name, then rename it: never half-written."""
@@ -50,7 +55,7 @@ def read(path: PathLike) -> tuple[dict[str, Any], list[np.ndarray], list[np.ndar
     source = Path(os.fspath(path))
     if not source.exists():
         raise FileNotFoundError(f"load: no such file: '{source}'")
-    where = f"load: '{source}' is not a plainnet save"
+    where = not_a_save(source)
     try:
         # Open the file here, so it is closed whatever np.load makes of it.
         with open(source, "rb") as f:

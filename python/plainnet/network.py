@@ -9,7 +9,6 @@ two interchangeable backends with identical functions: the native C++ core
 from __future__ import annotations
 
 import math
-import os
 import sys
 import threading
 from dataclasses import dataclass
@@ -43,14 +42,13 @@ Callback = Callable[[int, float], Any]
 def _zeros(count: int, dt: np.dtype, name: str) -> np.ndarray:
     """The flat parameter array; MemoryError when it cannot be allocated."""
     nbytes = count * dt.itemsize
+    need = f"{name}: {count} parameters of {dt.name} need {nbytes} bytes"
     if nbytes > sys.maxsize:  # NumPy would call this a ValueError ("array is too big")
-        raise MemoryError(f"{name}: {count} parameters of {dt.name} need {nbytes} bytes, more "
-                          f"than this machine can address")
+        raise MemoryError(f"{need}, more than this machine can address")
     try:
         return np.zeros(count, dtype=dt)
     except MemoryError:
-        raise MemoryError(f"{name}: {count} parameters of {dt.name} need {nbytes} bytes, more "
-                          f"than could be allocated") from None
+        raise MemoryError(f"{need}, more than could be allocated") from None
 
 
 def _backend_module(name: str) -> Any:
@@ -456,7 +454,7 @@ class Network:
         """Read a network written by ``save``."""
         _backend_module(backend)
         meta, weights, biases = _io.read(path)
-        where = f"load: '{os.fspath(path)}' is not a plainnet save"
+        where = _io.not_a_save(path)
         try:
             net = cls.from_weights(weights, biases, activation=list(meta["activations"]),
                                    backend=backend, dtype=meta["dtype"])
