@@ -55,8 +55,9 @@ namespace plainnet {
                                                int64_t N, Act act) {                             \
         activate_backward<fast::Math>(dz, dout, z, a, N, act);                                   \
     }                                                                                            \
-    ATTR static void sgd_update_##SUF(T* params, const T* grads, T lr, int64_t N) {              \
-        sgd_update<T>(params, grads, lr, N);                                                     \
+    ATTR static void optimizer_update_##SUF(T* p, const T* g, T* const* s, int64_t N, Optim kind, \
+                                            const Optimizer& o, int64_t t) {                     \
+        optimizer_update<T>(p, g, s, N, kind, o, t);                                             \
     }                                                                                            \
     static const Kernels<T> table_##SUF = {NAME,                                                 \
                                            dense_forward_##SUF,                                  \
@@ -64,7 +65,7 @@ namespace plainnet {
                                            activation_forward_##SUF,                             \
                                            dense_act_forward_##SUF,                              \
                                            activation_backward_##SUF,                            \
-                                           sgd_update_##SUF};
+                                           optimizer_update_##SUF};
 
 namespace variant_naive {
 template <typename T>
@@ -80,7 +81,7 @@ const Kernels<T> table = {"naive",
                           activate<Libm, T>,
                           dense_act_forward<T>,
                           activate_backward<Libm, T>,
-                          sgd_update<T>};
+                          optimizer_update<T>};
 }  // namespace variant_naive
 
 // Any x86-64 (SSE2) or, on other machines, whatever the compiler targets.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <new>
 #include <numeric>
@@ -30,9 +31,40 @@ static E from_name(const char* const (&names)[N], const char* what, const std::s
 }
 
 Act act_from_name(const std::string& name) { return from_name<Act>(kActNames, "activation", name); }
+Loss loss_from_name(const std::string& name) { return from_name<Loss>(kLossNames, "loss", name); }
+Optim optim_from_name(const std::string& name) {
+    return from_name<Optim>(kOptimNames, "optimizer", name);
+}
 
-Layout::Layout(std::vector<int64_t> sizes_, std::vector<Act> acts_)
-    : sizes(std::move(sizes_)), acts(std::move(acts_)) {
+Layout Layout::from_names(std::vector<int64_t> sizes, const std::vector<std::string>& names,
+                          const std::string& loss_name) {
+    Loss loss = loss_from_name(loss_name);
+    std::vector<Act> acts;
+    bool softmax = false;
+    for (size_t l = 0; l < names.size(); l++) {
+        if (names[l] == kSoftmaxName) {
+            if (l + 1 != names.size()) {
+                throw std::invalid_argument("activations: softmax is allowed on the last layer "
+                                            "only, got it at position " + std::to_string(l));
+            }
+            softmax = true;
+            acts.push_back(Act::linear);
+        } else {
+            acts.push_back(act_from_name(names[l]));
+        }
+    }
+    if (softmax != (loss == Loss::cross_entropy)) {
+        throw std::invalid_argument("loss: cross_entropy goes with a softmax output layer and "
+                                    "softmax with cross_entropy");
+    }
+    if (loss == Loss::binary_cross_entropy && (acts.empty() || acts.back() != Act::sigmoid)) {
+        throw std::invalid_argument("loss: binary_cross_entropy needs a sigmoid output layer");
+    }
+    return Layout(std::move(sizes), std::move(acts), loss, softmax);
+}
+
+Layout::Layout(std::vector<int64_t> sizes_, std::vector<Act> acts_, Loss loss_, bool softmax_)
+    : sizes(std::move(sizes_)), acts(std::move(acts_)), loss(loss_), softmax(softmax_) {
     if (sizes.size() < 2) {
         throw std::invalid_argument("layers: expected at least 2 sizes (inputs and outputs), got " +
                                     std::to_string(sizes.size()));
@@ -105,6 +137,7 @@ static void forward_with(const Kernels<T>& k, const Layout& L, const T* params, 
                             L.acts[l]);
         inp = a[l];
     }
+    if (L.softmax) softmax_rows(a[L.num_layers() - 1], z[L.num_layers() - 1], m, L.outputs());
 }
 
 // After forward_with: accumulates the gradient of the loss E into grads and
@@ -114,18 +147,26 @@ static double backward_with(const Kernels<T>& k, const Layout& L, const T* param
                             const T* y, int64_t m, Workspace<T>& ws, T* grads) {
     const int64_t last = L.num_layers() - 1;
     const int64_t K = L.outputs();
-    const T* pred = ws.as[last];
-    // da holds dE/da_l for the layer being processed.
-    std::fill_n(ws.da.data(), m * K, T(0));
+    // dz holds dE/dz_l and da dE/da_l for the layer being processed. The loss
+    // gives dE/da of the last layer (then its activation's derivative is
+    // applied below) or, for the cross-entropies, dE/dz directly.
+    const T *z = ws.zs[last], *a = ws.as[last];
+    std::fill_n(ws.dz.data(), m * K, T(0));
+    bool at_z = false;
     double loss = visit(L.loss, [&](auto op) {
         using Op = decltype(op);
-        Op::backward(ws.da.data(), pred, y, m, K);
-        return Op::forward(pred, y, m, K);
+        at_z = Op::at_z;
+        if (!at_z) std::fill_n(ws.da.data(), m * K, T(0));
+        Op::backward(at_z ? ws.dz.data() : ws.da.data(), z, a, y, m, K);
+        return Op::forward(z, a, y, m, K);
     });
     for (int64_t l = last; l >= 0; l--) {
         int64_t C = L.sizes[l], OC = L.sizes[l + 1];
-        std::fill_n(ws.dz.data(), m * OC, T(0));
-        k.activation_backward(ws.dz.data(), ws.da.data(), ws.zs[l], ws.as[l], m * OC, L.acts[l]);
+        if (l != last || !at_z) {
+            if (l != last) std::fill_n(ws.dz.data(), m * OC, T(0));
+            k.activation_backward(ws.dz.data(), ws.da.data(), ws.zs[l], ws.as[l], m * OC,
+                                  L.acts[l]);
+        }
         const T* inp = l == 0 ? X : ws.as[l - 1];
         T* dinp = nullptr;
         if (l > 0) {
@@ -147,25 +188,82 @@ void forward(const Layout& L, const T* params, const T* X, int64_t m, T* const* 
 // (and on every thread), few enough that the scratch stays small.
 constexpr int64_t kPredictRows = 512;
 
-template <typename T>
-void predict(const Layout& L, const T* params, const T* X, int64_t m, T* out) {
-    const Kernels<T>& k = kernels<T>();
+// Runs X through the network a chunk of rows at a time, calling
+// on_chunk(r0, n, z, a) with the last layer's z and a of rows [r0, r0 + n).
+// a is written into out (m, outputs) when out is not null.
+template <typename T, typename F>
+static void in_chunks(const Kernels<T>& k, const Layout& L, const T* params, const T* X,
+                      int64_t m, T* out, F&& on_chunk) {
     const int64_t rows = std::min(m, kPredictRows);
     int64_t widest = 0;  // the widest layer after the input
     for (int64_t l = 1; l < int64_t(L.sizes.size()); l++) widest = std::max(widest, L.sizes[l]);
     // z of the layer being computed, and the activations of it and the layer before.
     std::unique_ptr<T[]> z(new T[rows * widest]), a0(new T[rows * widest]), a1(new T[rows * widest]);
-    const int64_t last = L.num_layers() - 1;
+    const int64_t last = L.num_layers() - 1, K = L.outputs();
     for (int64_t r0 = 0; r0 < m; r0 += rows) {
         const int64_t n = std::min(rows, m - r0);
         const T* inp = X + r0 * L.inputs();
+        T* a = nullptr;
         for (int64_t l = 0; l <= last; l++) {
-            T* a = l == last ? out + r0 * L.outputs() : (l % 2 ? a1.get() : a0.get());
+            a = l % 2 ? a1.get() : a0.get();
+            if (l == last && out != nullptr) a = out + r0 * K;
             k.dense_act_forward(z.get(), a, inp, params + L.w_off[l], params + L.b_off[l], n,
                                 L.sizes[l], L.sizes[l + 1], L.acts[l]);
             inp = a;
         }
+        if (L.softmax) softmax_rows(a, z.get(), n, K);
+        on_chunk(r0, n, static_cast<const T*>(z.get()), static_cast<const T*>(a));
     }
+}
+
+template <typename T>
+void predict(const Layout& L, const T* params, const T* X, int64_t m, T* out) {
+    in_chunks(kernels<T>(), L, params, X, m, out, [](int64_t, int64_t, const T*, const T*) {});
+}
+
+// Predictions among B rows that match y: the arg-max of a row (first of
+// ties) for cross-entropy, each output against 0.5 for binary cross-entropy.
+template <typename T>
+static int64_t count_correct(const Layout& L, const T* a, const T* y, int64_t B) {
+    const int64_t K = L.outputs();
+    int64_t correct = 0;
+    if (L.loss == Loss::cross_entropy) {
+        for (int64_t b = 0; b < B; b++) {
+            const T *ar = a + b * K, *yr = y + b * K;
+            int64_t pa = 0, py = 0;
+            for (int64_t k = 1; k < K; k++) {
+                if (ar[k] > ar[pa]) pa = k;
+                if (yr[k] > yr[py]) py = k;
+            }
+            correct += pa == py;
+        }
+    } else if (L.loss == Loss::binary_cross_entropy) {
+        for (int64_t i = 0; i < B * K; i++) correct += (a[i] > T(0.5)) == (y[i] > T(0.5));
+    }
+    return correct;
+}
+
+template <typename T>
+static Evaluation evaluate_with(const Kernels<T>& k, const Layout& L, const T* params, const T* X,
+                                const T* y, int64_t m) {
+    const int64_t K = L.outputs();
+    Evaluation ev;
+    double total = 0.0;  // the loss of each chunk times its rows
+    in_chunks(k, L, params, X, m, static_cast<T*>(nullptr),
+              [&](int64_t r0, int64_t n, const T* z, const T* a) {
+                  const T* yc = y + r0 * K;
+                  total += double(n) * visit(L.loss, [&](auto op) {
+                      return decltype(op)::forward(z, a, yc, n, K);
+                  });
+                  ev.correct += count_correct(L, a, yc, n);
+              });
+    ev.loss = total / double(m);
+    return ev;
+}
+
+template <typename T>
+Evaluation evaluate(const Layout& L, const T* params, const T* X, const T* y, int64_t m) {
+    return evaluate_with(kernels<T>(), L, params, X, y, m);
 }
 
 template <typename T>
@@ -177,37 +275,84 @@ double gradients(const Layout& L, const T* params, const T* X, const T* y, int64
     return backward_with(k, L, params, X, y, m, ws, grads);
 }
 
+// Applies optimizer updates to params and its state, keeping what they were
+// before the last one so that it can be undone.
+template <typename T>
+struct Updater {
+    Optim kind;
+    Optimizer settings;
+    int64_t t;                  // updates so far
+    std::vector<T*> state;      // optimizer_slots(kind) arrays of num_params
+    bool keeps_state;           // whether the rule reads and writes them
+    std::vector<T> before;      // params, then each state array, before the last update
+
+    Updater(Optim kind_, const Optimizer& o, int64_t steps, T* const* state_, int64_t P)
+        : kind(kind_), settings(o), t(steps), keeps_state(optimizer_uses_state(kind_, o)) {
+        int slots = optimizer_slots(kind);
+        for (int s = 0; s < slots; s++) state.push_back(state_ == nullptr ? nullptr : state_[s]);
+        if (state_ == nullptr) keeps_state = false;
+        before.resize(P * (keeps_state ? 1 + slots : 1));
+    }
+
+    // The next update. If it makes a parameter NaN/Inf it is undone and false returned.
+    bool apply(const Kernels<T>& k, T* params, const T* grads, int64_t P) {
+        save(params, P);
+        k.optimizer_update(params, grads, state.data(), P, kind, settings, t + 1);
+        if (!std::all_of(params, params + P, [](T v) { return std::isfinite(v); })) {
+            restore(params, P);
+            return false;
+        }
+        t++;
+        return true;
+    }
+    // Undoes the last update apply made.
+    void undo(T* params, int64_t P) {
+        restore(params, P);
+        t--;
+    }
+
+  private:
+    void save(const T* params, int64_t P) {
+        std::memcpy(before.data(), params, sizeof(T) * P);
+        if (keeps_state) {
+            for (size_t s = 0; s < state.size(); s++)
+                std::memcpy(before.data() + (s + 1) * P, state[s], sizeof(T) * P);
+        }
+    }
+    void restore(T* params, int64_t P) {
+        std::memcpy(params, before.data(), sizeof(T) * P);
+        if (keeps_state) {
+            for (size_t s = 0; s < state.size(); s++)
+                std::memcpy(state[s], before.data() + (s + 1) * P, sizeof(T) * P);
+        }
+    }
+};
+
 // One training iteration on a batch: forward, loss, backward and, if the
-// loss is finite, the update. An update that makes a parameter NaN/Inf is
-// undone (prev is scratch for that). Returns the loss; `updated` says whether
-// params moved. This is the one place that decides what a step does.
+// loss is finite, the update (undone if it makes a parameter NaN/Inf).
+// Returns the loss; `updated` says whether params moved. This is the one
+// place that decides what a step does.
 template <typename T>
 static double train_step(const Kernels<T>& k, const Layout& L, T* params, const T* X, const T* y,
-                         int64_t m, T lr, Workspace<T>& ws, T* grads, T* prev, bool& updated) {
+                         int64_t m, Updater<T>& u, Workspace<T>& ws, T* grads, bool& updated) {
     const int64_t P = L.num_params;
     forward_with(k, L, params, X, m, ws.zs.data(), ws.as.data());
     std::fill_n(grads, P, T(0));
     double loss = backward_with(k, L, params, X, y, m, ws, grads);
-    updated = false;
-    if (!std::isfinite(loss)) return loss;
-    std::memcpy(prev, params, sizeof(T) * P);
-    k.sgd_update(params, grads, lr, P);
-    if (!std::all_of(params, params + P, [](T v) { return std::isfinite(v); })) {
-        // A finite loss, a huge gradient: keep the weights whose loss this is.
-        std::memcpy(params, prev, sizeof(T) * P);
-        return loss;
-    }
-    updated = true;
+    // With a finite loss and a huge gradient, apply keeps the weights whose loss this is.
+    updated = std::isfinite(loss) && u.apply(k, params, grads, P);
     return loss;
 }
 
 template <typename T>
 StepResult step(const Layout& L, T* params, const T* X, const T* y, int64_t m, double lr) {
     Workspace<T> ws(L, m);
-    std::vector<T> grads(L.num_params), prev(L.num_params);
+    std::vector<T> grads(L.num_params);
+    Optimizer plain;
+    plain.lr = lr;
+    Updater<T> u(Optim::sgd, plain, 0, nullptr, L.num_params);
     StepResult r;
-    r.loss = train_step(kernels<T>(), L, params, X, y, m, T(lr), ws, grads.data(), prev.data(),
-                        r.updated);
+    r.loss = train_step(kernels<T>(), L, params, X, y, m, u, ws, grads.data(), r.updated);
     return r;
 }
 
@@ -237,30 +382,43 @@ void epoch_permutation(int64_t* perm, int64_t m, uint64_t seed, uint64_t epoch) 
 }
 
 template <typename T>
-FitResult fit(const Layout& L, T* params, const T* X, const T* y, int64_t m,
-              const FitOptions& opt, double* loss_out, const LogHook& on_log,
-              const PollHook& poll) {
+FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* y, int64_t m,
+              const T* X_val, const T* y_val, int64_t m_val, const FitOptions& opt,
+              double* loss_out, double* epoch_out, const LogHook& on_log, const PollHook& poll) {
     const int64_t n_in = L.inputs(), K = L.outputs(), P = L.num_params;
     const bool full = opt.batch_size <= 0 || opt.batch_size >= m;
     const int64_t bs = full ? m : opt.batch_size;
     const int64_t batches = full ? 1 : (m + bs - 1) / bs;
-    const T lr = T(opt.lr);
     const Kernels<T>& k = kernels<T>();
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    // Accuracy counts rows for cross-entropy, outputs for binary cross-entropy.
+    const double per_row = L.loss == Loss::binary_cross_entropy ? double(K) : 1.0;
+    const bool early = m_val > 0 && opt.patience > 0;
 
     // Everything the loop touches is allocated here, once.
     Workspace<T> ws(L, bs);
-    std::vector<T> grads(P), prev(P);
+    Updater<T> u(opt.optim, opt.settings, opt.steps, state, P);
+    std::vector<T> grads(P);
     std::vector<T> xb(full ? 0 : bs * n_in), yb(full ? 0 : bs * K);
     std::vector<int64_t> perm(full ? 0 : m);
     if (!full) std::iota(perm.begin(), perm.end(), int64_t(0));
+    std::vector<T> best(early && opt.restore_best ? P : 0);
+    double best_loss = std::numeric_limits<double>::infinity();
+    int64_t waited = 0;  // epochs since the validation loss last improved
 
     using clock = std::chrono::steady_clock;
     auto last_poll = clock::now();
 
     FitResult r;
+    auto finish = [&](FitResult& res) -> FitResult& {
+        res.updates = u.t - opt.steps;
+        return res;
+    };
     int64_t it = 0;
     for (int64_t epoch = 0; epoch < opt.epochs; epoch++) {
         if (!full && opt.shuffle) epoch_permutation(perm.data(), m, opt.seed, uint64_t(epoch));
+        double loss_sum = 0.0;  // batch losses times their rows
+        int64_t correct = 0;
         for (int64_t b = 0; b < batches; b++, it++) {
             const T* xs = X;
             const T* ys = y;
@@ -278,13 +436,12 @@ FitResult fit(const Layout& L, T* params, const T* X, const T* y, int64_t m,
             }
 
             bool updated = false;
-            double loss = train_step(k, L, params, xs, ys, rows, lr, ws, grads.data(),
-                                     prev.data(), updated);
+            double loss = train_step(k, L, params, xs, ys, rows, u, ws, grads.data(), updated);
             if (!std::isfinite(loss)) {
                 // The previous update produced these weights: undo it.
-                if (it > 0) std::memcpy(params, prev.data(), sizeof(T) * P);
+                if (it > 0) u.undo(params, P);
                 r.nonfinite = true;
-                return r;
+                return finish(r);
             }
             loss_out[it] = loss;
             r.iterations = it + 1;
@@ -292,12 +449,14 @@ FitResult fit(const Layout& L, T* params, const T* X, const T* y, int64_t m,
                 // The update overflowed and was undone: params hold the
                 // weights whose loss was just recorded.
                 r.nonfinite = true;
-                return r;
+                return finish(r);
             }
+            loss_sum += loss * double(rows);
+            if (L.classifies()) correct += count_correct(L, ws.as[L.num_layers() - 1], ys, rows);
 
             if (opt.log_every > 0 && it % opt.log_every == 0 && on_log && !on_log(it, loss)) {
                 r.stopped = true;
-                return r;
+                return finish(r);
             }
             if (poll && (it & 63) == 0) {
                 auto now = clock::now();
@@ -307,17 +466,42 @@ FitResult fit(const Layout& L, T* params, const T* X, const T* y, int64_t m,
                 }
             }
         }
+
+        double* row = epoch_out + epoch * kEpochColumns;
+        row[0] = loss_sum / double(m);
+        row[1] = L.classifies() ? double(correct) / (double(m) * per_row) : nan;
+        row[2] = row[3] = nan;
+        r.epochs = epoch + 1;
+        if (m_val > 0) {
+            Evaluation ev = evaluate_with(k, L, params, X_val, y_val, m_val);
+            row[2] = ev.loss;
+            row[3] = L.classifies() ? double(ev.correct) / (double(m_val) * per_row) : nan;
+            if (ev.loss < best_loss - opt.min_delta) {  // an improvement, as Keras counts it
+                best_loss = ev.loss;
+                r.best_epoch = epoch;
+                waited = 0;
+                if (!best.empty()) std::memcpy(best.data(), params, sizeof(T) * P);
+            } else if (early && ++waited >= opt.patience) {
+                r.early_stopped = true;
+                break;
+            }
+        }
     }
-    return r;
+    if (!best.empty() && r.best_epoch >= 0 && r.best_epoch != r.epochs - 1) {
+        std::memcpy(params, best.data(), sizeof(T) * P);
+    }
+    return finish(r);
 }
 
 #define PLAINNET_INSTANTIATE(T)                                                                  \
     template void forward<T>(const Layout&, const T*, const T*, int64_t, T* const*, T* const*);  \
     template void predict<T>(const Layout&, const T*, const T*, int64_t, T*);                    \
     template double gradients<T>(const Layout&, const T*, const T*, const T*, int64_t, T*);      \
+    template Evaluation evaluate<T>(const Layout&, const T*, const T*, const T*, int64_t);       \
     template StepResult step<T>(const Layout&, T*, const T*, const T*, int64_t, double);         \
-    template FitResult fit<T>(const Layout&, T*, const T*, const T*, int64_t, const FitOptions&, \
-                              double*, const LogHook&, const PollHook&);
+    template FitResult fit<T>(const Layout&, T*, T* const*, const T*, const T*, int64_t,         \
+                              const T*, const T*, int64_t, const FitOptions&, double*, double*,  \
+                              const LogHook&, const PollHook&);
 
 PLAINNET_INSTANTIATE(float)
 PLAINNET_INSTANTIATE(double)

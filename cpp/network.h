@@ -23,13 +23,19 @@ namespace plainnet {
 // users see (plainnet._layout.MAX_ELEMENTS, tested equal to this).
 constexpr int64_t kMaxElements = int64_t(1) << 62;
 
-// Parses an activation name of the table in ops.h; throws std::invalid_argument.
+// Parse a name of the tables in ops.h; throw std::invalid_argument.
 Act act_from_name(const std::string& name);
+Loss loss_from_name(const std::string& name);
+Optim optim_from_name(const std::string& name);
+
+// The activation name of the one row-wise output activation (ops.h).
+constexpr const char* kSoftmaxName = "softmax";
 
 struct Layout {
     std::vector<int64_t> sizes;  // layer widths, input first: [2, 4, 1]
     std::vector<Act> acts;       // one per layer after the input
-    Loss loss = Loss::mse;       // the one loss there is yet
+    Loss loss = Loss::mse;       // what training minimises
+    bool softmax = false;        // the last layer's a is the softmax of its z (acts.back() is linear)
     std::vector<int64_t> w_off;  // offset of W_l in the parameter buffer
     std::vector<int64_t> b_off;  // offset of b_l
     int64_t num_params = 0;
@@ -37,10 +43,20 @@ struct Layout {
 
     // Throws std::invalid_argument on fewer than two sizes, a size < 1, more
     // than kMaxElements parameters or a wrong number of activations.
-    Layout(std::vector<int64_t> sizes, std::vector<Act> acts);
+    Layout(std::vector<int64_t> sizes, std::vector<Act> acts, Loss loss = Loss::mse,
+           bool softmax = false);
+    // From names: activations of ops.h's table or "softmax" (last layer only),
+    // and a loss name. Throws std::invalid_argument on an unknown name or a
+    // loss that does not go with the output activation: cross_entropy needs
+    // softmax and softmax needs it, binary_cross_entropy needs sigmoid.
+    static Layout from_names(std::vector<int64_t> sizes, const std::vector<std::string>& acts,
+                             const std::string& loss);
     int64_t num_layers() const { return int64_t(acts.size()); }
     int64_t inputs() const { return sizes.front(); }
     int64_t outputs() const { return sizes.back(); }
+    // Whether predictions can be right or wrong: cross-entropy (arg-max of a
+    // row) and binary cross-entropy (each output against 0.5).
+    bool classifies() const { return loss != Loss::mse; }
 };
 
 // Runs X (m, inputs) through the network, writing layer l's pre-activation
@@ -53,10 +69,20 @@ void forward(const Layout& L, const T* params, const T* X, int64_t m, T* const* 
 template <typename T>
 void predict(const Layout& L, const T* params, const T* X, int64_t m, T* out);
 
-// grads (num_params) = the gradient of the loss E (see ops.h) on (X, y);
-// returns the loss as reported.
+// grads (num_params) = the gradient of the objective E of L.loss (ops.h) on
+// (X, y); returns the loss as reported.
 template <typename T>
 double gradients(const Layout& L, const T* params, const T* X, const T* y, int64_t m, T* grads);
+
+struct Evaluation {
+    double loss = 0.0;    // the loss as reported
+    int64_t correct = 0;  // rows (cross-entropy) or outputs (BCE) predicted right; 0 for MSE
+};
+
+// The loss of the network on (X, y), and how many predictions are right,
+// in chunks of rows as predict runs.
+template <typename T>
+Evaluation evaluate(const Layout& L, const T* params, const T* X, const T* y, int64_t m);
 
 struct StepResult {
     double loss = 0.0;     // the loss before the update
@@ -64,23 +90,41 @@ struct StepResult {
                            // overflowed and was undone; params are unchanged
 };
 
-// One forward + backward + update on (X, y), with the rules of fit.
+// One forward + backward + plain gradient-descent update on (X, y), with the rules of fit.
 template <typename T>
 StepResult step(const Layout& L, T* params, const T* X, const T* y, int64_t m, double lr);
 
 struct FitOptions {
-    double lr = 0.1;
+    Optim optim = Optim::sgd;  // the update rule, and its settings
+    Optimizer settings;
+    int64_t steps = 0;         // updates the optimizer's state has seen before this fit
     int64_t epochs = 1;
-    int64_t batch_size = 0;  // 0 or >= m: full batch
+    int64_t batch_size = 0;    // 0 or >= m: full batch
     bool shuffle = true;
     uint64_t seed = 0;
-    int64_t log_every = 0;   // 0: never call on_log
+    int64_t log_every = 0;     // 0: never call on_log
+    // Early stopping on the validation loss (needs validation data): stop
+    // after `patience` epochs (0: never) without an improvement of more than
+    // min_delta, and then, if restore_best, put back the best epoch's weights.
+    int64_t patience = 0;
+    double min_delta = 0.0;
+    bool restore_best = true;
 };
 
+// Where fit writes one row per epoch: training loss (row-weighted mean of the
+// epoch's batch losses), training accuracy (of the predictions made on the
+// batches during the epoch), validation loss and validation accuracy. NaN
+// where there is nothing to report (no validation data; MSE accuracy).
+constexpr int kEpochColumns = 4;
+
 struct FitResult {
-    int64_t iterations = 0;  // completed updates (entries written to loss_out)
+    int64_t iterations = 0;  // completed iterations (entries written to loss_out)
+    int64_t updates = 0;     // optimizer updates that stand (its step count advances by this)
+    int64_t epochs = 0;      // epochs completed (rows written to epoch_out)
+    int64_t best_epoch = -1; // the epoch of the lowest validation loss; -1 without validation
     bool nonfinite = false;  // stopped because the loss became NaN/Inf
     bool stopped = false;    // stopped because on_log returned false
+    bool early_stopped = false;  // stopped by patience
 };
 
 // Called with (iteration, loss) every log_every iterations; return false to stop.
@@ -93,14 +137,17 @@ using PollHook = std::function<void(int64_t)>;
 int64_t fit_iterations(int64_t m, int64_t epochs, int64_t batch_size);
 
 // The fused training loop: epochs x batches of forward, loss, backward, update.
-// loss_out receives one loss per iteration (fit_iterations(...) entries).
-// If a loss is NaN/Inf, or an update makes a parameter NaN/Inf, params are
-// restored to the last iterate whose loss is finite (the last one recorded)
-// and the loop stops with result.nonfinite set.
+// loss_out receives one loss per iteration (fit_iterations(...) entries),
+// epoch_out kEpochColumns per epoch. state holds optimizer_slots(opt.optim)
+// arrays of num_params, updated in place. X_val/y_val (m_val rows, 0: none)
+// are evaluated after every epoch.
+// If a loss is NaN/Inf, or an update makes a parameter NaN/Inf, params and
+// state are restored to the last iterate whose loss is finite (the last one
+// recorded) and the loop stops with result.nonfinite set.
 template <typename T>
-FitResult fit(const Layout& L, T* params, const T* X, const T* y, int64_t m,
-              const FitOptions& opt, double* loss_out, const LogHook& on_log,
-              const PollHook& poll);
+FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* y, int64_t m,
+              const T* X_val, const T* y_val, int64_t m_val, const FitOptions& opt,
+              double* loss_out, double* epoch_out, const LogHook& on_log, const PollHook& poll);
 
 // Sample order for one epoch: argsort of a counter-based hash of
 // (seed, epoch, index). reference.py computes the same permutation in NumPy.

@@ -13,6 +13,7 @@
 // policy whose sigmoid uses a vectorisable exp.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -176,44 +177,263 @@ inline void activate_backward(T* dz, const T* dout, const T* z, const T* a, int6
     visit(act, [&](auto op) { act_backward_loop<M, decltype(op)>(dz, dout, z, a, N); });
 }
 
+// ---------------------------------------------------------------- softmax
+//
+// The one row-wise activation: a = exp(z - max) / sum(exp(z - max)) over each
+// row of K outputs. It is allowed on the output layer only, with the
+// cross-entropy loss, whose gradient at z needs no softmax derivative; the
+// network applies it after the last layer's elementwise pass (linear).
+
+// z (B, K); a (B, K) = softmax of each row. a may be z.
+template <typename T>
+inline void softmax_rows(T* a, const T* z, int64_t B, int64_t K) {
+    for (int64_t b = 0; b < B; b++) {
+        const T* zr = z + b * K;
+        T* ar = a + b * K;
+        T mx = zr[0];
+        for (int64_t k = 1; k < K; k++) mx = std::fmax(mx, zr[k]);
+        T s = T(0);
+        for (int64_t k = 0; k < K; k++) {
+            ar[k] = std::exp(zr[k] - mx);
+            s += ar[k];
+        }
+        for (int64_t k = 0; k < K; k++) ar[k] /= s;
+    }
+}
+
 // ---------------------------------------------------------------- losses
 //
-// A loss is a struct with forward(pred, target, B, K), the reported loss
-// summed in double whatever T is, and backward(dpred, pred, target, B, K),
-// which accumulates dE/dpred, plus one line in PLAINNET_LOSSES.
+// A loss is a struct with
+//   forward(z, a, y, B, K): the reported loss, summed in double whatever T is,
+//     from the output layer's pre-activation z (B, K), its activation a and
+//     the targets y;
+//   backward(d, z, a, y, B, K): accumulates the gradient of the trained
+//     objective E, with respect to a when at_z is false (the network then
+//     applies the output activation's derivative), with respect to z when
+//     at_z is true;
+// plus one line in PLAINNET_LOSSES.
 
-// Reported: the mean over all B*K elements of (pred - target)^2. Trained: the
-// gradient of E = 1/(2B) * sum (pred - target)^2, the tutorial's convention,
-// dpred += (pred - target) / B.
+// Reported: the mean over all B*K elements of (a - y)^2. Trained: the
+// gradient of E = 1/(2B) * sum (a - y)^2, the tutorial's convention,
+// d += (a - y) / B with respect to a.
 struct Mse {
+    static constexpr bool at_z = false;
     template <typename T>
-    static double forward(const T* pred, const T* target, int64_t B, int64_t K) {
+    static double forward(const T*, const T* a, const T* y, int64_t B, int64_t K) {
         double s = 0.0;
         int64_t N = B * K;
         for (int64_t i = 0; i < N; i++) {
-            double d = double(pred[i] - target[i]);
+            double d = double(a[i] - y[i]);
             s += d * d;
         }
         return s / double(N);
     }
     template <typename T>
-    static void backward(T* dpred, const T* pred, const T* target, int64_t B, int64_t K) {
+    static void backward(T* d, const T*, const T* a, const T* y, int64_t B, int64_t K) {
         T inv_b = T(1) / T(B);
         int64_t N = B * K;
-        for (int64_t i = 0; i < N; i++) dpred[i] += (pred[i] - target[i]) * inv_b;
+        for (int64_t i = 0; i < N; i++) d[i] += (a[i] - y[i]) * inv_b;
     }
 };
 
-#define PLAINNET_LOSSES(X) X(mse, Mse)
+// For a sigmoid output a = sigmoid(z) and targets y in [0, 1]:
+// E = -1/B sum [y log a + (1 - y) log(1 - a)] = 1/B sum [softplus(z) - y z],
+// finite however saturated a is; dE/dz = (a - y) / B.
+struct BinaryCrossEntropy {
+    static constexpr bool at_z = true;
+    template <typename T>
+    static double forward(const T* z, const T*, const T* y, int64_t B, int64_t K) {
+        double s = 0.0;
+        int64_t N = B * K;
+        for (int64_t i = 0; i < N; i++) {
+            double zi = double(z[i]);
+            s += softplus(zi) - double(y[i]) * zi;
+        }
+        return s / double(B);
+    }
+    template <typename T>
+    static void backward(T* dz, const T*, const T* a, const T* y, int64_t B, int64_t K) {
+        T inv_b = T(1) / T(B);
+        int64_t N = B * K;
+        for (int64_t i = 0; i < N; i++) dz[i] += (a[i] - y[i]) * inv_b;
+    }
+};
+
+// For a softmax output and target rows y (probabilities):
+// E = -1/B sum_b sum_k y log a = 1/B sum_b sum_k y_k (logsumexp(z_b) - z_k),
+// finite for any finite z; dE/dz = (a * sum_k y_k - y) / B, which is
+// (a - y) / B for rows that sum to 1.
+struct CrossEntropy {
+    static constexpr bool at_z = true;
+    template <typename T>
+    static double forward(const T* z, const T*, const T* y, int64_t B, int64_t K) {
+        double s = 0.0;
+        for (int64_t b = 0; b < B; b++) {
+            const T* zr = z + b * K;
+            const T* yr = y + b * K;
+            double mx = double(zr[0]);
+            for (int64_t k = 1; k < K; k++) mx = std::fmax(mx, double(zr[k]));
+            double e = 0.0;
+            for (int64_t k = 0; k < K; k++) e += std::exp(double(zr[k]) - mx);
+            double lse = mx + std::log(e);
+            for (int64_t k = 0; k < K; k++) s += double(yr[k]) * (lse - double(zr[k]));
+        }
+        return s / double(B);
+    }
+    template <typename T>
+    static void backward(T* dz, const T*, const T* a, const T* y, int64_t B, int64_t K) {
+        T inv_b = T(1) / T(B);
+        for (int64_t b = 0; b < B; b++) {
+            const T* ar = a + b * K;
+            const T* yr = y + b * K;
+            T* dr = dz + b * K;
+            T total = T(0);
+            for (int64_t k = 0; k < K; k++) total += yr[k];
+            for (int64_t k = 0; k < K; k++) dr[k] += (ar[k] * total - yr[k]) * inv_b;
+        }
+    }
+};
+
+#define PLAINNET_LOSSES(X)                        \
+    X(mse, Mse)                                   \
+    X(binary_cross_entropy, BinaryCrossEntropy)   \
+    X(cross_entropy, CrossEntropy)
 
 PLAINNET_DEFINE_TABLE(Loss, kLossNames, PLAINNET_LOSSES)
 
-// ---------------------------------------------------------------- update
+// ---------------------------------------------------------------- optimizers
+//
+// An optimizer is a struct with `slots`, the number of state arrays it keeps
+// (each as long as the parameters, zero before the first update), and
+// update(p, g, s, N, o, t), the t-th update (t = 1, 2, ...) of parameters p
+// with gradient g and state s[0..slots). The rules are torch.optim's (CPU,
+// foreach=False), so that a run can be checked against it step by step;
+// weight decay applies to every parameter it is given, biases included, as
+// in torch. Each has a line in PLAINNET_OPTIMIZERS and a twin in
+// reference.py's OPTIMIZER_TABLE.
 
-// params (N), grads (N): params -= lr * grads
+// The settings of every optimizer; each reads the ones it has. lr is passed
+// with every update, so a schedule can change it between updates.
+struct Optimizer {
+    double lr = 0.1;
+    double momentum = 0.0, weight_decay = 0.0;
+    bool nesterov = false;
+    double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+    double eta_minus = 0.5, eta_plus = 1.2, step_min = 1e-6, step_max = 50.0;
+};
+
+// params (N), grads (N): params -= lr * grads, plain gradient descent.
 template <typename T>
 inline void sgd_update(T* __restrict params, const T* __restrict grads, T lr, int64_t N) {
     for (int64_t i = 0; i < N; i++) params[i] -= lr * grads[i];
+}
+
+// torch.optim.SGD with dampening 0: d = g + wd p; buf = d on the first
+// update, then buf = momentum buf + d; p -= lr (nesterov ? d + momentum buf : buf).
+// Without momentum and weight decay it is exactly sgd_update.
+struct Sgd {
+    static constexpr int slots = 1;  // the momentum buffer
+    static bool uses_state(const Optimizer& o) { return o.momentum != 0.0; }
+    template <typename T>
+    static void update(T* __restrict p, const T* __restrict g, T* const* s, int64_t N,
+                       const Optimizer& o, int64_t t) {
+        const T lr = T(o.lr), wd = T(o.weight_decay), mu = T(o.momentum);
+        if (mu == T(0) && wd == T(0)) return sgd_update(p, g, lr, N);
+        T* __restrict buf = s[0];
+        const bool first = t == 1, nesterov = o.nesterov;
+        for (int64_t i = 0; i < N; i++) {
+            T d = g[i] + wd * p[i];
+            if (mu != T(0)) {
+                buf[i] = first ? d : mu * buf[i] + d;
+                d = nesterov ? d + mu * buf[i] : buf[i];
+            }
+            p[i] -= lr * d;
+        }
+    }
+};
+
+// torch.optim.Adam (Decoupled false: g += wd p) and AdamW (true: p *= 1 - lr wd):
+// m += (1 - beta1)(g - m); v = beta2 v + (1 - beta2) g^2;
+// p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+template <bool Decoupled>
+struct AdamRule {
+    static constexpr int slots = 2;  // m, v
+    static bool uses_state(const Optimizer&) { return true; }
+    template <typename T>
+    static void update(T* __restrict p, const T* __restrict g, T* const* s, int64_t N,
+                       const Optimizer& o, int64_t t) {
+        T* __restrict m = s[0];
+        T* __restrict v = s[1];
+        const double bc1 = 1.0 - std::pow(o.beta1, double(t));
+        const double bc2 = 1.0 - std::pow(o.beta2, double(t));
+        const T neg_step = T(-(o.lr / bc1)), bc2_sqrt = T(std::sqrt(bc2));
+        const T one_b1 = T(1.0 - o.beta1), b2 = T(o.beta2), one_b2 = T(1.0 - o.beta2);
+        const T eps = T(o.eps), wd = T(o.weight_decay), shrink = T(1.0 - o.lr * o.weight_decay);
+        for (int64_t i = 0; i < N; i++) {
+            T gi = g[i];
+            if (Decoupled) {
+                p[i] *= shrink;
+            } else {
+                gi += wd * p[i];
+            }
+            m[i] += one_b1 * (gi - m[i]);
+            v[i] = v[i] * b2 + one_b2 * (gi * gi);
+            T denom = std::sqrt(v[i]) / bc2_sqrt + eps;
+            p[i] += neg_step * (m[i] / denom);
+        }
+    }
+};
+struct Adam : AdamRule<false> {};
+struct AdamW : AdamRule<true> {};
+
+// torch.optim.Rprop (iRprop-): each parameter has its own step size (lr at
+// first), grown by eta_plus while the gradient keeps its sign and shrunk by
+// eta_minus when it flips, within [step_min, step_max]; after a flip the
+// gradient counts as 0 (no move, no flip next time). p -= sign(g) step.
+struct Rprop {
+    static constexpr int slots = 2;  // previous gradient, step size
+    static bool uses_state(const Optimizer&) { return true; }
+    template <typename T>
+    static void update(T* __restrict p, const T* __restrict g, T* const* s, int64_t N,
+                       const Optimizer& o, int64_t t) {
+        T* __restrict prev = s[0];
+        T* __restrict step = s[1];
+        const T up = T(o.eta_plus), down = T(o.eta_minus), lo = T(o.step_min), hi = T(o.step_max);
+        if (t == 1) std::fill_n(step, N, T(o.lr));
+        for (int64_t i = 0; i < N; i++) {
+            T sign = g[i] * prev[i];
+            T factor = sign > T(0) ? up : sign < T(0) ? down : T(1);
+            step[i] = std::fmin(std::fmax(step[i] * factor, lo), hi);
+            T gi = sign < T(0) ? T(0) : g[i];
+            T dir = gi > T(0) ? T(1) : gi < T(0) ? T(-1) : T(0);
+            p[i] -= dir * step[i];
+            prev[i] = gi;
+        }
+    }
+};
+
+#define PLAINNET_OPTIMIZERS(X) \
+    X(sgd, Sgd)                \
+    X(adam, Adam)              \
+    X(adamw, AdamW)            \
+    X(rprop, Rprop)
+
+PLAINNET_DEFINE_TABLE(Optim, kOptimNames, PLAINNET_OPTIMIZERS)
+
+// The state arrays `kind` keeps, and whether it reads them with settings o
+// (SGD without momentum does not).
+inline int optimizer_slots(Optim kind) {
+    return visit(kind, [](auto op) { return decltype(op)::slots; });
+}
+inline bool optimizer_uses_state(Optim kind, const Optimizer& o) {
+    return visit(kind, [&](auto op) { return decltype(op)::uses_state(o); });
+}
+
+// The t-th update of `kind` (see the structs above).
+template <typename T>
+inline void optimizer_update(T* p, const T* g, T* const* state, int64_t N, Optim kind,
+                             const Optimizer& o, int64_t t) {
+    visit(kind, [&](auto op) { decltype(op)::update(p, g, state, N, o, t); });
 }
 
 }  // namespace plainnet

@@ -11,7 +11,10 @@
 #include <cstdint>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "../ops.h"
 
 namespace plainnet {
 namespace bind {
@@ -99,6 +102,29 @@ auto with_dtype(const py::handle& obj, const char* name, F&& f) {
     throw py::type_error(std::string(name) + ": expected dtype float64 or float32, got " +
                          dtype_str(a));
 }
+
+// An optimizer's state: `slots` arrays, each of shape dims and dtype T,
+// written in place.
+template <typename T>
+struct StateArrays {
+    std::vector<py::array_t<T>> arrays;
+    std::vector<T*> data;
+    StateArrays(const py::list& state, int slots, const std::vector<int64_t>& dims) {
+        if (int64_t(py::len(state)) != slots) {
+            throw py::value_error("state: expected " + std::to_string(slots) + " arrays, got " +
+                                  std::to_string(py::len(state)));
+        }
+        for (auto s : state) {
+            arrays.push_back(as_output<T>(s, "state"));
+            check_shape(arrays.back(), "state", dims);
+            data.push_back(arrays.back().mutable_data());
+        }
+    }
+};
+
+// {"name": "adam", "lr": 1e-3, ...}: an optimizer of ops.h's table and its
+// settings (unknown names and settings are a ValueError).
+std::pair<Optim, Optimizer> optimizer_arg(const py::dict& d);
 
 // Registration functions, one per binding file.
 void register_kernels(py::module_& m);

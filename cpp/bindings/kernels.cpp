@@ -117,47 +117,86 @@ void activation_backward(const py::handle& dz_, const py::handle& dout_, const p
     });
 }
 
-// The forward and backward kernels of one loss of ops.h, by its struct.
-template <class Op>
-double loss_forward(const py::handle& pred_, const py::handle& target_) {
-    return with_dtype(pred_, "pred", [&](auto tag) -> double {
+Loss loss_arg(const std::string& name) {
+    try {
+        return loss_from_name(name);
+    } catch (const std::invalid_argument& e) {
+        throw py::value_error(std::string("name: ") + e.what());
+    }
+}
+
+// The output layer's z (B, K), a (B, K) and targets y (B, K) of a loss kernel.
+template <typename T>
+struct LossInputs {
+    In<T> z, a, y;
+    int64_t B, K;
+    LossInputs(const py::handle& z_, const py::handle& a_, const py::handle& y_)
+        : z(as_input<T>(z_, "z")), a(as_input<T>(a_, "a")), y(as_input<T>(y_, "y")) {
+        check_ndim(z, "z", 2);
+        B = z.shape(0);
+        K = z.shape(1);
+        if (B < 1 || K < 1) throw py::value_error("z: expected a non-empty array");
+        check_shape(a, "a", {B, K});
+        check_shape(y, "y", {B, K});
+    }
+};
+
+double loss_forward(const py::handle& z_, const py::handle& a_, const py::handle& y_,
+                    const std::string& name) {
+    Loss loss = loss_arg(name);
+    return with_dtype(z_, "z", [&](auto tag) -> double {
         using T = decltype(tag);
-        auto pred = as_input<T>(pred_, "pred");
-        auto target = as_input<T>(target_, "target");
-        check_ndim(pred, "pred", 2);
-        check_shape(target, "target", {pred.shape(0), pred.shape(1)});
-        if (pred.size() == 0) throw py::value_error("pred: expected a non-empty array");
-        return Op::forward(pred.data(), target.data(), pred.shape(0), pred.shape(1));
+        LossInputs<T> in(z_, a_, y_);
+        return visit(loss, [&](auto op) {
+            return decltype(op)::forward(in.z.data(), in.a.data(), in.y.data(), in.B, in.K);
+        });
     });
 }
 
-template <class Op>
-void loss_backward(const py::handle& dpred_, const py::handle& pred_, const py::handle& target_) {
-    with_dtype(dpred_, "dpred", [&](auto tag) {
+void loss_backward(const py::handle& d_, const py::handle& z_, const py::handle& a_,
+                   const py::handle& y_, const std::string& name) {
+    Loss loss = loss_arg(name);
+    with_dtype(d_, "d", [&](auto tag) {
         using T = decltype(tag);
-        auto dpred = as_output<T>(dpred_, "dpred");
-        auto pred = as_input<T>(pred_, "pred");
-        auto target = as_input<T>(target_, "target");
-        check_ndim(dpred, "dpred", 2);
-        int64_t B = dpred.shape(0), K = dpred.shape(1);
-        if (B < 1) throw py::value_error("dpred: expected at least 1 row, got 0");
-        check_shape(pred, "pred", {B, K});
-        check_shape(target, "target", {B, K});
-        Op::backward(dpred.mutable_data(), pred.data(), target.data(), B, K);
+        auto d = as_output<T>(d_, "d");
+        LossInputs<T> in(z_, a_, y_);
+        check_shape(d, "d", {in.B, in.K});
+        visit(loss, [&](auto op) {
+            decltype(op)::backward(d.mutable_data(), in.z.data(), in.a.data(), in.y.data(), in.B,
+                                   in.K);
+        });
     });
 }
 
-void sgd_update(const py::handle& params_, const py::handle& grads_, double lr) {
+py::array softmax_forward(const py::handle& z_) {
+    return with_dtype(z_, "z", [&](auto tag) -> py::array {
+        using T = decltype(tag);
+        auto z = as_input<T>(z_, "z");
+        check_ndim(z, "z", 2);
+        int64_t B = z.shape(0), K = z.shape(1);
+        if (K < 1) throw py::value_error("z: expected at least 1 column, got 0");
+        py::array_t<T> out({B, K});
+        softmax_rows(out.mutable_data(), z.data(), B, K);
+        return out;
+    });
+}
+
+void optimizer_update(const py::handle& params_, const py::handle& grads_, const py::list& state_,
+                      const py::dict& optimizer, int64_t t) {
+    auto [kind, settings] = optimizer_arg(optimizer);
+    if (t < 1) throw py::value_error("t: expected >= 1 (the first update is 1), got " +
+                                     std::to_string(t));
     with_dtype(params_, "params", [&](auto tag) {
         using T = decltype(tag);
         auto params = as_output<T>(params_, "params");
         auto grads = as_input<T>(grads_, "grads");
         check_shape(grads, "grads", shape_of(params));
+        StateArrays<T> state(state_, optimizer_slots(kind), shape_of(params));
         T* p = params.mutable_data();
         const T* g = grads.data();
         int64_t N = params.size();
         py::gil_scoped_release nogil;
-        kernels<T>().sgd_update(p, g, T(lr), N);
+        kernels<T>().optimizer_update(p, g, state.data.data(), N, kind, settings, t);
     });
 }
 
@@ -168,6 +207,7 @@ void register_kernels(py::module_& m) {
     for (const char* name : kActNames) acts.append(name);
     for (const char* name : kLossNames) losses.append(name);
     m.attr("ACTIVATIONS") = py::tuple(acts);
+    m.attr("OUTPUT_ACTIVATIONS") = py::make_tuple(kSoftmaxName);
     m.attr("LOSSES") = py::tuple(losses);
     m.attr("LEAKY_SLOPE") = kLeakySlope;
 
@@ -182,13 +222,17 @@ void register_kernels(py::module_& m) {
     m.def("activation_backward", &activation_backward, py::arg("dz"), py::arg("dout"),
           py::arg("z"), py::arg("a"), py::arg("name"),
           "Accumulates dz += dout * f'(z), where a = f(z).");
-    m.def("mse_forward", &loss_forward<Mse>, py::arg("pred"), py::arg("target"),
-          "Mean over all elements of (pred - target)**2.");
-    m.def("mse_backward", &loss_backward<Mse>, py::arg("dpred"), py::arg("pred"),
-          py::arg("target"),
-          "Accumulates dpred += (pred - target) / B, the gradient of sum((pred-target)**2)/(2B).");
-    m.def("sgd_update", &sgd_update, py::arg("params"), py::arg("grads"), py::arg("lr"),
-          "params -= lr * grads, in place.");
+    m.def("loss_forward", &loss_forward, py::arg("z"), py::arg("a"), py::arg("y"),
+          py::arg("name"), "The named loss as reported, from the output layer's z and a = f(z).");
+    m.def("loss_backward", &loss_backward, py::arg("d"), py::arg("z"), py::arg("a"), py::arg("y"),
+          py::arg("name"),
+          "Accumulates into d the gradient of the loss's objective E: with respect to a for mse, "
+          "to z for the cross-entropies.");
+    m.def("softmax_forward", &softmax_forward, py::arg("z"), "The softmax of each row of z.");
+    m.def("optimizer_update", &optimizer_update, py::arg("params"), py::arg("grads"),
+          py::arg("state"), py::arg("optimizer"), py::arg("t"),
+          "The t-th update (t >= 1) of an optimizer {'name': ..., settings}, in place on params "
+          "and its state arrays.");
 }
 
 }  // namespace bind

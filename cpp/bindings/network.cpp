@@ -13,22 +13,43 @@
 
 namespace plainnet {
 namespace bind {
+
+std::pair<Optim, Optimizer> optimizer_arg(const py::dict& d) {
+    if (!d.contains("name")) throw py::value_error("optimizer: expected a 'name' entry");
+    Optim kind = optim_from_name(py::cast<std::string>(d["name"]));
+    Optimizer o;
+    const std::pair<const char*, double*> reals[] = {
+        {"lr", &o.lr},           {"momentum", &o.momentum},   {"weight_decay", &o.weight_decay},
+        {"beta1", &o.beta1},     {"beta2", &o.beta2},         {"eps", &o.eps},
+        {"eta_minus", &o.eta_minus}, {"eta_plus", &o.eta_plus}, {"step_min", &o.step_min},
+        {"step_max", &o.step_max}};
+    for (auto item : d) {
+        std::string key = py::cast<std::string>(item.first);
+        if (key == "name") continue;
+        if (key == "nesterov") {
+            o.nesterov = py::cast<bool>(item.second);
+            continue;
+        }
+        bool known = false;
+        for (const auto& r : reals) {
+            if (key == r.first) {
+                *r.second = py::cast<double>(item.second);
+                known = true;
+            }
+        }
+        if (!known) throw py::value_error("optimizer: unknown setting '" + key + "'");
+    }
+    return {kind, o};
+}
+
 namespace {
 
 using Sizes = std::vector<int64_t>;
 using Names = std::vector<std::string>;
 
 // std::invalid_argument from the core becomes ValueError (pybind11's mapping).
-Layout make_layout(const Sizes& sizes, const Names& acts) {
-    std::vector<Act> codes;
-    for (const auto& n : acts) {
-        try {
-            codes.push_back(act_from_name(n));
-        } catch (const std::invalid_argument& e) {
-            throw py::value_error(std::string("activations: ") + e.what());
-        }
-    }
-    return Layout(sizes, codes);
+Layout make_layout(const Sizes& sizes, const Names& acts, const std::string& loss) {
+    return Layout::from_names(sizes, acts, loss);
 }
 
 // The arrays every network function takes, checked and converted to T:
@@ -59,8 +80,8 @@ struct NetArrays {
 // unless null), the arrays converted to the dtype of params.
 template <typename F>
 auto with_network(const py::handle& params_, const Sizes& sizes, const Names& acts,
-                  const py::handle& X_, const py::handle* y_, F&& f) {
-    Layout L = make_layout(sizes, acts);
+                  const std::string& loss, const py::handle& X_, const py::handle* y_, F&& f) {
+    Layout L = make_layout(sizes, acts, loss);
     return with_dtype(params_, "params", [&](auto tag) {
         using T = decltype(tag);
         if (y_ == nullptr) return f(L, NetArrays<T>(L, params_, X_));
@@ -73,12 +94,13 @@ template <class A>
 using ElementOf = typename std::decay_t<A>::type;
 
 int64_t num_parameters(const Sizes& sizes) {
-    return make_layout(sizes, Names(sizes.empty() ? 0 : sizes.size() - 1, "linear")).num_params;
+    return make_layout(sizes, Names(sizes.empty() ? 0 : sizes.size() - 1, "linear"), "mse")
+        .num_params;
 }
 
 py::array forward(const py::handle& params_, const Sizes& sizes, const Names& acts,
-                  const py::handle& X_) {
-    return with_network(params_, sizes, acts, X_, nullptr, [](const Layout& L, auto a) -> py::array {
+                  const std::string& loss, const py::handle& X_) {
+    return with_network(params_, sizes, acts, loss, X_, nullptr, [](const Layout& L, auto a) -> py::array {
         using T = ElementOf<decltype(a)>;
         py::array_t<T> out({a.m, L.outputs()});
         T* o = out.mutable_data();
@@ -91,8 +113,8 @@ py::array forward(const py::handle& params_, const Sizes& sizes, const Names& ac
 }
 
 py::list forward_trace(const py::handle& params_, const Sizes& sizes, const Names& acts,
-                       const py::handle& X_) {
-    return with_network(params_, sizes, acts, X_, nullptr, [](const Layout& L, auto a) -> py::list {
+                       const std::string& loss, const py::handle& X_) {
+    return with_network(params_, sizes, acts, loss, X_, nullptr, [](const Layout& L, auto a) -> py::list {
         using T = ElementOf<decltype(a)>;
         py::list trace;
         std::vector<T*> zs, as;
@@ -111,8 +133,8 @@ py::list forward_trace(const py::handle& params_, const Sizes& sizes, const Name
 }
 
 py::tuple gradients(const py::handle& params_, const Sizes& sizes, const Names& acts,
-                    const py::handle& X_, const py::handle& y_) {
-    return with_network(params_, sizes, acts, X_, &y_, [](const Layout& L, auto a) -> py::tuple {
+                    const std::string& loss, const py::handle& X_, const py::handle& y_) {
+    return with_network(params_, sizes, acts, loss, X_, &y_, [](const Layout& L, auto a) -> py::tuple {
         using T = ElementOf<decltype(a)>;
         py::array_t<T> grads(L.num_params);
         T* g = grads.mutable_data();
@@ -125,9 +147,21 @@ py::tuple gradients(const py::handle& params_, const Sizes& sizes, const Names& 
     });
 }
 
+py::tuple evaluate(const py::handle& params_, const Sizes& sizes, const Names& acts,
+                   const std::string& loss, const py::handle& X_, const py::handle& y_) {
+    return with_network(params_, sizes, acts, loss, X_, &y_, [](const Layout& L, auto a) {
+        Evaluation ev;
+        {
+            py::gil_scoped_release nogil;
+            ev = plainnet::evaluate(L, a.params.data(), a.X.data(), a.y.data(), a.m);
+        }
+        return py::make_tuple(ev.loss, ev.correct);
+    });
+}
+
 py::tuple step(const py::handle& params_, const Sizes& sizes, const Names& acts,
-               const py::handle& X_, const py::handle& y_, double lr) {
-    return with_network(params_, sizes, acts, X_, &y_, [lr](const Layout& L, auto a) -> py::tuple {
+               const std::string& loss, const py::handle& X_, const py::handle& y_, double lr) {
+    return with_network(params_, sizes, acts, loss, X_, &y_, [lr](const Layout& L, auto a) -> py::tuple {
         StepResult r;
         {
             py::gil_scoped_release nogil;
@@ -147,21 +181,48 @@ int64_t iterations(int64_t m, int64_t epochs, int64_t batch_size) {
 }
 
 py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
-              const py::handle& X_, const py::handle& y_, double lr, int64_t epochs,
+              const std::string& loss, const py::handle& X_, const py::handle& y_,
+              const py::dict& optimizer, const py::list& state_, int64_t steps, int64_t epochs,
               int64_t batch_size, bool shuffle, uint64_t seed, int64_t log_every,
-              const py::object& callback) {
+              const py::object& callback, const py::object& X_val_, const py::object& y_val_,
+              int64_t patience, double min_delta, bool restore_best) {
     if (batch_size < 0) throw py::value_error("batch_size: expected >= 0");
     if (log_every < 0) throw py::value_error("log_every: expected >= 0");
-    return with_network(params_, sizes, acts, X_, &y_, [&](const Layout& L, auto a) -> py::tuple {
+    if (steps < 0) throw py::value_error("steps: expected >= 0");
+    if (patience < 0) throw py::value_error("patience: expected >= 0");
+    if (X_val_.is_none() != y_val_.is_none()) {
+        throw py::value_error("X_val, y_val: expected both or neither");
+    }
+    auto [kind, settings] = optimizer_arg(optimizer);
+    return with_network(params_, sizes, acts, loss, X_, &y_, [&](const Layout& L, auto a) -> py::tuple {
         using T = ElementOf<decltype(a)>;
         FitOptions opt;
-        opt.lr = lr;
+        opt.optim = kind;
+        opt.settings = settings;
+        opt.steps = steps;
         opt.epochs = epochs;
         opt.batch_size = batch_size;
         opt.shuffle = shuffle;
         opt.seed = seed;
         opt.log_every = callback.is_none() ? 0 : log_every;
+        opt.patience = patience;
+        opt.min_delta = min_delta;
+        opt.restore_best = restore_best;
+
+        StateArrays<T> state(state_, optimizer_slots(kind), {L.num_params});
+        In<T> X_val, y_val;
+        int64_t m_val = 0;
+        if (!X_val_.is_none()) {
+            X_val = as_input<T>(X_val_, "X_val");
+            check_ndim(X_val, "X_val", 2);
+            m_val = X_val.shape(0);
+            if (m_val < 1) throw py::value_error("X_val: expected at least 1 row, got 0");
+            check_shape(X_val, "X_val", {m_val, L.inputs()});
+            y_val = as_input<T>(y_val_, "y_val");
+            check_shape(y_val, "y_val", {m_val, L.outputs()});
+        }
         py::array_t<double> losses(iterations(a.m, epochs, batch_size));
+        py::array_t<double> per_epoch({epochs, int64_t(kEpochColumns)});
 
         // Iterations completed when a hook last ran Python code (which may raise).
         int64_t completed = 0;
@@ -178,21 +239,30 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
         };
         T* p = a.params.mutable_data();
         const T *x = a.X.data(), *t = a.y.data();
-        double* lo = losses.mutable_data();
+        const T *xv = m_val ? X_val.data() : nullptr, *yv = m_val ? y_val.data() : nullptr;
+        double *lo = losses.mutable_data(), *eo = per_epoch.mutable_data();
         FitResult r;
         try {
             py::gil_scoped_release nogil;
-            r = plainnet::fit(L, p, x, t, a.m, opt, lo, on_log, poll);
+            r = plainnet::fit(L, p, state.data.data(), x, t, a.m, xv, yv, m_val, opt, lo, eo, on_log,
+                              poll);
         } catch (py::error_already_set& e) {
-            // Ctrl-C, seen by the poll or raised inside the callback, stops
-            // between iterations: params hold the last completed one. Say which.
-            if (e.matches(PyExc_KeyboardInterrupt)) {
+            // Ctrl-C seen by the poll, or an exception raised inside the
+            // callback, stops between iterations: params and state hold the
+            // last completed one. Say which.
+            try {
                 e.value().attr("plainnet_partial_fit") = py::make_tuple(losses, completed);
+            } catch (py::error_already_set&) {
+                // an exception object that takes no attributes: nothing to report
             }
             throw;
         }
-        const char* status = r.nonfinite ? "nonfinite" : r.stopped ? "stopped" : "done";
-        return py::make_tuple(losses, r.iterations, status);
+        const char* status = r.nonfinite        ? "nonfinite"
+                             : r.stopped        ? "stopped"
+                             : r.early_stopped  ? "early_stopped"
+                                                : "done";
+        py::object epochs_done = per_epoch[py::slice(0, r.epochs, 1)];
+        return py::make_tuple(losses, r.iterations, status, r.updates, epochs_done, r.best_epoch);
     });
 }
 
@@ -208,19 +278,33 @@ py::array permutation(int64_t m, uint64_t seed, uint64_t epoch) {
 void register_network(py::module_& m) {
     m.attr("MAX_ELEMENTS") = kMaxElements;
     m.def("num_parameters", &num_parameters, py::arg("sizes"));
+    m.attr("OPTIMIZERS") = [] {
+        py::list names;
+        for (const char* name : kOptimNames) names.append(name);
+        return py::tuple(names);
+    }();
     m.def("forward", &forward, py::arg("params"), py::arg("sizes"), py::arg("activations"),
-          py::arg("X"), "Predictions (m, outputs); allocates no training workspace.");
+          py::arg("loss"), py::arg("X"),
+          "Predictions (m, outputs); allocates no training workspace.");
     m.def("forward_trace", &forward_trace, py::arg("params"), py::arg("sizes"),
-          py::arg("activations"), py::arg("X"), "[(z_l, a_l) for each layer].");
+          py::arg("activations"), py::arg("loss"), py::arg("X"), "[(z_l, a_l) for each layer].");
     m.def("gradients", &gradients, py::arg("params"), py::arg("sizes"), py::arg("activations"),
-          py::arg("X"), py::arg("y"), "(loss, flat gradient of E).");
+          py::arg("loss"), py::arg("X"), py::arg("y"), "(loss, flat gradient of E).");
+    m.def("evaluate", &evaluate, py::arg("params"), py::arg("sizes"), py::arg("activations"),
+          py::arg("loss"), py::arg("X"), py::arg("y"),
+          "(loss, number of right predictions: rows for cross_entropy, outputs for "
+          "binary_cross_entropy, 0 for mse).");
     m.def("step", &step, py::arg("params"), py::arg("sizes"), py::arg("activations"),
-          py::arg("X"), py::arg("y"), py::arg("lr"),
-          "One update in place; (loss before it, whether params changed).");
-    m.def("fit", &fit, py::arg("params"), py::arg("sizes"), py::arg("activations"), py::arg("X"),
-          py::arg("y"), py::arg("lr"), py::arg("epochs"), py::arg("batch_size"),
-          py::arg("shuffle"), py::arg("seed"), py::arg("log_every"),
-          py::arg("callback").none(true), "The fused training loop; (losses, iterations, status).");
+          py::arg("loss"), py::arg("X"), py::arg("y"), py::arg("lr"),
+          "One gradient-descent update in place; (loss before it, whether params changed).");
+    m.def("fit", &fit, py::arg("params"), py::arg("sizes"), py::arg("activations"),
+          py::arg("loss"), py::arg("X"), py::arg("y"), py::arg("optimizer"), py::arg("state"),
+          py::arg("steps"), py::arg("epochs"), py::arg("batch_size"), py::arg("shuffle"),
+          py::arg("seed"), py::arg("log_every"), py::arg("callback").none(true),
+          py::arg("X_val").none(true), py::arg("y_val").none(true), py::arg("patience"),
+          py::arg("min_delta"), py::arg("restore_best"),
+          "The fused training loop; (losses, iterations, status, updates, per-epoch table "
+          "[loss, accuracy, val_loss, val_accuracy], best epoch).");
     m.def("fit_iterations", &iterations, py::arg("m"), py::arg("epochs"), py::arg("batch_size"));
     m.def("epoch_permutation", &permutation, py::arg("m"), py::arg("seed"), py::arg("epoch"));
 }

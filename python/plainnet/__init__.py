@@ -10,13 +10,13 @@ same math in ``plainnet.reference``, the pure-NumPy twin the core is tested
 against.
 """
 
-from . import datasets, reference
+from . import datasets, optim, reference
 from ._init import INITS
-from .network import ACTIVATIONS, BACKENDS, History, Network
+from .network import ACTIVATIONS, BACKENDS, LOSSES, OUTPUT_ACTIVATIONS, History, Network
 
 __version__ = "0.1.0"
 
 from . import experiments  # noqa: E402  (after __version__, which the report uses)
 
-__all__ = ["ACTIVATIONS", "BACKENDS", "INITS", "History", "Network", "datasets", "experiments",
-           "reference", "__version__"]
+__all__ = ["ACTIVATIONS", "BACKENDS", "INITS", "LOSSES", "OUTPUT_ACTIVATIONS", "History",
+           "Network", "datasets", "experiments", "optim", "reference", "__version__"]

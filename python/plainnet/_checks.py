@@ -7,13 +7,15 @@ None of them touches a network, so a call that fails a check changes nothing.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
-from typing import Any, Optional, Sequence
+import warnings
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from ._layout import MAX_ELEMENTS, fit_iterations, num_parameters
+from ._layout import LOSSES, MAX_ELEMENTS, OUTPUT_ACTIVATIONS, fit_iterations, num_parameters
 
 
 def _type_name(value: Any) -> str:
@@ -152,6 +154,12 @@ def samples(value: Any, name: str, columns: int, dt: np.dtype, rows: Optional[in
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2:
         hint = " (use .reshape(-1, 1) for a single feature, .reshape(1, -1) for a single sample)"
+        if allow_1d and arr.ndim == 1 and arr.dtype.kind in "iub":
+            hint = (f" (these look like class labels: one-hot encode them, "
+                    f"np.eye({columns})[{name}], or train with loss='cross_entropy' and a "
+                    f"softmax output, which takes labels as they are)")
+        elif allow_1d and arr.ndim == 1:
+            hint = f" (one row of {columns} targets per sample)"
         raise ValueError(f"{name}: expected a 2-D array (samples, {columns}), got shape {arr.shape}"
                          + (hint if arr.ndim == 1 else ""))
     if arr.shape[0] == 0:
@@ -176,3 +184,103 @@ def iterations(m: int, epochs: int, batch_size: int) -> int:
         raise ValueError(f"epochs: {epochs} epochs of {per_epoch} iterations each is more "
                          f"than 2**62 iterations")
     return per_epoch
+
+
+def loss_pairing(acts: Sequence[str], loss: Any) -> str:
+    """The loss name, checked against the output activation it needs."""
+    name = choice(loss, "loss", LOSSES)
+    out = acts[-1]
+    for i, a in enumerate(acts[:-1]):
+        if a in OUTPUT_ACTIVATIONS:
+            raise ValueError(f"activation: {a!r} is for the output layer only, got it on layer "
+                             f"{i} of {len(acts)}")
+    if name == "cross_entropy" and out != "softmax":
+        raise ValueError(f"loss: 'cross_entropy' needs output_activation='softmax', got {out!r}")
+    if out == "softmax" and name != "cross_entropy":
+        raise ValueError(f"loss: a softmax output goes with loss='cross_entropy', got {name!r}")
+    if name == "binary_cross_entropy" and out != "sigmoid":
+        raise ValueError(f"loss: 'binary_cross_entropy' needs output_activation='sigmoid', "
+                         f"got {out!r}")
+    return name
+
+
+# How far from 1 a row of cross-entropy targets may sum (rounding of soft labels).
+_ROW_SUM_TOLERANCE = 1e-6
+
+
+def targets(value: Any, name: str, loss: str, outputs: int, dt: np.dtype, rows: int) -> np.ndarray:
+    """y for a network with `outputs` outputs trained on `loss`, as (rows, outputs) of dtype dt.
+
+    cross_entropy takes probability rows, or a 1-D array of integer class
+    indices (made one-hot here); binary_cross_entropy takes values in [0, 1].
+    """
+    arr = real_array(value, name)
+    if loss == "cross_entropy" and arr.ndim == 1 and arr.dtype.kind in "iu":
+        if arr.shape[0] != rows:
+            raise ValueError(f"{name}: has {arr.shape[0]} labels but X has {rows} rows")
+        bad = np.flatnonzero((arr < 0) | (arr >= outputs))
+        if bad.size:
+            raise ValueError(f"{name}: class labels must be in [0, {outputs}) for a network "
+                             f"with {outputs} outputs, got {arr[bad[0]]} at index {bad[0]}")
+        onehot = np.zeros((rows, outputs), dtype=dt)
+        onehot[np.arange(rows), arr] = 1
+        return onehot
+    t = samples(arr, name, outputs, dt, rows=rows, allow_1d=True)
+    if loss == "binary_cross_entropy":
+        lo, hi = float(t.min()), float(t.max())
+        if lo < 0 or hi > 1:
+            raise ValueError(f"{name}: binary_cross_entropy needs targets in [0, 1], got values "
+                             f"in [{lo:.6g}, {hi:.6g}]")
+    elif loss == "cross_entropy":
+        if float(t.min()) < 0:
+            bad = np.argwhere(t < 0)[0]
+            raise ValueError(f"{name}: cross_entropy needs probability rows (>= 0, summing to "
+                             f"1), got {t[tuple(bad)]} at index ({bad[0]}, {bad[1]})")
+        sums = t.sum(axis=1, dtype=np.float64)
+        off = np.flatnonzero(np.abs(sums - 1) > _ROW_SUM_TOLERANCE)
+        if off.size:
+            raise ValueError(f"{name}: cross_entropy needs rows that sum to 1 (one-hot or "
+                             f"probabilities), row {off[0]} sums to {sums[off[0]]:.6g}; pass "
+                             f"class labels as a 1-D integer array")
+    return t
+
+
+# The values each activation can output (None: unbounded), for the warning
+# below; silu, gelu and mish dip slightly below zero.
+OUTPUT_RANGES: dict[str, tuple[Optional[float], Optional[float]]] = {
+    "sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, None), "softplus": (0.0, None),
+    "elu": (-1.0, None), "silu": (-0.2785, None), "gelu": (-0.1700, None),
+    "mish": (-0.3089, None),
+}
+
+
+def target_range(y: np.ndarray, activation: str) -> None:
+    """Warn (once per call) when MSE targets lie where the output activation cannot reach."""
+    lo, hi = OUTPUT_RANGES.get(activation, (None, None))
+    y_lo, y_hi = float(y.min()), float(y.max())
+    if (lo is not None and y_lo < lo) or (hi is not None and y_hi > hi):
+        reach = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
+        warnings.warn(
+            f"y: the targets lie in [{y_lo:.6g}, {y_hi:.6g}] but the output activation "
+            f"{activation!r} only reaches {reach}, so the network cannot fit them; use "
+            f"output_activation='linear' for regression, or scale the targets into {reach}",
+            UserWarning, stacklevel=3)
+
+
+def callback(fn: Any) -> Optional[Callable[[int, float], Any]]:
+    """None or a callable that accepts (iteration, loss)."""
+    if fn is None:
+        return None
+    checked: Callable[[int, float], Any] = fn
+    if not callable(fn):
+        raise TypeError(f"callback: expected a callable or None, got {_type_name(fn)} {fn!r}")
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # some builtins have no signature: let the call decide
+        return checked
+    try:
+        sig.bind(0, 0.0)
+    except TypeError:
+        raise TypeError(f"callback: expected a function callback(iteration, loss) taking 2 "
+                        f"arguments, got {getattr(fn, '__name__', _type_name(fn))}{sig}") from None
+    return checked

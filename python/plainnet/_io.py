@@ -1,7 +1,11 @@
 """plainnet's file format: an .npz archive that NumPy alone can read.
 
 The archive holds ``W0, b0, W1, b1, ...`` and ``meta``, a JSON string with the
-format name and version, the layer sizes, the activations and the dtype.
+format name and version, the layer sizes, the activations, the loss and the
+dtype, and the optimizer's kind, settings and step count once the network has
+been trained; its state arrays are ``optimizer_state0, optimizer_state1, ...``.
+Version 2 added the loss and the optimizer; a version 1 file is an MSE network
+with no optimizer.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any, Union
 
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -29,7 +33,7 @@ def not_a_save(path: PathLike) -> str:
 
 
 def write(path: PathLike, meta: dict[str, Any], weights: list[np.ndarray],
-          biases: list[np.ndarray]) -> Path:
+          biases: list[np.ndarray], extra: dict[str, np.ndarray]) -> Path:
     """Write the archive to a temporary name, then rename it: never half-written."""
     target = Path(os.fspath(path))
     meta = {"format": "plainnet", "format_version": FORMAT_VERSION, **meta}
@@ -37,6 +41,7 @@ def write(path: PathLike, meta: dict[str, Any], weights: list[np.ndarray],
     for i, (W, b) in enumerate(zip(weights, biases)):
         arrays[f"W{i}"] = W
         arrays[f"b{i}"] = b
+    arrays.update(extra)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         with open(tmp, "wb") as f:
@@ -50,8 +55,9 @@ def write(path: PathLike, meta: dict[str, Any], weights: list[np.ndarray],
     return target
 
 
-def read(path: PathLike) -> tuple[dict[str, Any], list[np.ndarray], list[np.ndarray]]:
-    """(meta, weights, biases) of a plainnet save; ValueError naming the file otherwise."""
+def read(path: PathLike) -> tuple[dict[str, Any], list[np.ndarray], list[np.ndarray],
+                                 dict[str, np.ndarray]]:
+    """(meta, weights, biases, other arrays) of a plainnet save; ValueError naming the file otherwise."""
     source = Path(os.fspath(path))
     if not source.exists():
         raise FileNotFoundError(f"load: no such file: '{source}'")
@@ -81,6 +87,7 @@ def read(path: PathLike) -> tuple[dict[str, Any], list[np.ndarray], list[np.ndar
                 n = len(meta.get("layers", [])) - 1
                 weights = [archive[f"W{i}"] for i in range(n)]
                 biases = [archive[f"b{i}"] for i in range(n)]
+                extra = {k: archive[k] for k in archive.files if k.startswith("optimizer_state")}
     except ValueError as exc:
         if str(exc).startswith("load:"):
             raise
@@ -90,4 +97,4 @@ def read(path: PathLike) -> tuple[dict[str, Any], list[np.ndarray], list[np.ndar
         raise ValueError(f"{where} ({exc})") from None
     except (zipfile.BadZipFile, KeyError, EOFError, OSError, TypeError) as exc:
         raise ValueError(f"{where} ({type(exc).__name__}: {exc})") from None
-    return meta, weights, biases
+    return meta, weights, biases, extra

@@ -12,11 +12,14 @@ from typing import Sequence
 import numpy as np
 
 # The names of the tables in cpp/ops.h, in the same order (a test holds the
-# core's _core.ACTIVATIONS and _core.LOSSES to these, and reference.py's
-# tables to them).
+# core's _core.ACTIVATIONS, OUTPUT_ACTIVATIONS, LOSSES and OPTIMIZERS to these,
+# and reference.py's tables to them).
 ACTIVATIONS: tuple[str, ...] = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu",
                                 "softplus", "silu", "gelu", "mish")
-LOSSES: tuple[str, ...] = ("mse",)
+# Row-wise activations, allowed on the output layer only (softmax, with cross_entropy).
+OUTPUT_ACTIVATIONS: tuple[str, ...] = ("softmax",)
+LOSSES: tuple[str, ...] = ("mse", "binary_cross_entropy", "cross_entropy")
+OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adamw", "rprop")
 
 # The most parameters, iterations or buffer elements a network may have: more
 # could not be allocated anyway, and below it no index overflows int64. The

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Optional, Sequence, Union
@@ -19,7 +19,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 
 from . import _checks as check
-from . import _io, _layout, reference
+from . import _io, _layout, optim, reference
 from ._init import INITS, initialize
 from ._io import PathLike
 
@@ -33,6 +33,8 @@ else:
     _core_error = None
 
 ACTIVATIONS: tuple[str, ...] = _layout.ACTIVATIONS
+OUTPUT_ACTIVATIONS: tuple[str, ...] = _layout.OUTPUT_ACTIVATIONS
+LOSSES: tuple[str, ...] = _layout.LOSSES
 BACKENDS: tuple[str, ...] = ("native", "numpy")
 FORMAT_VERSION = _io.FORMAT_VERSION
 
@@ -78,12 +80,23 @@ def _activation_list(activation: Any, output_activation: Any, n_layers: int) -> 
     else:
         raise TypeError(f"activation: expected a name or a list of names, got "
                         f"{type(activation).__name__} {activation!r}")
-    return tuple(check.choice(value, arg, ACTIVATIONS) for arg, value in named)
+    names = ACTIVATIONS + OUTPUT_ACTIVATIONS  # loss_pairing keeps softmax on the last layer
+    return tuple(check.choice(value, arg, names) for arg, value in named)
 
 
 @dataclass
 class History:
-    """What ``Network.fit`` did: one MSE per iteration (the loss *before* that update)."""
+    """What ``Network.fit`` did.
+
+    ``loss`` has one value per iteration (the loss of that batch *before*
+    its update). The per-epoch arrays have one value per completed epoch:
+    ``epoch_loss`` (the training loss over the epoch: the mean of its batch
+    losses, weighted by rows), ``val_loss`` (None without validation data),
+    and, for cross-entropy and binary cross-entropy networks, ``accuracy``
+    (of the predictions made on the batches during the epoch) and
+    ``val_accuracy``. ``best_epoch`` is the epoch (from 0) of the lowest
+    validation loss, None without validation data.
+    """
 
     loss: np.ndarray
     lr: float
@@ -92,6 +105,12 @@ class History:
     seed: int
     iterations_per_epoch: int
     stopped_early: bool = False
+    epoch_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    val_loss: Optional[np.ndarray] = None
+    accuracy: Optional[np.ndarray] = None
+    val_accuracy: Optional[np.ndarray] = None
+    best_epoch: Optional[int] = None
+    optimizer: Optional[optim.Optimizer] = None
 
     @property
     def iterations(self) -> int:
@@ -105,12 +124,15 @@ class History:
         last = f"{self.final_loss:.6g}" if self.loss.size else "n/a"
         first = f"{float(self.loss[0]):.6g}" if self.loss.size else "n/a"
         stop = ", stopped early" if self.stopped_early else ""
-        return (f"History(iterations={self.iterations}, loss {first} -> {last}, lr={self.lr}, "
-                f"batch_size={self.batch_size}{stop})")
+        val = ""
+        if self.val_loss is not None and self.val_loss.size:
+            val = f", val_loss {float(self.val_loss[-1]):.6g}, best_epoch={self.best_epoch}"
+        return (f"History(iterations={self.iterations}, epochs={self.epoch_loss.size}, "
+                f"loss {first} -> {last}{val}, lr={self.lr}, batch_size={self.batch_size}{stop})")
 
 
 class Network:
-    """A fully connected network trained by gradient descent on the MSE.
+    """A fully connected network, its loss, and the training that fits it.
 
     Parameters
     ----------
@@ -118,7 +140,8 @@ class Network:
         Layer widths, inputs first: ``[2, 4, 1]`` is the tutorial's XOR network.
     activation : str or list of str
         Activation of every layer, or one name per layer (``len(layers) - 1``).
-        One of ``plainnet.ACTIVATIONS``.
+        One of ``plainnet.ACTIVATIONS``; the output layer may also be
+        ``"softmax"`` (with ``loss="cross_entropy"``).
     output_activation : str or None
         Activation of the last layer when ``activation`` is a single name;
         None keeps ``activation`` there too.
@@ -132,14 +155,20 @@ class Network:
     dtype : {"float64", "float32"}
     backend : {"native", "numpy"}
         The C++ core or its NumPy twin; they compute the same numbers.
+    loss : {"mse", "binary_cross_entropy", "cross_entropy"}
+        What training minimises (see ``plainnet.LOSSES`` and the README):
+        the mean squared error; binary cross-entropy, for a sigmoid output
+        and targets in [0, 1]; cross-entropy, for a softmax output and
+        probability rows or integer class labels.
     """
 
     def __init__(self, layers: Sequence[int], activation: Union[str, Sequence[str]] = "sigmoid",
                  output_activation: Optional[str] = None, init: str = "normal",
                  init_scale: Optional[float] = None, seed: Optional[int] = None,
-                 dtype: Any = "float64", backend: str = "native") -> None:
+                 dtype: Any = "float64", backend: str = "native", loss: str = "mse") -> None:
         sizes = check.layer_sizes(layers)
         acts = _activation_list(activation, output_activation, len(sizes) - 1)
+        loss = check.loss_pairing(acts, loss)
         check.choice(init, "init", INITS)
         if init_scale is not None:
             init_scale = check.real(init_scale, "init_scale")
@@ -152,28 +181,32 @@ class Network:
 
         params = _zeros(_layout.num_parameters(sizes), dt, "layers")
         initialize(params, sizes, init, init_scale, seed)
-        self._setup(sizes, acts, params, backend)
+        self._setup(sizes, acts, loss, params, backend, None)
 
-    def _setup(self, sizes: tuple[int, ...], acts: tuple[str, ...], params: np.ndarray,
-               backend: str) -> None:
+    def _setup(self, sizes: tuple[int, ...], acts: tuple[str, ...], loss: str, params: np.ndarray,
+               backend: str, optimizer: Optional[optim.Optimizer]) -> None:
         self._sizes = sizes
         self._acts = acts
+        self._loss = loss
         self._params = params  # never rebound: the core writes into it in place
         self._backend = backend
         self._impl = _backend_module(backend)
+        self._optimizer = optimizer
         self._lock = threading.RLock()
 
     # A Network is a value: pickle, copy.copy and copy.deepcopy give an
-    # independent network with the same numbers (and a lock of its own).
+    # independent network with the same numbers, its own copy of the
+    # optimizer (and a lock of its own).
     def __getstate__(self) -> dict[str, Any]:
         with self._lock:
-            return {"layers": self._sizes, "activations": self._acts,
-                    "params": self._params.copy(), "backend": self._backend}
+            return {"layers": self._sizes, "activations": self._acts, "loss": self._loss,
+                    "params": self._params.copy(), "backend": self._backend,
+                    "optimizer": None if self._optimizer is None else self._optimizer.copy()}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         params = np.require(state["params"], requirements=["C", "W", "O"])
-        self._setup(tuple(state["layers"]), tuple(state["activations"]), params,
-                    state["backend"])
+        self._setup(tuple(state["layers"]), tuple(state["activations"]),
+                    state.get("loss", "mse"), params, state["backend"], state.get("optimizer"))
 
     def __copy__(self) -> "Network":
         return self.copy()
@@ -181,11 +214,11 @@ class Network:
     def __deepcopy__(self, memo: dict[int, Any]) -> "Network":
         return self.copy()
 
-    @classmethod
-    def _from_parts(cls, sizes: tuple[int, ...], acts: tuple[str, ...], params: np.ndarray,
-                    backend: str) -> "Network":
-        net = cls.__new__(cls)
-        net._setup(sizes, acts, params, backend)
+    def _like(self, params: np.ndarray, backend: str) -> "Network":
+        """A network with this one's layout and optimizer (copied) around params."""
+        net = Network.__new__(Network)
+        net._setup(self._sizes, self._acts, self._loss, params, backend,
+                   None if self._optimizer is None else self._optimizer.copy())
         return net
 
     # ------------------------------------------------------------ inspection
@@ -197,6 +230,20 @@ class Network:
     @property
     def activations(self) -> list[str]:
         return list(self._acts)
+
+    @property
+    def loss_name(self) -> str:
+        """The loss training minimises: one of ``plainnet.LOSSES``."""
+        return self._loss
+
+    @property
+    def optimizer(self) -> Optional[optim.Optimizer]:
+        """The optimizer the last ``fit`` used, with its state (None before any fit).
+
+        Pass it to the next ``fit`` (``optimizer=net.optimizer``) to continue
+        its state; ``save`` stores it and ``load`` restores it.
+        """
+        return self._optimizer
 
     @property
     def num_parameters(self) -> int:
@@ -228,53 +275,98 @@ class Network:
         return self._snapshot(1)
 
     def __repr__(self) -> str:
-        return (f"Network({list(self._sizes)}, activations={list(self._acts)}, "
+        loss = "" if self._loss == "mse" else f", loss={self._loss!r}"
+        return (f"Network({list(self._sizes)}, activations={list(self._acts)}{loss}, "
                 f"dtype={self.dtype.name}, backend={self._backend!r}, "
                 f"parameters={self.num_parameters})")
 
     # ------------------------------------------------------------ computing
 
-    def _x(self, X: Any) -> np.ndarray:
-        return check.samples(X, "X", self._sizes[0], self.dtype)
+    def _x(self, X: Any, name: str = "X") -> np.ndarray:
+        return check.samples(X, name, self._sizes[0], self.dtype)
 
-    def _xy(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-        x = self._x(X)
-        t = check.samples(y, "y", self._sizes[-1], self.dtype, rows=x.shape[0], allow_1d=True)
+    def _xy(self, X: Any, y: Any, names: tuple[str, str] = ("X", "y")
+            ) -> tuple[np.ndarray, np.ndarray]:
+        x = self._x(X, names[0])
+        t = check.targets(y, names[1], self._loss, self._sizes[-1], self.dtype, x.shape[0])
         return x, t
 
     def forward(self, X: Any) -> np.ndarray:
         """Predictions for X (m, inputs), shape (m, outputs)."""
         x = self._x(X)
         with self._lock:
-            out: np.ndarray = self._impl.forward(self._params, self._sizes, self._acts, x)
+            out: np.ndarray = self._impl.forward(self._params, self._sizes, self._acts,
+                                                 self._loss, x)
         return out
 
     predict = forward
+
+    def predict_classes(self, X: Any) -> np.ndarray:
+        """Class predictions as integers.
+
+        The arg-max of each row, shape (m,), for networks with more than one
+        output; for binary cross-entropy (and any single-output network),
+        each output against 0.5, shape (m, outputs).
+        """
+        out = self.forward(X)
+        if self._loss == "binary_cross_entropy" or out.shape[1] == 1:
+            classes: np.ndarray = (out > 0.5).astype(np.int64)
+        else:
+            classes = np.argmax(out, axis=1).astype(np.int64)
+        return classes
 
     def forward_trace(self, X: Any) -> list[tuple[np.ndarray, np.ndarray]]:
         """[(z_l, a_l) for each layer]: weighted sums and activations, for inspection."""
         x = self._x(X)
         with self._lock:
             # both backends return freshly allocated arrays, owned by the caller
-            return list(self._impl.forward_trace(self._params, self._sizes, self._acts, x))
+            return list(self._impl.forward_trace(self._params, self._sizes, self._acts,
+                                                 self._loss, x))
+
+    def _evaluate(self, x: np.ndarray, t: np.ndarray) -> tuple[float, int]:
+        with self._lock:
+            loss, correct = self._impl.evaluate(self._params, self._sizes, self._acts,
+                                                self._loss, x, t)
+        return float(loss), int(correct)
 
     def loss(self, X: Any, y: Any) -> float:
-        """Mean squared error over all elements of (prediction - y)."""
+        """The loss on (X, y), as ``fit`` reports it.
+
+        mse: the mean over all elements of (prediction - y)**2; the
+        cross-entropies: their sum over outputs, averaged over rows.
+        """
         x, t = self._xy(X, y)
-        with self._lock:
-            pred = self._impl.forward(self._params, self._sizes, self._acts, x)
-        return float(self._impl.mse_forward(pred, t))
+        return self._evaluate(x, t)[0]
+
+    def evaluate(self, X: Any, y: Any) -> dict[str, float]:
+        """{"loss": ...}, plus "accuracy" for cross-entropy and binary cross-entropy networks.
+
+        Accuracy is the fraction of rows whose arg-max matches the target's
+        (cross_entropy), or of outputs on the right side of 0.5 (binary).
+        """
+        x, t = self._xy(X, y)
+        loss, correct = self._evaluate(x, t)
+        result = {"loss": loss}
+        if self._loss != "mse":
+            per_row = t.shape[1] if self._loss == "binary_cross_entropy" else 1
+            result["accuracy"] = correct / (t.shape[0] * per_row)
+        return result
 
     def gradients(self, X: Any, y: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """(dW list, db list): the gradient of E = 1/(2m) * sum((prediction - y)**2)."""
+        """(dW list, db list): the gradient of the objective E.
+
+        E = 1/(2m) * sum((prediction - y)**2) for mse (the tutorial's
+        convention); the reported loss for the cross-entropies.
+        """
         x, t = self._xy(X, y)
         with self._lock:
-            _, grads = self._impl.gradients(self._params, self._sizes, self._acts, x, t)
+            _, grads = self._impl.gradients(self._params, self._sizes, self._acts, self._loss,
+                                            x, t)
         layers = _layout.unpack(grads, self._sizes)
         return [W for W, _ in layers], [b for _, b in layers]
 
     def step(self, X: Any, y: Any, lr: float) -> float:
-        """One forward + backward + update on (X, y); returns the loss before the update.
+        """One forward + backward + gradient-descent update on (X, y); returns the loss before it.
 
         Raises FloatingPointError, leaving the weights unchanged, if that loss is
         NaN/Inf or if the update would make a weight NaN/Inf.
@@ -282,7 +374,8 @@ class Network:
         x, t = self._xy(X, y)
         rate = check.learning_rate(lr, self.dtype)
         with self._lock:
-            loss, updated = self._impl.step(self._params, self._sizes, self._acts, x, t, rate)
+            loss, updated = self._impl.step(self._params, self._sizes, self._acts, self._loss,
+                                            x, t, rate)
         if not math.isfinite(loss):
             raise FloatingPointError(f"step: the loss is {loss}; the weights were left unchanged "
                                      f"(the network's outputs overflow: try a smaller lr)")
@@ -292,17 +385,59 @@ class Network:
                                      f"gradient overflows: try a smaller lr, was {rate})")
         return float(loss)
 
-    def fit(self, X: Any, y: Any, lr: float = 2.0, epochs: int = 10000,
-            batch_size: Optional[int] = None, shuffle: bool = True, seed: Optional[int] = None,
-            log_every: int = 0, callback: Optional[Callback] = None) -> History:
-        """Train by gradient descent; returns a History with one MSE per iteration.
+    def _validation(self, x: np.ndarray, t: np.ndarray, validation_data: Any,
+                    validation_split: Any) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray],
+                                                    Optional[np.ndarray]]:
+        """(X_train, y_train, X_val, y_val) from fit's validation arguments."""
+        if validation_data is not None and validation_split is not None:
+            raise ValueError("validation_split: pass validation_data or validation_split, "
+                             "not both")
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise TypeError(f"validation_data: expected a pair (X_val, y_val), got "
+                                f"{type(validation_data).__name__}")
+            xv, tv = self._xy(validation_data[0], validation_data[1], ("X_val", "y_val"))
+            return x, t, xv, tv
+        if validation_split is not None:
+            frac = check.real(validation_split, "validation_split")
+            if not 0 < frac < 1:
+                raise ValueError(f"validation_split: expected a fraction in (0, 1), got {frac!r}")
+            n_val = math.ceil(frac * x.shape[0])
+            if n_val >= x.shape[0]:
+                raise ValueError(f"validation_split: {frac} of {x.shape[0]} rows leaves no rows "
+                                 f"to train on")
+            # The last rows, before any shuffling, as Keras takes them.
+            return x[:-n_val], t[:-n_val], x[-n_val:], t[-n_val:]
+        return x, t, None, None
 
-        batch_size=None is full-batch gradient descent (one iteration per epoch);
+    def fit(self, X: Any, y: Any, lr: Optional[float] = None, epochs: int = 10000,
+            batch_size: Optional[int] = None, shuffle: bool = True, seed: Optional[int] = None,
+            log_every: int = 0, callback: Optional[Callback] = None,
+            optimizer: Optional[optim.Optimizer] = None, validation_data: Any = None,
+            validation_split: Optional[float] = None, patience: Optional[int] = None,
+            min_delta: float = 0.0, restore_best: bool = True) -> History:
+        """Train the network; returns a History (a loss per iteration, metrics per epoch).
+
+        Without ``optimizer`` this is plain gradient descent with step ``lr``
+        (default 2.0); with one (``plainnet.optim.SGD``, ``Adam``, ``AdamW``,
+        ``Rprop``) its rule and learning rate are used, and its state carries
+        on into the next fit that is given the same object (``net.optimizer``
+        is the one the last fit used).
+
+        batch_size=None is full-batch training (one iteration per epoch);
         an int trains on mini-batches in an order drawn from ``seed`` (reshuffled
         each epoch when ``shuffle``). Every ``log_every`` iterations (counting
         from 0) ``callback(iteration, loss)`` is called; returning False stops
         training. With log_every > 0 and no callback, progress is printed; with
         a callback and log_every=0 it is called every iteration.
+
+        Validation: ``validation_data=(X_val, y_val)``, or ``validation_split``,
+        a fraction of the rows held out (the last ones, taken before any
+        shuffling, as Keras does), is evaluated after every epoch. With
+        ``patience``, training stops once the validation loss has not improved
+        by more than ``min_delta`` for that many epochs, and the weights of the
+        best epoch are put back if ``restore_best`` (the optimizer's state is
+        that of the last epoch).
 
         If the loss becomes NaN/Inf, or an update makes a weight NaN/Inf,
         training stops with FloatingPointError and the network keeps the weights
@@ -318,7 +453,19 @@ class Network:
         network waits until this call has finished.
         """
         x, t = self._xy(X, y)
-        rate = check.learning_rate(lr, self.dtype)
+        if optimizer is None:
+            opt: optim.Optimizer = optim.SGD(check.learning_rate(2.0 if lr is None else lr,
+                                                                 self.dtype))
+        elif not isinstance(optimizer, optim.Optimizer):
+            raise TypeError(f"optimizer: expected a plainnet.optim optimizer (SGD, Adam, AdamW, "
+                            f"Rprop) or None, got {type(optimizer).__name__} {optimizer!r}")
+        elif lr is not None:
+            raise ValueError(f"lr: the optimizer has its own (lr={optimizer.lr}); set it there, "
+                             f"not in fit")
+        else:
+            opt = optimizer
+            check.learning_rate(opt.lr, self.dtype, "optimizer.lr")
+        rate = opt.lr
         n_epochs = check.integer(epochs, "epochs", minimum=0)
         if batch_size is not None:
             batch_size = check.integer(batch_size, "batch_size", minimum=1)
@@ -329,34 +476,68 @@ class Network:
         else:
             seed = check.fit_seed(seed)
         every = check.integer(log_every, "log_every", minimum=0)
-        if callback is not None and not callable(callback):
-            raise TypeError(f"callback: expected a callable or None, got "
-                            f"{type(callback).__name__} {callback!r}")
+        callback = check.callback(callback)
         if callback is None and every > 0:
             callback = _print_progress
         elif callback is not None and every == 0:
             every = 1
+        x, t, xv, tv = self._validation(x, t, validation_data, validation_split)
+        wait = 0 if patience is None else check.integer(patience, "patience", minimum=1)
+        if wait and xv is None:
+            raise ValueError("patience: early stopping watches the validation loss; pass "
+                             "validation_data or validation_split too")
+        delta = check.real(min_delta, "min_delta")
+        if not math.isfinite(delta) or delta < 0:
+            raise ValueError(f"min_delta: expected a finite number >= 0, got {delta!r}")
+        if not isinstance(restore_best, (bool, np.bool_)):
+            raise TypeError(f"restore_best: expected a bool, got {type(restore_best).__name__} "
+                            f"{restore_best!r}")
+        state = opt._state_for(self.num_parameters, self.dtype)
+        if self._loss == "mse":
+            check.target_range(t, self._acts[-1])
 
         bs = 0 if batch_size is None else batch_size
         per_epoch = check.iterations(x.shape[0], n_epochs, bs)
-        def history_of(losses: np.ndarray, done: int, stopped: bool) -> History:
-            return History(loss=np.array(losses[:done]), lr=rate, epochs=n_epochs,
-                           batch_size=batch_size, seed=seed, iterations_per_epoch=per_epoch,
-                           stopped_early=stopped)
+
+        def history_of(losses: np.ndarray, done: int, stopped: bool,
+                       table: Optional[np.ndarray] = None, best: int = -1) -> History:
+            h = History(loss=np.array(losses[:done]), lr=rate, epochs=n_epochs,
+                        batch_size=batch_size, seed=seed, iterations_per_epoch=per_epoch,
+                        stopped_early=stopped, optimizer=opt)
+            if table is not None:
+                h.epoch_loss = table[:, 0].copy()
+                classifies = self._loss != "mse"
+                h.accuracy = table[:, 1].copy() if classifies else None
+                if xv is not None:
+                    h.val_loss = table[:, 2].copy()
+                    h.val_accuracy = table[:, 3].copy() if classifies else None
+                    h.best_epoch = best if best >= 0 else None
+            return h
+
+        def took(updates: int) -> None:
+            # The optimizer's state now belongs to this network's run.
+            opt.state = state
+            opt.steps += updates
+            self._optimizer = opt
 
         with self._lock:
             try:
-                losses, done, status = self._impl.fit(self._params, self._sizes, self._acts, x,
-                                                      t, rate, n_epochs, bs, bool(shuffle), seed,
-                                                      every, callback)
-            except KeyboardInterrupt as exc:
-                # Both backends stop between iterations and say how far they got.
+                losses, done, status, updates, table, best = self._impl.fit(
+                    self._params, self._sizes, self._acts, self._loss, x, t, opt._for_core(),
+                    state, opt.steps, n_epochs, bs, bool(shuffle), seed, every, callback, xv, tv,
+                    wait, delta, bool(restore_best))
+            except BaseException as exc:
+                # Both backends stop between iterations (Ctrl-C, or an exception
+                # from the callback) and say how far they got.
                 partial = getattr(exc, "plainnet_partial_fit", None)
                 if partial is not None:
                     del exc.plainnet_partial_fit  # type: ignore[attr-defined]
-                    exc.history = history_of(partial[0], partial[1], True)  # type: ignore[attr-defined]
+                    took(int(partial[1]))
+                    if isinstance(exc, KeyboardInterrupt):
+                        exc.history = history_of(partial[0], partial[1], True)  # type: ignore[attr-defined]
                 raise
-        history = history_of(losses, done, status == "stopped")
+            took(updates)
+        history = history_of(losses, done, status in ("stopped", "early_stopped"), table, best)
         if status == "nonfinite":
             kept = (f"those of iteration {done - 1}, whose loss {history.final_loss:.6g} was finite"
                     if done else "the initial ones")
@@ -371,22 +552,21 @@ class Network:
     # ------------------------------------------------------------ copies and backends
 
     def copy(self) -> "Network":
+        """An independent copy: the same weights, loss and optimizer state."""
         with self._lock:
-            params = self._params.copy()
-        return Network._from_parts(self._sizes, self._acts, params, self._backend)
+            return self._like(self._params.copy(), self._backend)
 
     def with_backend(self, backend: str) -> "Network":
         """An identical network (a copy) that computes with the named backend."""
         _backend_module(backend)
         with self._lock:
-            params = self._params.copy()
-        return Network._from_parts(self._sizes, self._acts, params, backend)
+            return self._like(self._params.copy(), backend)
 
     @classmethod
     def from_weights(cls, weights: Sequence[Any], biases: Sequence[Any],
                      activation: Union[str, Sequence[str]] = "sigmoid",
                      output_activation: Optional[str] = None, backend: str = "native",
-                     dtype: Any = None) -> "Network":
+                     dtype: Any = None, loss: str = "mse") -> "Network":
         """A network holding the given W_l (inputs, outputs) and b_l (outputs,).
 
         dtype None keeps float32 when every array is float32, else float64.
@@ -419,6 +599,7 @@ class Network:
             sizes.append(W.shape[1])
         sizes_t = check.layer_sizes(sizes, "layer sizes")
         acts = _activation_list(activation, output_activation, len(Ws))
+        loss = check.loss_pairing(acts, loss)
         if dtype is None:
             f32 = all(a.dtype == np.float32 for a in Ws + bs)
             dt = np.dtype(np.float32 if f32 else np.float64)
@@ -432,7 +613,9 @@ class Network:
                 bv[...] = b
             check.finite(Wv, f"weights[{i}]")
             check.finite(bv, f"biases[{i}]")
-        return cls._from_parts(sizes_t, acts, params, backend)
+        net = cls.__new__(cls)
+        net._setup(sizes_t, acts, loss, params, backend, None)
+        return net
 
     # ------------------------------------------------------------ files
 
@@ -440,24 +623,46 @@ class Network:
         """Write the network to ``path`` (an .npz archive that NumPy alone can read).
 
         The archive holds W0, b0, W1, b1, ... and ``meta``, a JSON string with the
-        format version, layer sizes, activations and dtype. The file is written
-        to a temporary name and renamed, so it is never left half-written.
+        format version, layer sizes, activations, loss and dtype; and, once the
+        network has been trained, its optimizer: kind, settings and step count
+        in ``meta``, state arrays as ``optimizer_state0, ...``. A network loaded
+        from it continues training exactly as this one would. The file is
+        written to a temporary name and renamed, so it is never left half-written.
         """
-        meta = {"layers": list(self._sizes), "activations": list(self._acts),
-                "dtype": self.dtype.name}
+        meta: dict[str, Any] = {"layers": list(self._sizes), "activations": list(self._acts),
+                                "loss": self._loss, "dtype": self.dtype.name}
+        extra: dict[str, np.ndarray] = {}
         with self._lock:
             layers = [(W.copy(), b.copy()) for W, b in _layout.unpack(self._params, self._sizes)]
-        return _io.write(path, meta, [W for W, _ in layers], [b for _, b in layers])
+            opt = self._optimizer
+            if opt is not None:
+                meta["optimizer"] = {"name": opt.name, "settings": opt.settings(),
+                                     "steps": opt.steps, "has_state": opt.state is not None}
+                for k, arr in enumerate(opt.state or []):
+                    extra[f"optimizer_state{k}"] = arr.copy()
+        return _io.write(path, meta, [W for W, _ in layers], [b for _, b in layers], extra)
 
     @classmethod
     def load(cls, path: PathLike, backend: str = "native") -> "Network":
-        """Read a network written by ``save``."""
+        """Read a network written by ``save`` (with its optimizer, as ``net.optimizer``)."""
         _backend_module(backend)
-        meta, weights, biases = _io.read(path)
+        meta, weights, biases, extra = _io.read(path)
         where = _io.not_a_save(path)
         try:
             net = cls.from_weights(weights, biases, activation=list(meta["activations"]),
-                                   backend=backend, dtype=meta["dtype"])
+                                   backend=backend, dtype=meta["dtype"],
+                                   loss=meta.get("loss", "mse"))
+            saved = meta.get("optimizer")
+            if saved is not None:
+                state = None
+                if saved.get("has_state"):
+                    slots = optim.CLASSES[saved["name"]].slots if saved["name"] in optim.CLASSES else 0
+                    state = [extra[f"optimizer_state{k}"] for k in range(slots)]
+                opt = optim.from_saved(saved["name"], saved["settings"], saved["steps"], state)
+                if opt.state is not None:
+                    opt.state = [np.ascontiguousarray(s, dtype=net.dtype) for s in opt.state]
+                    opt._state_for(net.num_parameters, net.dtype)  # the same size as the network
+                net._optimizer = opt
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{where} (inconsistent contents: {exc})") from None
         if net.layers != list(meta["layers"]):

@@ -147,43 +147,210 @@ def dense_backward(dinp: Optional[Array], dweight: Array, dbias: Array, dout: Ar
         dinp += dout @ weight.T
 
 
-# ---------------------------------------------------------------- MSE loss
+# ---------------------------------------------------------------- softmax
 
 
-def mse_forward(pred: Array, target: Array) -> float:
-    """Mean over all elements of (pred - target)**2, summed in float64 (inf if it overflows)."""
+def softmax_forward(z: Array) -> Array:
+    """The softmax of each row of z (B, K): exp(z - max) / sum(exp(z - max))."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+# ---------------------------------------------------------------- losses
+#
+# Each loss is a line of LOSS_TABLE: (forward, backward, at_z), the twin of
+# the loss table in cpp/ops.h. forward(z, a, y) is the loss as reported, from
+# the output layer's pre-activation z (B, K), its activation a and targets y;
+# backward(d, z, a, y) accumulates the gradient of the trained objective E
+# with respect to a (at_z False: the activation's derivative follows) or z.
+
+
+def _mse_forward(z: Array, a: Array, y: Array) -> float:
+    """Mean over all elements of (a - y)**2, summed in float64 (inf if it overflows)."""
     with np.errstate(over="ignore", invalid="ignore"):
-        d = (pred - target).astype(np.float64)
+        d = (a - y).astype(np.float64)
         return float(np.mean(d * d))
 
 
-def mse_backward(dpred: Array, pred: Array, target: Array) -> None:
-    """dpred += (pred - target) / B: the gradient of sum((pred - target)**2) / (2B)."""
-    inv_b = pred.dtype.type(1) / pred.dtype.type(pred.shape[0])
-    dpred += (pred - target) * inv_b
+def _mse_backward(d: Array, z: Array, a: Array, y: Array) -> None:
+    """d += (a - y) / B: the gradient of E = sum((a - y)**2) / (2B) with respect to a."""
+    inv_b = a.dtype.type(1) / a.dtype.type(a.shape[0])
+    d += (a - y) * inv_b
 
 
-LossPair = tuple[Callable[[Array, Array], float], Callable[[Array, Array, Array], None]]
+def _bce_forward(z: Array, a: Array, y: Array) -> float:
+    """-1/B sum[y log a + (1-y) log(1-a)] for a = sigmoid(z), as 1/B sum[softplus(z) - y z]."""
+    z64 = z.astype(np.float64)
+    return float(np.sum(softplus(z64) - y.astype(np.float64) * z64) / z.shape[0])
 
-# Each loss is a pair (forward, backward), one line of LOSS_TABLE, the twin of
-# the loss table in cpp/ops.h.
-LOSS_TABLE: dict[str, LossPair] = {
-    "mse": (mse_forward, mse_backward),
+
+def _cross_entropy_forward(z: Array, a: Array, y: Array) -> float:
+    """-1/B sum y log softmax(z), as 1/B sum_b sum_k y_k (logsumexp(z_b) - z_k)."""
+    z64 = z.astype(np.float64)
+    mx = z64.max(axis=1, keepdims=True)
+    lse = mx + np.log(np.exp(z64 - mx).sum(axis=1, keepdims=True))
+    return float(np.sum(y.astype(np.float64) * (lse - z64)) / z.shape[0])
+
+
+def _bce_backward(d: Array, z: Array, a: Array, y: Array) -> None:
+    """d += (a - y) / B, the gradient of binary cross-entropy with respect to z."""
+    inv_b = a.dtype.type(1) / a.dtype.type(a.shape[0])
+    d += (a - y) * inv_b
+
+
+def _cross_entropy_backward(d: Array, z: Array, a: Array, y: Array) -> None:
+    """d += (a * sum_k y_k - y) / B, the gradient with respect to z ((a - y)/B for rows summing to 1)."""
+    inv_b = a.dtype.type(1) / a.dtype.type(a.shape[0])
+    d += (a * y.sum(axis=1, keepdims=True) - y) * inv_b
+
+
+LossLine = tuple[Callable[[Array, Array, Array], float],
+                 Callable[[Array, Array, Array, Array], None], bool]
+
+LOSS_TABLE: dict[str, LossLine] = {
+    "mse": (_mse_forward, _mse_backward, False),
+    "binary_cross_entropy": (_bce_forward, _bce_backward, True),
+    "cross_entropy": (_cross_entropy_forward, _cross_entropy_backward, True),
 }
 
 
-# ---------------------------------------------------------------- update
+def _loss_line(name: str) -> LossLine:
+    try:
+        return LOSS_TABLE[name]
+    except KeyError:
+        raise ValueError(f"name: unknown loss {name!r}; expected one of: "
+                         f"{', '.join(LOSS_TABLE)}") from None
+
+
+def loss_forward(z: Array, a: Array, y: Array, name: str) -> float:
+    """The named loss as reported, from the output layer's z and a = f(z)."""
+    return _loss_line(name)[0](z, a, y)
+
+
+def loss_backward(d: Array, z: Array, a: Array, y: Array, name: str) -> None:
+    """Accumulate into d the gradient of the loss's objective E (w.r.t. a for mse, z otherwise)."""
+    _loss_line(name)[1](d, z, a, y)
+
+
+def objective(name: str, loss: float, outputs: int) -> float:
+    """The objective E whose gradient training follows, from the loss as reported.
+
+    For mse the report is the mean over m * K elements and E = sum / (2m), so
+    E = loss * K / 2; for the cross-entropies E is the reported loss.
+    """
+    return loss * outputs / 2 if name == "mse" else loss
+
+
+# ---------------------------------------------------------------- optimizers
+#
+# Each optimizer is a line of OPTIMIZER_TABLE: (slots, update), the twin of
+# the optimizer table in cpp/ops.h. update(p, g, state, settings, t) is the
+# t-th update (t = 1, 2, ...), in place on p and the state arrays; the rules
+# are torch.optim's.
+
+
+class Settings(dict):  # type: ignore[type-arg]
+    """An optimizer's settings with the core's defaults (ops.h's struct Optimizer)."""
+
+    DEFAULTS = {"lr": 0.1, "momentum": 0.0, "weight_decay": 0.0, "nesterov": False,
+                "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "eta_minus": 0.5, "eta_plus": 1.2,
+                "step_min": 1e-6, "step_max": 50.0}
+
+    def __init__(self, given: dict[str, Any]) -> None:
+        super().__init__(self.DEFAULTS)
+        for key, value in given.items():
+            if key == "name":
+                continue
+            if key not in self.DEFAULTS:
+                raise ValueError(f"optimizer: unknown setting {key!r}")
+            self[key] = value
 
 
 def sgd_update(params: Array, grads: Array, lr: float) -> None:
-    """params -= lr * grads, in place."""
+    """params -= lr * grads, in place: plain gradient descent."""
     params -= params.dtype.type(lr) * grads
+
+
+def _sgd(p: Array, g: Array, state: list[Array], o: Settings, t: int) -> None:
+    t_ = p.dtype.type
+    lr, wd, mu = t_(o["lr"]), t_(o["weight_decay"]), t_(o["momentum"])
+    if mu == 0 and wd == 0:
+        sgd_update(p, g, o["lr"])
+        return
+    d = g + wd * p
+    if mu != 0:
+        buf = state[0]
+        if t == 1:
+            buf[...] = d
+        else:
+            buf[...] = mu * buf + d
+        d = d + mu * buf if o["nesterov"] else buf.copy()
+    p -= lr * d
+
+
+def _adam(decoupled: bool) -> Callable[[Array, Array, list[Array], Settings, int], None]:
+    def update(p: Array, g: Array, state: list[Array], o: Settings, t: int) -> None:
+        t_ = p.dtype.type
+        m, v = state
+        bc1 = 1.0 - o["beta1"] ** float(t)
+        bc2 = 1.0 - o["beta2"] ** float(t)
+        neg_step, bc2_sqrt = t_(-(o["lr"] / bc1)), t_(np.sqrt(bc2))
+        if decoupled:
+            p *= t_(1.0 - o["lr"] * o["weight_decay"])
+        else:
+            g = g + t_(o["weight_decay"]) * p
+        m += t_(1.0 - o["beta1"]) * (g - m)
+        v[...] = v * t_(o["beta2"]) + t_(1.0 - o["beta2"]) * (g * g)
+        denom = np.sqrt(v) / bc2_sqrt + t_(o["eps"])
+        p += neg_step * (m / denom)
+    return update
+
+
+def _rprop(p: Array, g: Array, state: list[Array], o: Settings, t: int) -> None:
+    t_ = p.dtype.type
+    prev, step = state
+    if t == 1:
+        step[...] = t_(o["lr"])
+    sign = g * prev
+    factor = np.where(sign > 0, t_(o["eta_plus"]), np.where(sign < 0, t_(o["eta_minus"]), t_(1)))
+    step[...] = np.minimum(np.maximum(step * factor, t_(o["step_min"])), t_(o["step_max"]))
+    gi = np.where(sign < 0, t_(0), g)
+    p -= np.sign(gi) * step
+    prev[...] = gi
+
+
+OptimizerLine = tuple[int, Callable[[Array, Array, list[Array], Settings, int], None]]
+
+OPTIMIZER_TABLE: dict[str, OptimizerLine] = {
+    "sgd": (1, _sgd),
+    "adam": (2, _adam(decoupled=False)),
+    "adamw": (2, _adam(decoupled=True)),
+    "rprop": (2, _rprop),
+}
+
+
+def _optimizer_line(optimizer: dict[str, Any]) -> tuple[str, OptimizerLine, Settings]:
+    name = optimizer.get("name")
+    if name not in OPTIMIZER_TABLE:
+        raise ValueError(f"optimizer: unknown optimizer {name!r}; expected one of: "
+                         f"{', '.join(OPTIMIZER_TABLE)}")
+    return name, OPTIMIZER_TABLE[name], Settings(optimizer)
+
+
+def optimizer_update(params: Array, grads: Array, state: list[Array], optimizer: dict[str, Any],
+                     t: int) -> None:
+    """The t-th update (t >= 1) of optimizer {"name": ..., settings}, in place."""
+    _, (slots, update), settings = _optimizer_line(optimizer)
+    if len(state) != slots:
+        raise ValueError(f"state: expected {slots} arrays, got {len(state)}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        update(params, grads, list(state), settings, t)
 
 
 # ---------------------------------------------------------------- a whole network
 
 
-def forward_trace(params: Array, sizes: Sequence[int], activations: Sequence[str],
+def forward_trace(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str,
                   X: Array) -> list[tuple[Array, Array]]:
     """Run X through the network, keeping (z, a) of every layer."""
     trace, a = [], X
@@ -192,73 +359,137 @@ def forward_trace(params: Array, sizes: Sequence[int], activations: Sequence[str
     with np.errstate(over="ignore", invalid="ignore"):
         for (W, b), name in zip(unpack(params, sizes), activations):
             z = dense_forward(a, W, b)  # weighted sum plus bias
-            a = activation_forward(z, name)  # then the non-linearity
+            # then the non-linearity (softmax, on the last layer, works row by row)
+            a = softmax_forward(z) if name == "softmax" else activation_forward(z, name)
             trace.append((z, a))
     return trace
 
 
-def forward(params: Array, sizes: Sequence[int], activations: Sequence[str], X: Array) -> Array:
+def forward(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str,
+            X: Array) -> Array:
     """The network's predictions for X, shape (m, outputs)."""
-    return forward_trace(params, sizes, activations, X)[-1][1]
+    return forward_trace(params, sizes, activations, loss, X)[-1][1]
 
 
-def _backward(params: Array, sizes: Sequence[int], activations: Sequence[str], X: Array, y: Array,
-              trace: list[tuple[Array, Array]], grads: Array, loss_name: str = "mse") -> float:
+def _backward(params: Array, sizes: Sequence[int], activations: Sequence[str], loss_name: str,
+              X: Array, y: Array, trace: list[tuple[Array, Array]], grads: Array) -> float:
     """Blame flows backward: accumulate dE/dparams into grads; return the loss."""
-    pred = trace[-1][1]
-    loss_forward, loss_backward = LOSS_TABLE[loss_name]
-    loss = loss_forward(pred, y)
-    da = np.zeros_like(pred)
-    loss_backward(da, pred, y)  # error at the output, averaged over the m rows
+    loss_fwd, loss_bwd, at_z = _loss_line(loss_name)
+    z, a = trace[-1]
+    loss = loss_fwd(z, a, y)
+    d = np.zeros_like(a)
+    loss_bwd(d, z, a, y)  # error at the output, averaged over the m rows
     layers, grad_layers = unpack(params, sizes), unpack(grads, sizes)
     for l in reversed(range(len(layers))):
         z, a = trace[l]
         W, _ = layers[l]
         dW, db = grad_layers[l]
-        dz = np.zeros_like(z)
-        activation_backward(dz, da, z, a, activations[l])  # error x sensitivity
+        if l == len(layers) - 1 and at_z:
+            dz = d  # the cross-entropies give dE/dz directly
+        else:
+            dz = np.zeros_like(z)
+            activation_backward(dz, d, z, a, activations[l])  # error x sensitivity
         inp = X if l == 0 else trace[l - 1][1]
         dinp = None if l == 0 else np.zeros_like(inp)
         dense_backward(dinp, dW, db, dz, inp, W)
         if dinp is not None:
-            da = dinp
+            d = dinp
     return loss
 
 
-def gradients(params: Array, sizes: Sequence[int], activations: Sequence[str], X: Array,
-              y: Array) -> tuple[float, Array]:
-    """(MSE, flat gradient of E) for a batch."""
+def gradients(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str,
+              X: Array, y: Array) -> tuple[float, Array]:
+    """(loss as reported, flat gradient of E) for a batch."""
     with np.errstate(over="ignore", invalid="ignore"):
         grads = np.zeros_like(params)
-        trace = forward_trace(params, sizes, activations, X)
-        loss = _backward(params, sizes, activations, X, y, trace, grads)
-    return loss, grads
+        trace = forward_trace(params, sizes, activations, loss, X)
+        value = _backward(params, sizes, activations, loss, X, y, trace, grads)
+    return value, grads
 
 
-def _update(params: Array, grads: Array, lr: float, previous: Array) -> bool:
-    """params -= lr * grads, undone if it makes a parameter NaN/Inf (then False).
+PREDICT_ROWS = 512  # rows per chunk of evaluate, as the core's predict runs
 
-    previous must hold params as they were before; the core decides the same way.
-    """
+
+def _correct(loss: str, a: Array, y: Array) -> int:
+    """Right predictions: rows by arg-max (cross_entropy), outputs against 0.5 (BCE), 0 (mse)."""
+    if loss == "cross_entropy":
+        return int(np.sum(np.argmax(a, axis=1) == np.argmax(y, axis=1)))
+    if loss == "binary_cross_entropy":
+        return int(np.sum((a > 0.5) == (y > 0.5)))
+    return 0
+
+
+def _evaluate(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str,
+              X: Array, y: Array) -> tuple[float, int]:
+    total, correct = 0.0, 0
     with np.errstate(over="ignore", invalid="ignore"):
-        sgd_update(params, grads, lr)
-    if not np.isfinite(params).all():
-        params[...] = previous
-        return False
-    return True
+        for r0 in range(0, X.shape[0], PREDICT_ROWS):
+            xc, yc = X[r0 : r0 + PREDICT_ROWS], y[r0 : r0 + PREDICT_ROWS]
+            z, a = forward_trace(params, sizes, activations, loss, xc)[-1]
+            total += xc.shape[0] * LOSS_TABLE[loss][0](z, a, yc)
+            correct += _correct(loss, a, yc)
+    return total / X.shape[0], correct
 
 
-def step(params: Array, sizes: Sequence[int], activations: Sequence[str], X: Array, y: Array,
-         lr: float) -> tuple[float, bool]:
-    """One forward + backward + update, in place: (loss before the update, updated).
+def evaluate(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str,
+             X: Array, y: Array) -> tuple[float, int]:
+    """(loss, right predictions) on (X, y), in chunks of rows as the core computes it."""
+    return _evaluate(params, sizes, activations, loss, X, y)
+
+
+class _Updater:
+    """Optimizer updates that can be undone, the twin of the core's Updater."""
+
+    def __init__(self, optimizer: dict[str, Any], state: list[Array], steps: int,
+                 params: Array) -> None:
+        self.name, (slots, self.rule), self.settings = _optimizer_line(optimizer)
+        if len(state) != slots:
+            raise ValueError(f"state: expected {slots} arrays, got {len(state)}")
+        self.state, self.t = list(state), steps
+        self.before = [params.copy()] + [s.copy() for s in self.state]
+
+    def save(self, params: Array) -> None:
+        """Keep params and state as they are now, for restore."""
+        for keep, now in zip(self.before, [params] + self.state):
+            keep[...] = now
+
+    def restore(self, params: Array) -> None:
+        for keep, now in zip(self.before, [params] + self.state):
+            now[...] = keep
+
+    def apply(self, params: Array, grads: Array) -> bool:
+        """The next update; undone (False) if it makes a parameter NaN/Inf."""
+        self.save(params)
+        return self.update(params, grads)
+
+    def update(self, params: Array, grads: Array) -> bool:
+        """The next update after save(); undone (False) if it makes a parameter NaN/Inf."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.rule(params, grads, self.state, self.settings, self.t + 1)
+        if not np.isfinite(params).all():
+            self.restore(params)
+            return False
+        self.t += 1
+        return True
+
+    def undo(self, params: Array) -> None:
+        """Undo the last update."""
+        self.restore(params)
+        self.t -= 1
+
+
+def step(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str, X: Array,
+         y: Array, lr: float) -> tuple[float, bool]:
+    """One forward + backward + gradient-descent update, in place: (loss before it, updated).
 
     If that loss is NaN/Inf, or the update would make a parameter NaN/Inf,
     params are left as they were and updated is False.
     """
-    loss, grads = gradients(params, sizes, activations, X, y)
-    if not np.isfinite(loss):
-        return loss, False
-    return loss, _update(params, grads, lr, params.copy())
+    value, grads = gradients(params, sizes, activations, loss, X, y)
+    if not np.isfinite(value):
+        return value, False
+    return value, _Updater({"name": "sgd", "lr": lr}, [np.zeros_like(params)], 0,
+                           params).apply(params, grads)
 
 
 # ---------------------------------------------------------------- training loop
@@ -282,56 +513,109 @@ def epoch_permutation(m: int, seed: int, epoch: int) -> Array:
     return np.argsort(keys, kind="stable").astype(np.int64)
 
 
-def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], X: Array, y: Array,
-        lr: float, epochs: int, batch_size: int, shuffle: bool, seed: int, log_every: int,
-        callback: Optional[Callable[[int, float], Any]]) -> tuple[Array, int, str]:
-    """Gradient descent, in place. Returns (losses, iterations done, status).
+EPOCH_COLUMNS = 4  # per epoch: loss, accuracy, val_loss, val_accuracy (NaN where absent)
 
-    status is "done", "stopped" (callback returned False) or "nonfinite" (a loss
-    or an updated parameter became NaN/Inf; params then hold the last iterate
-    whose loss was finite, the last one recorded).
 
-    A KeyboardInterrupt (Ctrl-C) leaves params as they were after the last
-    completed iteration and carries ``(losses, iterations done)`` in its
-    ``plainnet_partial_fit`` attribute, as the native core does.
+def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str, X: Array,
+        y: Array, optimizer: dict[str, Any], state: list[Array], steps: int, epochs: int,
+        batch_size: int, shuffle: bool, seed: int, log_every: int,
+        callback: Optional[Callable[[int, float], Any]], X_val: Optional[Array],
+        y_val: Optional[Array], patience: int, min_delta: float,
+        restore_best: bool) -> tuple[Array, int, str, int, Array, int]:
+    """The training loop, in place on params and the optimizer's state arrays.
+
+    Returns (losses, iterations done, status, updates made, per-epoch table,
+    best epoch). status is "done", "stopped" (callback returned False),
+    "early_stopped" (patience ran out) or "nonfinite" (a loss or an updated
+    parameter became NaN/Inf; params and state then hold the last iterate
+    whose loss was finite, the last one recorded). The table has a row per
+    completed epoch: training loss (row-weighted mean of the batch losses),
+    training accuracy, validation loss, validation accuracy. best epoch is
+    that of the lowest validation loss (-1 without validation data).
+
+    A KeyboardInterrupt (Ctrl-C) or an exception from the callback leaves
+    params as they were after the last completed iteration and carries
+    ``(losses, iterations done)`` in its ``plainnet_partial_fit`` attribute,
+    as the native core does.
     """
-    m = X.shape[0]
+    m, K = X.shape[0], y.shape[1]
     full = batch_size <= 0 or batch_size >= m
     bs = m if full else batch_size
     batches = 1 if full else -(-m // bs)
     losses = np.empty(fit_iterations(m, epochs, batch_size), dtype=np.float64)
+    table = np.full((epochs, EPOCH_COLUMNS), np.nan)
+    u = _Updater(optimizer, state, steps, params)
+    classifies = loss != "mse"
+    per_row = K if loss == "binary_cross_entropy" else 1
+    early = X_val is not None and patience > 0
+    best = params.copy() if early and restore_best else None
+    best_loss, best_epoch, waited = np.inf, -1, 0
     order = np.arange(m)
-    previous = params.copy()
-    it = 0
+    it, done_epochs, status = 0, 0, "done"
+
+    def result(status: str) -> tuple[Array, int, str, int, Array, int]:
+        return losses, it, status, u.t - steps, table[:done_epochs], best_epoch
+
     updating = -1  # the iteration whose update may be half-recorded, else -1
     try:
         for epoch in range(epochs):
             if not full and shuffle:
                 order = epoch_permutation(m, seed, epoch)
+            loss_sum, correct = 0.0, 0
             for b in range(batches):
                 rows = order[b * bs : (b + 1) * bs]
                 xb, yb = (X, y) if full else (X[rows], y[rows])
-                loss, grads = gradients(params, sizes, activations, xb, yb)
-                if not np.isfinite(loss):
+                with np.errstate(over="ignore", invalid="ignore"):
+                    grads = np.zeros_like(params)
+                    trace = forward_trace(params, sizes, activations, loss, xb)
+                    value = _backward(params, sizes, activations, loss, xb, yb, trace, grads)
+                if not np.isfinite(value):
                     if it > 0:
-                        params[...] = previous  # undo the update that led here
-                    return losses, it, "nonfinite"
-                previous[...] = params
+                        u.undo(params)  # undo the update that led here
+                    return result("nonfinite")
+                u.save(params)
                 updating = it
-                updated = _update(params, grads, lr, previous)
-                losses[it] = loss
+                updated = u.update(params, grads)
+                losses[it] = value
                 if not updated:  # the update overflowed: params hold the recorded iterate
-                    return losses, it + 1, "nonfinite"
+                    it += 1
+                    return result("nonfinite")
                 it += 1
                 updating = -1
+                loss_sum += value * xb.shape[0]
+                correct += _correct(loss, trace[-1][1], yb)
                 if callback is not None and log_every > 0 and (it - 1) % log_every == 0:
-                    if callback(it - 1, loss) is False:
-                        return losses, it, "stopped"
-    except KeyboardInterrupt as exc:
-        # Python raises it between any two statements: if that was inside the
+                    if callback(it - 1, value) is False:
+                        return result("stopped")
+            row = table[epoch]
+            row[0] = loss_sum / m
+            if classifies:
+                row[1] = correct / (m * per_row)
+            done_epochs = epoch + 1
+            if X_val is not None and y_val is not None:
+                val_loss, val_correct = _evaluate(params, sizes, activations, loss, X_val, y_val)
+                row[2] = val_loss
+                if classifies:
+                    row[3] = val_correct / (X_val.shape[0] * per_row)
+                if val_loss < best_loss - min_delta:  # an improvement, as Keras counts it
+                    best_loss, best_epoch, waited = val_loss, epoch, 0
+                    if best is not None:
+                        best[...] = params
+                elif early:
+                    waited += 1
+                    if waited >= patience:
+                        status = "early_stopped"
+                        break
+    except BaseException as exc:
+        # Ctrl-C may come between any two statements: if that was inside the
         # update of iteration `it`, roll the update back so params match `it`.
         if updating == it:
-            params[...] = previous
+            if u.t > steps + it:  # the update was counted
+                u.undo(params)
+            else:
+                u.restore(params)
         exc.plainnet_partial_fit = (losses, it)  # type: ignore[attr-defined]
         raise
-    return losses, it, "done"
+    if best is not None and best_epoch >= 0 and best_epoch != done_epochs - 1:
+        params[...] = best
+    return result(status)

@@ -1,0 +1,251 @@
+"""Optimizers: how ``Network.fit`` turns a gradient into an update.
+
+Each class holds its settings and its state (momentum buffers, moment
+estimates, step sizes, the number of updates made), so a second ``fit`` with
+the same object continues where the first stopped, and ``Network.save``
+stores it with the weights. The update rules are torch.optim's, with its
+defaults, so a run can be checked against PyTorch step by step; they run
+inside the native training loop (cpp/ops.h), with NumPy twins in
+``plainnet.reference``.
+
+    >>> import plainnet as pn
+    >>> net = pn.Network([64, 128, 10], activation="relu",
+    ...                  output_activation="softmax", loss="cross_entropy")
+    >>> history = net.fit(X, y, optimizer=pn.optim.Adam(lr=1e-3),
+    ...                   epochs=20, batch_size=32)            # doctest: +SKIP
+    >>> history = net.fit(X, y, optimizer=net.optimizer, epochs=10,
+    ...                   batch_size=32)  # continues          # doctest: +SKIP
+
+Weight decay applies to every parameter, biases included, as torch does for
+the parameters it is given. The learning rate ``lr`` is read at the start of
+every ``fit``; set ``optimizer.lr`` between calls to change it (the core
+takes it with every update, the place a schedule would plug in).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar, Optional
+
+import numpy as np
+
+from . import _checks as check
+from ._layout import OPTIMIZERS
+
+
+def _nonnegative(value: Any, name: str) -> float:
+    number = check.real(value, name)
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"{name}: expected a finite number >= 0, got {number!r}")
+    return number
+
+
+def _pair(value: Any, name: str) -> tuple[float, float]:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise TypeError(f"{name}: expected a pair of numbers, got {type(value).__name__} "
+                        f"{value!r}")
+    return check.real(value[0], f"{name}[0]"), check.real(value[1], f"{name}[1]")
+
+
+def _beta(value: float, name: str) -> float:
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name}: expected a number in [0, 1), got {value!r}")
+    return value
+
+
+class Optimizer:
+    """An update rule, its settings and its state.
+
+    ``steps`` counts the updates made so far; ``state`` holds the rule's
+    arrays (one number per parameter each), None until the first ``fit``.
+    """
+
+    name: ClassVar[str]  # the core's name for the rule (cpp/ops.h)
+    slots: ClassVar[int]  # state arrays the rule keeps
+
+    def __init__(self, lr: float) -> None:
+        self.lr = lr
+        self.steps = 0
+        self.state: Optional[list[np.ndarray]] = None
+
+    @property
+    def lr(self) -> float:
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr = check.learning_rate_value(value)
+
+    def settings(self) -> dict[str, Any]:
+        """The constructor's arguments, by name."""
+        raise NotImplementedError
+
+    def _core_settings(self) -> dict[str, Any]:
+        """The settings as the core names them (ops.h's struct Optimizer)."""
+        raise NotImplementedError
+
+    def _for_core(self) -> dict[str, Any]:
+        return {"name": self.name, **self._core_settings()}
+
+    def _state_for(self, num_params: int, dt: np.dtype) -> list[np.ndarray]:
+        """The state arrays for a network of num_params parameters of dtype dt.
+
+        Allocated (zero) on first use; an optimizer that already trained a
+        network of another size or dtype is refused, since its state means
+        nothing for this one.
+        """
+        if self.state is None:
+            return [np.zeros(num_params, dtype=dt) for _ in range(self.slots)]
+        have = self.state[0]
+        if have.shape != (num_params,) or have.dtype != dt:
+            raise ValueError(f"optimizer: its state belongs to a network of {have.shape[0]} "
+                             f"{have.dtype} parameters, this one has {num_params} {dt}; pass a "
+                             f"new {type(self).__name__}(...) to train this network")
+        return self.state
+
+    def copy(self) -> "Optimizer":
+        """An independent optimizer with the same settings and a copy of the state."""
+        other = type(self)(**self.settings())
+        other.steps = self.steps
+        other.state = None if self.state is None else [s.copy() for s in self.state]
+        return other
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.settings().items())
+        return f"{type(self).__name__}({args}; steps={self.steps})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, Optimizer)
+        same_state = (self.state is None) == (other.state is None) and (
+            self.state is None or other.state is None
+            or all(np.array_equal(a, b) for a, b in zip(self.state, other.state)))
+        return self.settings() == other.settings() and self.steps == other.steps and same_state
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+
+class SGD(Optimizer):
+    """torch.optim.SGD (dampening 0): gradient descent, with momentum if asked.
+
+    d = g + weight_decay * p; with momentum, buf = d at the first update and
+    momentum * buf + d after, and d = buf (or d + momentum * buf with
+    nesterov); then p -= lr * d. ``SGD(lr)`` alone is the plain gradient
+    descent ``fit`` runs without an optimizer.
+    """
+
+    name = "sgd"
+    slots = 1  # the momentum buffer
+
+    def __init__(self, lr: float, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(lr)
+        self.momentum = _nonnegative(momentum, "momentum")
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"nesterov: expected a bool, got {type(nesterov).__name__} "
+                            f"{nesterov!r}")
+        if nesterov and self.momentum == 0:
+            raise ValueError("nesterov: Nesterov momentum needs momentum > 0, got momentum=0")
+        self.nesterov = bool(nesterov)
+        self.weight_decay = _nonnegative(weight_decay, "weight_decay")
+
+    def settings(self) -> dict[str, Any]:
+        return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov,
+                "weight_decay": self.weight_decay}
+
+    def _core_settings(self) -> dict[str, Any]:
+        return self.settings()
+
+
+class Adam(Optimizer):
+    """torch.optim.Adam, with coupled weight decay (g += weight_decay * p).
+
+    m += (1 - beta1)(g - m); v = beta2 v + (1 - beta2) g^2;
+    p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+    """
+
+    name = "adam"
+    slots = 2  # first and second moment estimates
+
+    def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
+        super().__init__(lr)
+        b1, b2 = _pair(betas, "betas")
+        self.betas = (_beta(b1, "betas[0]"), _beta(b2, "betas[1]"))
+        self.eps = _nonnegative(eps, "eps")
+        self.weight_decay = _nonnegative(weight_decay, "weight_decay")
+
+    def settings(self) -> dict[str, Any]:
+        return {"lr": self.lr, "betas": self.betas, "eps": self.eps,
+                "weight_decay": self.weight_decay}
+
+    def _core_settings(self) -> dict[str, Any]:
+        return {"lr": self.lr, "beta1": self.betas[0], "beta2": self.betas[1], "eps": self.eps,
+                "weight_decay": self.weight_decay}
+
+
+class AdamW(Adam):
+    """torch.optim.AdamW: Adam with decoupled weight decay, p *= 1 - lr * weight_decay first."""
+
+    name = "adamw"
+
+    def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2) -> None:
+        super().__init__(lr, betas, eps, weight_decay)
+
+
+class Rprop(Optimizer):
+    """torch.optim.Rprop (iRprop-): a step size per parameter, from the signs of the gradient.
+
+    Each step size starts at lr, grows by etas[1] while the gradient keeps
+    its sign and shrinks by etas[0] when it flips (then that gradient counts
+    as 0), within step_sizes = (min, max); p -= sign(g) * step. Meant for
+    full-batch training (batch_size=None), as in FANN.
+    """
+
+    name = "rprop"
+    slots = 2  # previous gradient, step sizes
+
+    def __init__(self, lr: float = 0.01, etas: tuple[float, float] = (0.5, 1.2),
+                 step_sizes: tuple[float, float] = (1e-6, 50.0)) -> None:
+        super().__init__(lr)
+        minus, plus = _pair(etas, "etas")
+        if not 0.0 < minus < 1.0 < plus or not math.isfinite(plus):
+            raise ValueError(f"etas: expected 0 < etas[0] < 1 < etas[1], got {(minus, plus)!r}")
+        self.etas = (minus, plus)
+        lo, hi = _pair(step_sizes, "step_sizes")
+        if not 0.0 < lo <= hi or not math.isfinite(hi):
+            raise ValueError(f"step_sizes: expected 0 < step_sizes[0] <= step_sizes[1], "
+                             f"got {(lo, hi)!r}")
+        self.step_sizes = (lo, hi)
+
+    def settings(self) -> dict[str, Any]:
+        return {"lr": self.lr, "etas": self.etas, "step_sizes": self.step_sizes}
+
+    def _core_settings(self) -> dict[str, Any]:
+        return {"lr": self.lr, "eta_minus": self.etas[0], "eta_plus": self.etas[1],
+                "step_min": self.step_sizes[0], "step_max": self.step_sizes[1]}
+
+
+CLASSES: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Adam, AdamW, Rprop)}
+assert tuple(CLASSES) == OPTIMIZERS  # one class per line of the core's table
+
+
+def from_saved(name: str, settings: dict[str, Any], steps: int,
+               state: Optional[list[np.ndarray]]) -> Optimizer:
+    """The optimizer ``Network.save`` stored; ValueError when the record is inconsistent."""
+    if name not in CLASSES:
+        raise ValueError(f"unknown optimizer {name!r}")
+    cls: Any = CLASSES[name]
+    opt: Optimizer = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
+    opt.steps = check.integer(steps, "steps", minimum=0)
+    if state is not None:
+        if len(state) != cls.slots or len({s.shape for s in state}) != 1:
+            raise ValueError(f"{name} keeps {cls.slots} state arrays of one shape, got "
+                             f"{[s.shape for s in state]}")
+        opt.state = [np.ascontiguousarray(s) for s in state]
+    return opt
+
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Rprop"]
