@@ -168,7 +168,7 @@ class Network:
                  dtype: Any = "float64", backend: str = "native", loss: str = "mse") -> None:
         sizes = check.layer_sizes(layers)
         acts = _activation_list(activation, output_activation, len(sizes) - 1)
-        loss = check.loss_pairing(acts, loss)
+        loss = check.loss_pairing(acts, loss, sizes[-1])
         check.choice(init, "init", INITS)
         if init_scale is not None:
             init_scale = check.real(init_scale, "init_scale")
@@ -599,7 +599,7 @@ class Network:
             sizes.append(W.shape[1])
         sizes_t = check.layer_sizes(sizes, "layer sizes")
         acts = _activation_list(activation, output_activation, len(Ws))
-        loss = check.loss_pairing(acts, loss)
+        loss = check.loss_pairing(acts, loss, sizes_t[-1])
         if dtype is None:
             f32 = all(a.dtype == np.float32 for a in Ws + bs)
             dt = np.dtype(np.float32 if f32 else np.float64)
