@@ -214,3 +214,62 @@ def test_an_mse_network_reports_only_its_loss(xor_data):
     net = pn.Network([2, 4, 1], seed=42)
     assert net.evaluate(X, y) == {"loss": net.loss(X, y)}
     assert net.loss(X, y) == pytest.approx(np.mean((net.forward(X) - y) ** 2), rel=1e-14)
+
+
+# ---------------------------------------------------------------- whole networks
+
+
+def _network_case(rng, loss, sizes):
+    acts = ["tanh"] * (len(sizes) - 2) + [{"cross_entropy": "softmax",
+                                           "binary_cross_entropy": "sigmoid"}.get(loss, "tanh")]
+    params = rng.standard_normal(ref.num_parameters(sizes)) * 0.8
+    X = rng.standard_normal((7, sizes[0]))
+    _, a, y = _case(rng, loss, 7, sizes[-1], np.float64)
+    return acts, params, X, y
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("sizes", [[3, 4], [3, 5, 4], [2, 4, 3, 3]])
+def test_network_gradients_are_those_of_the_objective(rng, loss, sizes):
+    """The reference's whole-network gradient against central differences of E."""
+    acts, params, X, y = _network_case(rng, loss, sizes)
+    reported, grads = ref.gradients(params, sizes, acts, loss, X, y)
+
+    def E(p):
+        z, a = ref.forward_trace(p, sizes, acts, loss, X)[-1]
+        return ref.objective(loss, ref.loss_forward(z, a, y, loss), sizes[-1])
+
+    assert E(params) == pytest.approx(ref.objective(loss, reported, sizes[-1]), rel=1e-15)
+    numeric = np.zeros_like(params)
+    for i in range(params.size):
+        up, down = params.copy(), params.copy()
+        up[i] += 1e-6
+        down[i] -= 1e-6
+        numeric[i] = (E(up) - E(down)) / 2e-6
+    np.testing.assert_allclose(grads, numeric, rtol=1e-6, atol=1e-9)
+    assert np.max(np.abs(grads)) > 1e-3
+
+
+@pytest.mark.usefixtures("variant")
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sizes", [[3, 4], [6, 9, 5], [70, 40, 10]])
+def test_native_network_functions_match_the_twin_for_every_loss(rng, loss, dtype, sizes):
+    acts, params, X, y = _network_case(rng, loss, sizes)
+    params, X, y = params.astype(dtype), X.astype(dtype), y.astype(dtype)
+    X = np.concatenate([X] * 100)[:600]  # more rows than one predict chunk
+    y = np.concatenate([y] * 100)[:600]
+    for (z, a), (zr, ar) in zip(_core.forward_trace(params, sizes, acts, loss, X),
+                                ref.forward_trace(params, sizes, acts, loss, X)):
+        assert_close(z, zr, dtype)
+        assert_close(a, ar, dtype)
+    assert_close(_core.forward(params, sizes, acts, loss, X), ar, dtype)
+    got_loss, got = _core.gradients(params, sizes, acts, loss, X, y)
+    want_loss, want = ref.gradients(params, sizes, acts, loss, X, y)
+    assert_close(got_loss, want_loss, dtype)
+    assert_close(got, want, dtype)
+    got_eval, want_eval = (_core.evaluate(params, sizes, acts, loss, X, y),
+                           ref.evaluate(params, sizes, acts, loss, X, y))
+    assert_close(got_eval[0], want_eval[0], dtype)
+    assert_close(got_eval[0], got_loss, dtype)  # chunked or not, the same loss
+    assert got_eval[1] == want_eval[1]
