@@ -400,12 +400,17 @@ struct Rprop {
         T* __restrict step = s[1];
         const T up = T(o.eta_plus), down = T(o.eta_minus), lo = T(o.step_min), hi = T(o.step_max);
         if (t == 1) std::fill_n(step, N, T(o.lr));
+        // One select per line, so that the loop has no branches and vectorises.
         for (int64_t i = 0; i < N; i++) {
             T sign = g[i] * prev[i];
-            T factor = sign > T(0) ? up : sign < T(0) ? down : T(1);
-            step[i] = std::fmin(std::fmax(step[i] * factor, lo), hi);
+            T factor = sign > T(0) ? up : T(1);
+            factor = sign < T(0) ? down : factor;
+            T grown = step[i] * factor;  // clamped as torch.clamp does, NaN kept
+            grown = grown < lo ? lo : grown;
+            step[i] = grown > hi ? hi : grown;
             T gi = sign < T(0) ? T(0) : g[i];
-            T dir = gi > T(0) ? T(1) : gi < T(0) ? T(-1) : T(0);
+            T dir = gi > T(0) ? T(1) : T(0);
+            dir = gi < T(0) ? T(-1) : dir;
             p[i] -= dir * step[i];
             prev[i] = gi;
         }

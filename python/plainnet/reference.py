@@ -313,7 +313,9 @@ def _rprop(p: Array, g: Array, state: list[Array], o: Settings, t: int) -> None:
         step[...] = t_(o["lr"])
     sign = g * prev
     factor = np.where(sign > 0, t_(o["eta_plus"]), np.where(sign < 0, t_(o["eta_minus"]), t_(1)))
-    step[...] = np.minimum(np.maximum(step * factor, t_(o["step_min"])), t_(o["step_max"]))
+    grown = step * factor  # clamped as torch.clamp does, NaN kept
+    step[...] = np.where(grown < o["step_min"], t_(o["step_min"]),
+                         np.where(grown > o["step_max"], t_(o["step_max"]), grown))
     gi = np.where(sign < 0, t_(0), g)
     p -= np.sign(gi) * step
     prev[...] = gi
