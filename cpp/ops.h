@@ -1,4 +1,4 @@
-// Every activation and loss plainnet knows, each defined once.
+// Every activation, loss and optimizer plainnet knows, each defined once.
 //
 // An activation is a struct with value(z) = f(z) and derivative(z, a) = f'(z)
 // (given a = f(z), whichever is cheaper to use), plus one line in
@@ -6,7 +6,8 @@
 // place in visit(), which is how every kernel reaches the loop specialised
 // for it. Its NumPy twin is a line of ACTIVATION_TABLE in
 // python/plainnet/reference.py, and its name one of _layout.ACTIVATIONS.
-// Losses follow the same pattern with PLAINNET_LOSSES and LOSS_TABLE.
+// Losses and optimizers follow the same pattern: PLAINNET_LOSSES and
+// LOSS_TABLE, PLAINNET_OPTIMIZERS and OPTIMIZER_TABLE.
 //
 // The math comes in as a policy M, so that one definition serves every kernel
 // variant: kernels.h passes Libm (the C library's exp), fast.h passes a
@@ -213,6 +214,15 @@ inline void softmax_rows(T* a, const T* z, int64_t B, int64_t K) {
 //     at_z is true;
 // plus one line in PLAINNET_LOSSES.
 
+// d (B, K) += (a - y) / B: the output error both MSE (with respect to a)
+// and binary cross-entropy (with respect to z) train on.
+template <typename T>
+inline void residual_over_rows(T* d, const T* a, const T* y, int64_t B, int64_t K) {
+    T inv_b = T(1) / T(B);
+    int64_t N = B * K;
+    for (int64_t i = 0; i < N; i++) d[i] += (a[i] - y[i]) * inv_b;
+}
+
 // Reported: the mean over all B*K elements of (a - y)^2. Trained: the
 // gradient of E = 1/(2B) * sum (a - y)^2, the tutorial's convention,
 // d += (a - y) / B with respect to a.
@@ -230,9 +240,7 @@ struct Mse {
     }
     template <typename T>
     static void backward(T* d, const T*, const T* a, const T* y, int64_t B, int64_t K) {
-        T inv_b = T(1) / T(B);
-        int64_t N = B * K;
-        for (int64_t i = 0; i < N; i++) d[i] += (a[i] - y[i]) * inv_b;
+        residual_over_rows(d, a, y, B, K);
     }
 };
 
@@ -253,9 +261,7 @@ struct BinaryCrossEntropy {
     }
     template <typename T>
     static void backward(T* dz, const T*, const T* a, const T* y, int64_t B, int64_t K) {
-        T inv_b = T(1) / T(B);
-        int64_t N = B * K;
-        for (int64_t i = 0; i < N; i++) dz[i] += (a[i] - y[i]) * inv_b;
+        residual_over_rows(dz, a, y, B, K);
     }
 };
 

@@ -13,10 +13,13 @@ Conventions, shared with the C++ kernels:
   ``W0, b0, W1, b1, ...``;
 * ``*_backward`` functions *accumulate* (``+=``) into the gradient arrays they
   are given, so a caller zeroes gradients once before a backward pass;
-* the loss reported is the MSE, the mean over all elements of
-  ``(pred - y)**2``; the gradient used for training is that of
-  ``E = 1/(2m) * sum((pred - y)**2)``, where ``m`` is the number of rows, so the
-  error signal at the output is ``(pred - y) / m``.
+* a network is ``(params, sizes, activations, loss)``: the loss is named with
+  every whole-network function, and the gradient is that of its objective E
+  (``objective`` converts the reported loss to E: for mse, the mean over all
+  elements of ``(pred - y)**2`` is reported and E is ``1/(2m) * sum((pred -
+  y)**2)``; for the cross-entropies E is the reported loss);
+* each table (activations, losses, optimizers) has one line per entry of
+  the matching table in ``cpp/ops.h``, in the same order.
 """
 
 from __future__ import annotations
@@ -172,8 +175,9 @@ def _mse_forward(z: Array, a: Array, y: Array) -> float:
         return float(np.mean(d * d))
 
 
-def _mse_backward(d: Array, z: Array, a: Array, y: Array) -> None:
-    """d += (a - y) / B: the gradient of E = sum((a - y)**2) / (2B) with respect to a."""
+def _residual_over_rows(d: Array, z: Array, a: Array, y: Array) -> None:
+    """d += (a - y) / B: the gradient of mse's E = sum((a - y)**2) / (2B) with respect to a,
+    and of binary cross-entropy with respect to z."""
     inv_b = a.dtype.type(1) / a.dtype.type(a.shape[0])
     d += (a - y) * inv_b
 
@@ -192,12 +196,6 @@ def _cross_entropy_forward(z: Array, a: Array, y: Array) -> float:
     return float(np.sum(y.astype(np.float64) * (lse - z64)) / z.shape[0])
 
 
-def _bce_backward(d: Array, z: Array, a: Array, y: Array) -> None:
-    """d += (a - y) / B, the gradient of binary cross-entropy with respect to z."""
-    inv_b = a.dtype.type(1) / a.dtype.type(a.shape[0])
-    d += (a - y) * inv_b
-
-
 def _cross_entropy_backward(d: Array, z: Array, a: Array, y: Array) -> None:
     """d += (a * sum_k y_k - y) / B, the gradient with respect to z ((a - y)/B for rows summing to 1)."""
     inv_b = a.dtype.type(1) / a.dtype.type(a.shape[0])
@@ -208,8 +206,8 @@ LossLine = tuple[Callable[[Array, Array, Array], float],
                  Callable[[Array, Array, Array, Array], None], bool]
 
 LOSS_TABLE: dict[str, LossLine] = {
-    "mse": (_mse_forward, _mse_backward, False),
-    "binary_cross_entropy": (_bce_forward, _bce_backward, True),
+    "mse": (_mse_forward, _residual_over_rows, False),
+    "binary_cross_entropy": (_bce_forward, _residual_over_rows, True),
     "cross_entropy": (_cross_entropy_forward, _cross_entropy_backward, True),
 }
 
