@@ -36,9 +36,19 @@ Optim optim_from_name(const std::string& name) {
     return from_name<Optim>(kOptimNames, "optimizer", name);
 }
 
+// parse(name), its error message prefixed by the argument's name.
+template <typename E>
+static E parse_arg(E (*parse)(const std::string&), const char* arg, const std::string& name) {
+    try {
+        return parse(name);
+    } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(std::string(arg) + ": " + e.what());
+    }
+}
+
 Layout Layout::from_names(std::vector<int64_t> sizes, const std::vector<std::string>& names,
                           const std::string& loss_name) {
-    Loss loss = loss_from_name(loss_name);
+    Loss loss = parse_arg(loss_from_name, "loss", loss_name);
     std::vector<Act> acts;
     bool softmax = false;
     for (size_t l = 0; l < names.size(); l++) {
@@ -50,7 +60,7 @@ Layout Layout::from_names(std::vector<int64_t> sizes, const std::vector<std::str
             softmax = true;
             acts.push_back(Act::linear);
         } else {
-            acts.push_back(act_from_name(names[l]));
+            acts.push_back(parse_arg(act_from_name, "activations", names[l]));
         }
     }
     if (softmax != (loss == Loss::cross_entropy)) {

@@ -11,9 +11,11 @@ namespace plainnet {
 namespace bind {
 namespace {
 
-Act act_arg(const std::string& name) {
+// The argument `name`, parsed by act_from_name or loss_from_name.
+template <typename E>
+E name_arg(E (*parse)(const std::string&), const std::string& name) {
     try {
-        return act_from_name(name);
+        return parse(name);
     } catch (const std::invalid_argument& e) {
         throw py::value_error(std::string("name: ") + e.what());
     }
@@ -80,7 +82,7 @@ void dense_backward(const py::handle& dinp_, const py::handle& dweight_, const p
 }
 
 py::array activation_forward(const py::handle& z_, const std::string& name) {
-    Act act = act_arg(name);
+    Act act = name_arg(act_from_name, name);
     return with_dtype(z_, "z", [&](auto tag) -> py::array {
         using T = decltype(tag);
         auto z = as_input<T>(z_, "z");
@@ -98,7 +100,7 @@ py::array activation_forward(const py::handle& z_, const std::string& name) {
 
 void activation_backward(const py::handle& dz_, const py::handle& dout_, const py::handle& z_,
                          const py::handle& a_, const std::string& name) {
-    Act act = act_arg(name);
+    Act act = name_arg(act_from_name, name);
     with_dtype(dz_, "dz", [&](auto tag) {
         using T = decltype(tag);
         auto dz = as_output<T>(dz_, "dz");
@@ -115,14 +117,6 @@ void activation_backward(const py::handle& dz_, const py::handle& dout_, const p
         py::gil_scoped_release nogil;
         kernels<T>().activation_backward(dzp, dp, zp, ap, N, act);
     });
-}
-
-Loss loss_arg(const std::string& name) {
-    try {
-        return loss_from_name(name);
-    } catch (const std::invalid_argument& e) {
-        throw py::value_error(std::string("name: ") + e.what());
-    }
 }
 
 // The output layer's z (B, K), a (B, K) and targets y (B, K) of a loss kernel.
@@ -143,7 +137,7 @@ struct LossInputs {
 
 double loss_forward(const py::handle& z_, const py::handle& a_, const py::handle& y_,
                     const std::string& name) {
-    Loss loss = loss_arg(name);
+    Loss loss = name_arg(loss_from_name, name);
     return with_dtype(z_, "z", [&](auto tag) -> double {
         using T = decltype(tag);
         LossInputs<T> in(z_, a_, y_);
@@ -155,7 +149,7 @@ double loss_forward(const py::handle& z_, const py::handle& a_, const py::handle
 
 void loss_backward(const py::handle& d_, const py::handle& z_, const py::handle& a_,
                    const py::handle& y_, const std::string& name) {
-    Loss loss = loss_arg(name);
+    Loss loss = name_arg(loss_from_name, name);
     with_dtype(d_, "d", [&](auto tag) {
         using T = decltype(tag);
         auto d = as_output<T>(d_, "d");

@@ -16,7 +16,12 @@ namespace bind {
 
 std::pair<Optim, Optimizer> optimizer_arg(const py::dict& d) {
     if (!d.contains("name")) throw py::value_error("optimizer: expected a 'name' entry");
-    Optim kind = optim_from_name(py::cast<std::string>(d["name"]));
+    Optim kind;
+    try {
+        kind = optim_from_name(py::cast<std::string>(d["name"]));
+    } catch (const std::invalid_argument& e) {
+        throw py::value_error(std::string("optimizer: ") + e.what());
+    }
     Optimizer o;
     const std::pair<const char*, double*> reals[] = {
         {"lr", &o.lr},           {"momentum", &o.momentum},   {"weight_decay", &o.weight_decay},

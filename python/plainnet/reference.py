@@ -24,7 +24,7 @@ Conventions, shared with the C++ kernels:
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, TypeVar
 
 import numpy as np
 
@@ -101,12 +101,20 @@ ACTIVATION_TABLE: dict[str, ActivationPair] = {
 }
 
 
-def _pair(name: str) -> ActivationPair:
+Entry = TypeVar("Entry")
+
+
+def _lookup(table: dict[str, Entry], what: str, name: str, arg: str = "name") -> Entry:
+    """table[name]; a ValueError listing the known names, as the core's, otherwise."""
     try:
-        return ACTIVATION_TABLE[name]
-    except KeyError:
-        raise ValueError(f"unknown activation {name!r}; expected one of: "
-                         f"{', '.join(ACTIVATIONS)}") from None
+        return table[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"{arg}: unknown {what} {name!r}; expected one of: "
+                         f"{', '.join(table)}") from None
+
+
+def _pair(name: str) -> ActivationPair:
+    return _lookup(ACTIVATION_TABLE, "activation", name)
 
 
 def activation_value(name: str, z: Array) -> Array:
@@ -213,11 +221,7 @@ LOSS_TABLE: dict[str, LossLine] = {
 
 
 def _loss_line(name: str) -> LossLine:
-    try:
-        return LOSS_TABLE[name]
-    except KeyError:
-        raise ValueError(f"name: unknown loss {name!r}; expected one of: "
-                         f"{', '.join(LOSS_TABLE)}") from None
+    return _lookup(LOSS_TABLE, "loss", name)
 
 
 def loss_forward(z: Array, a: Array, y: Array, name: str) -> float:
@@ -331,10 +335,7 @@ OPTIMIZER_TABLE: dict[str, OptimizerLine] = {
 
 def _optimizer_line(optimizer: dict[str, Any]) -> tuple[str, OptimizerLine, Settings]:
     name = optimizer.get("name")
-    if name not in OPTIMIZER_TABLE:
-        raise ValueError(f"optimizer: unknown optimizer {name!r}; expected one of: "
-                         f"{', '.join(OPTIMIZER_TABLE)}")
-    return name, OPTIMIZER_TABLE[name], Settings(optimizer)
+    return name, _lookup(OPTIMIZER_TABLE, "optimizer", name, "optimizer"), Settings(optimizer)
 
 
 def optimizer_update(params: Array, grads: Array, state: list[Array], optimizer: dict[str, Any],
