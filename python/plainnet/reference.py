@@ -334,7 +334,7 @@ OPTIMIZER_TABLE: dict[str, OptimizerLine] = {
 
 
 def _optimizer_line(optimizer: dict[str, Any]) -> tuple[str, OptimizerLine, Settings]:
-    name = optimizer.get("name")
+    name = str(optimizer.get("name"))
     return name, _lookup(OPTIMIZER_TABLE, "optimizer", name, "optimizer"), Settings(optimizer)
 
 
