@@ -301,6 +301,10 @@ WIDE_CASES = [
      r"^y: expected 2 columns, got shape \(6, 3\)"),
     ("y-1-D", np.zeros((6, 3)), np.zeros(6), ValueError,
      r"^y: expected a 2-D array \(samples, 2\), got shape \(6,\)"),
+    # integer labels for a multi-output mse network: a hint to one-hot encode them
+    ("y-1-D-labels", np.zeros((6, 3)), np.array([0, 1, 1, 0, 1, 0]), ValueError,
+     r"^y: expected a 2-D array \(samples, 2\), got shape \(6,\) \(these look like class "
+     r"labels: one-hot encode them.*loss='cross_entropy'"),
     ("y-rows", np.zeros((6, 3)), np.zeros((4, 2)), ValueError, r"^y: has 4 rows but X has 6"),
 ]
 
@@ -410,6 +414,12 @@ FIT_ERRORS = [
      r"^callback: expected a callable or None, got int 3"),
     ("callback-str", dict(callback="print", log_every=1), TypeError,
      r"^callback: expected a callable or None, got str 'print'"),
+    # a callable that cannot take (iteration, loss) is refused before training
+    ("callback-one-argument", dict(callback=lambda i: None), TypeError,
+     r"^callback: expected a function callback\(iteration, loss\) taking 2 arguments, "
+     r"got <lambda>\(i\)"),
+    ("callback-three-arguments", dict(callback=lambda i, loss, extra: None), TypeError,
+     r"^callback: expected a function callback\(iteration, loss\)"),
     ("shuffle-int", dict(shuffle=1), TypeError, r"^shuffle: expected a bool, got int 1"),
     ("shuffle-str", dict(shuffle="yes"), TypeError, r"^shuffle: expected a bool, got str 'yes'"),
     ("shuffle-none", dict(shuffle=None), TypeError, r"^shuffle: expected a bool, got NoneType"),
