@@ -112,3 +112,19 @@ def run_isolated(call):
     proc = subprocess.run([sys.executable, "-c", _SUBPROCESS.format(call=call)],
                           capture_output=True, text=True, timeout=60)
     return proc.returncode, proc.stdout.strip() + proc.stderr.strip()
+
+
+def sgd(lr):
+    """The optimizer dict of plain gradient descent with rate lr, as the core's fit takes it."""
+    return {"name": "sgd", "lr": lr}
+
+
+def plain_fit(impl, params, sizes, acts, X, y, lr, epochs, batch_size, shuffle, seed, log_every,
+              callback, loss="mse"):
+    """impl.fit (impl is plainnet._core or plainnet.reference) as plain gradient descent
+    with rate lr, without validation data: what fit(..., lr, ...) was before the fit
+    loop took an optimizer. Returns (losses, iterations, status)."""
+    losses, done, status, _, _, _ = impl.fit(
+        params, sizes, acts, loss, X, y, sgd(lr), [np.zeros_like(params)], 0, epochs,
+        batch_size, shuffle, seed, log_every, callback, None, None, 0, 0.0, True)
+    return losses, done, status

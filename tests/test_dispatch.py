@@ -4,7 +4,7 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import assert_close
+from conftest import assert_close, plain_fit
 
 import plainnet as pn
 from plainnet import _core
@@ -81,8 +81,8 @@ def _problem(dtype):
 
 def _train(params, X, y, iterations=3):
     params = params.copy()
-    losses, done, status = _core.fit(params, SIZES, ACTS, X, y, 0.5, iterations, 0, False, 0, 0,
-                                     None)
+    losses, done, status = plain_fit(_core, params, SIZES, ACTS, X, y, 0.5, iterations, 0, False,
+                                     0, 0, None)
     assert (done, status) == (iterations, "done")
     return params, losses
 
@@ -94,19 +94,19 @@ def test_threads_give_bit_identical_results(variant, threads, dtype):
     params, X, y = _problem(dtype)
     _core.set_num_threads(1)
     want_p, want_l = _train(params, X, y)
-    want_g = _core.gradients(params, SIZES, ACTS, X, y)[1]
+    want_g = _core.gradients(params, SIZES, ACTS, "mse", X, y)[1]
     for n in (2, 3, 8):
         _core.set_num_threads(n)
         got_p, got_l = _train(params, X, y)
         assert np.array_equal(got_p, want_p) and np.array_equal(got_l, want_l), n
-        assert np.array_equal(_core.gradients(params, SIZES, ACTS, X, y)[1], want_g), n
+        assert np.array_equal(_core.gradients(params, SIZES, ACTS, "mse", X, y)[1], want_g), n
 
 
 def test_every_variant_trains_like_the_reference(variant):
     params, X, y = _problem(np.float64)
     got_p, got_l = _train(params, X, y)
     want_p = params.copy()
-    want_l = [ref.step(want_p, SIZES, ACTS, X, y, 0.5)[0] for _ in range(3)]
+    want_l = [ref.step(want_p, SIZES, ACTS, "mse", X, y, 0.5)[0] for _ in range(3)]
     assert_close(got_l, want_l, rtol=1e-11)
     assert_close(got_p, want_p, rtol=1e-11)
 

@@ -64,8 +64,13 @@ CTOR_ERRORS = [
     ("activation-int", dict(activation=3), TypeError,
      r"^activation: expected a name or a list of names, got int 3"),
     ("activation-none", dict(activation=None), TypeError, r"^activation: .*got NoneType None"),
-    ("output_activation-unknown", dict(output_activation="softmax"), ValueError,
-     r"^output_activation: expected one of .*, got 'softmax'"),
+    ("output_activation-unknown", dict(output_activation="swish"), ValueError,
+     r"^output_activation: expected one of .*'softmax'.*, got 'swish'"),
+    # softmax is an output activation now, but only with the cross-entropy loss
+    ("output_activation-softmax-with-mse", dict(output_activation="softmax"), ValueError,
+     r"^loss: a softmax output goes with loss='cross_entropy', got 'mse'"),
+    ("activation-softmax-hidden", dict(activation="softmax", output_activation="linear"),
+     ValueError, r"^activation: 'softmax' is for the output layer only, got it on layer 0 of 2"),
     ("output_activation-int", dict(output_activation=3), TypeError,
      r"^output_activation: expected one of .*, got int 3"),
     ("activation-list-too-short", dict(activation=["relu"]), ValueError,
@@ -296,6 +301,10 @@ WIDE_CASES = [
      r"^y: expected 2 columns, got shape \(6, 3\)"),
     ("y-1-D", np.zeros((6, 3)), np.zeros(6), ValueError,
      r"^y: expected a 2-D array \(samples, 2\), got shape \(6,\)"),
+    # integer labels for a multi-output mse network: a hint to one-hot encode them
+    ("y-1-D-labels", np.zeros((6, 3)), np.array([0, 1, 1, 0, 1, 0]), ValueError,
+     r"^y: expected a 2-D array \(samples, 2\), got shape \(6,\) \(these look like class "
+     r"labels: one-hot encode them.*loss='cross_entropy'"),
     ("y-rows", np.zeros((6, 3)), np.zeros((4, 2)), ValueError, r"^y: has 4 rows but X has 6"),
 ]
 
@@ -345,9 +354,13 @@ LR_ERRORS = [
 ]
 
 
+# fit's lr=None is its default (2.0 without an optimizer): refused by step only
+LR_CASES = [pytest.param(method, *c[1:], id=f"{c[0]}-{method}") for c in LR_ERRORS
+            for method in ("step", "fit") if not (c[0] == "none" and method == "fit")]
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("method", ["step", "fit"])
-@pytest.mark.parametrize("lr,exc,match", [c[1:] for c in LR_ERRORS], ids=[c[0] for c in LR_ERRORS])
+@pytest.mark.parametrize("method,lr,exc,match", LR_CASES)
 def test_bad_learning_rate(backend, method, lr, exc, match):
     net = make_net(backend)
     before = params_of(net)
@@ -356,6 +369,27 @@ def test_bad_learning_rate(backend, method, lr, exc, match):
             net.step(X4, Y4, lr=lr)
         else:
             net.fit(X4, Y4, lr=lr, epochs=3)
+    assert_params_equal(net, before)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fit_lr_none_is_the_default_rate(backend):
+    # fit(lr=None) and fit() are gradient descent with lr 2.0
+    nets = [make_net(backend) for _ in range(3)]
+    hists = [nets[0].fit(X4, Y4, lr=None, epochs=3), nets[1].fit(X4, Y4, epochs=3),
+             nets[2].fit(X4, Y4, lr=2.0, epochs=3)]
+    assert all(h.lr == 2.0 for h in hists)
+    assert np.array_equal(hists[0].loss, hists[2].loss)
+    assert np.array_equal(hists[1].loss, hists[2].loss)
+    assert params_of(nets[0])[0][0].tolist() == params_of(nets[2])[0][0].tolist()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fit_refuses_lr_next_to_an_optimizer(backend):
+    net = make_net(backend)
+    before = params_of(net)
+    with pytest.raises(ValueError, match=r"^lr: the optimizer has its own \(lr=0\.5\)"):
+        net.fit(X4, Y4, lr=0.1, optimizer=pn.optim.SGD(0.5), epochs=3)
     assert_params_equal(net, before)
 
 
@@ -380,6 +414,12 @@ FIT_ERRORS = [
      r"^callback: expected a callable or None, got int 3"),
     ("callback-str", dict(callback="print", log_every=1), TypeError,
      r"^callback: expected a callable or None, got str 'print'"),
+    # a callable that cannot take (iteration, loss) is refused before training
+    ("callback-one-argument", dict(callback=lambda i: None), TypeError,
+     r"^callback: expected a function callback\(iteration, loss\) taking 2 arguments, "
+     r"got <lambda>\(i\)"),
+    ("callback-three-arguments", dict(callback=lambda i, loss, extra: None), TypeError,
+     r"^callback: expected a function callback\(iteration, loss\)"),
     ("shuffle-int", dict(shuffle=1), TypeError, r"^shuffle: expected a bool, got int 1"),
     ("shuffle-str", dict(shuffle="yes"), TypeError, r"^shuffle: expected a bool, got str 'yes'"),
     ("shuffle-none", dict(shuffle=None), TypeError, r"^shuffle: expected a bool, got NoneType"),
@@ -744,9 +784,11 @@ def test_load_rejects_files_that_are_not_plainnet_saves(backend, kind, saved, tm
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_load_refuses_a_newer_format(backend, saved, tmp_path):
     _, good = saved
-    path = _rewrite_meta(good, tmp_path / "future.npz", lambda m: m.update(format_version=2))
+    newer = pn.network.FORMAT_VERSION + 1
+    path = _rewrite_meta(good, tmp_path / "future.npz",
+                         lambda m: m.update(format_version=newer))
     with pytest.raises(ValueError, match=r"^load: '" + re.escape(str(path)) +
-                       r"' has format version 2, written by a newer plainnet.*upgrade"):
+                       rf"' has format version {newer}, written by a newer plainnet.*upgrade"):
         pn.Network.load(path, backend=backend)
 
 

@@ -6,13 +6,15 @@ shapes right and wrong, dtypes real and not, C/Fortran/strided/reversed/
 read-only layouts, NaN/Inf, empty and huge values. Each call must either
 succeed on both with results equal within the tolerance of the dtype, or
 raise the same ValueError/TypeError/FloatingPointError on both; after a
-ValueError/TypeError the networks are unchanged.
+ValueError/TypeError the networks are unchanged. fit warns (UserWarning) when
+mse targets lie outside the output activation's range; both must warn alike.
 
 The budget is fixed by the hypothesis profile loaded in conftest.py.
 """
 
 import os
 import tempfile
+import warnings
 
 import numpy as np
 import pytest
@@ -155,6 +157,25 @@ def close(actual, desired, dtype, table, scale=1.0):
     np.testing.assert_allclose(actual[fin], desired[fin], rtol=rtol, atol=max(rtol * top, floor))
 
 
+# The one warning a call may give: fit's, for mse targets the output cannot reach.
+TARGET_RANGE_WARNING = "y: the targets lie in "
+
+
+def run_recording_warnings(net, op, args):
+    """(outcome, result or exception, [warning messages]) of run(net, op, args)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            outcome = ("ok", run(net, op, args))
+        except ALLOWED as exc:
+            outcome = ("error", exc)
+    for w in caught:
+        assert w.category is UserWarning and str(w.message).startswith(TARGET_RANGE_WARNING), \
+            f"{op}: unexpected {w.category.__name__}: {w.message}"
+        assert op == "fit", f"{op} warned: {w.message}"
+    return outcome + ([str(w.message) for w in caught],)
+
+
 def run(net, op, args):
     if op == "forward":
         return net.forward(*args)
@@ -233,15 +254,13 @@ def test_random_call_sequences_agree_with_numpy_or_refuse(net, data):
 
         before_n, before_t = params(net), params(twin)
         scale = magnitude(*args[:2], *before_n)
-        outcomes = []
-        for which in (net, twin):
-            try:
-                outcomes.append(("ok", run(which, op, args)))
-            except ALLOWED as exc:
-                outcomes.append(("error", exc))
-        (kind_n, res_n), (kind_t, res_t) = outcomes
+        (kind_n, res_n, warned_n), (kind_t, res_t, warned_t) = [
+            run_recording_warnings(which, op, args) for which in (net, twin)]
         note(f"{op}: native {kind_n} {res_n!r:.200}, numpy {kind_t} {res_t!r:.200}")
         assert kind_n == kind_t
+        assert warned_n == warned_t
+        if warned_n:
+            event(f"{op}: warned")
         event(f"{op}: {kind_n if kind_n == 'ok' else type(res_n).__name__}")
         table = RTOL_TRAIN if trained or op in ("step", "fit") else RTOL_ONE
         if kind_n == "error":

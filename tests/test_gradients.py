@@ -16,7 +16,7 @@ KINKED = {"relu", "leaky_relu", "elu"}  # derivative jumps (or its slope jumps) 
 
 
 def objective(params, sizes, acts, X, y):
-    pred = ref.forward(params, sizes, acts, X)
+    pred = ref.forward(params, sizes, acts, "mse", X)
     return float(np.sum((pred - y) ** 2) / (2 * X.shape[0]))
 
 
@@ -38,7 +38,7 @@ def draw(rng, sizes, acts, m=6):
         params = rng.standard_normal(ref.num_parameters(sizes)) * 0.8
         X = rng.standard_normal((m, sizes[0]))
         y = rng.standard_normal((m, sizes[-1]))
-        zs = [z for z, _ in ref.forward_trace(params, sizes, acts, X)]
+        zs = [z for z, _ in ref.forward_trace(params, sizes, acts, "mse", X)]
         kinked = [z for z, a in zip(zs, acts) if a in KINKED]
         if all(np.min(np.abs(z)) > 1e-3 for z in kinked):
             return params, X, y
@@ -54,7 +54,7 @@ def test_gradients_match_finite_differences(rng, name, depth):
     sizes = DEPTH_SIZES[depth]
     acts = [name] * depth
     params, X, y = draw(rng, sizes, acts)
-    loss, grads = ref.gradients(params, sizes, acts, X, y)
+    loss, grads = ref.gradients(params, sizes, acts, "mse", X, y)
     numeric = central_differences(params, sizes, acts, X, y)
     np.testing.assert_allclose(grads, numeric, rtol=1e-6, atol=1e-8)
     assert np.max(np.abs(grads)) > 1e-3  # a vanishing gradient would pass trivially
@@ -66,7 +66,7 @@ def test_gradients_with_mixed_activations(rng, depth):
     for shift in range(len(ACTS)):
         acts = [ACTS[(shift + 2 * l) % len(ACTS)] for l in range(depth)]
         params, X, y = draw(rng, sizes, acts)
-        _, grads = ref.gradients(params, sizes, acts, X, y)
+        _, grads = ref.gradients(params, sizes, acts, "mse", X, y)
         numeric = central_differences(params, sizes, acts, X, y)
         np.testing.assert_allclose(grads, numeric, rtol=1e-6, atol=1e-8, err_msg=str(acts))
 
@@ -85,10 +85,13 @@ def test_reported_loss_is_mse_and_gradient_is_of_E(rng):
     # With K outputs, MSE = mean over m*K elements while E = sum / (2m): E = K * MSE / 2.
     sizes, acts = [3, 4, 5], ["tanh", "linear"]
     params, X, y = draw(rng, sizes, acts, m=7)
-    loss, _ = ref.gradients(params, sizes, acts, X, y)
-    pred = ref.forward(params, sizes, acts, X)
+    loss, _ = ref.gradients(params, sizes, acts, "mse", X, y)
+    pred = ref.forward(params, sizes, acts, "mse", X)
     assert loss == pytest.approx(np.mean((pred - y) ** 2), rel=1e-14)
     assert objective(params, sizes, acts, X, y) == pytest.approx(5 * loss / 2, rel=1e-14)
+    # the reference's own conversion from the reported loss to E says the same
+    assert ref.objective("mse", loss, 5) == pytest.approx(objective(params, sizes, acts, X, y),
+                                                          rel=1e-14)
 
 
 def test_tutorial_backward_pass_is_the_gradient_of_E(rng):
@@ -105,5 +108,5 @@ def test_tutorial_backward_pass_is_the_gradient_of_E(rng):
     delta_h = (delta_o @ W2.T) * a_h * (1 - a_h)
     tutorial = np.concatenate([(X.T @ delta_h / 4).ravel(), delta_h.mean(0),
                                (a_h.T @ delta_o / 4).ravel(), delta_o.mean(0)])
-    _, grads = ref.gradients(params, sizes, acts, X, y)
+    _, grads = ref.gradients(params, sizes, acts, "mse", X, y)
     np.testing.assert_allclose(grads, tutorial, rtol=1e-12, atol=1e-15)

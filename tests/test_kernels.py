@@ -164,38 +164,49 @@ def test_activations_match_torch(rng, name, torch_name):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("B,K", [(1, 1), (4, 1), (7, 3), (256, 10)])
-def test_mse_forward(rng, dtype, B, K):
+def test_mse_loss_forward(rng, dtype, B, K):
+    # for "mse" the loss is of a (the prediction); z is not used
+    z = rng.standard_normal((B, K)).astype(dtype)
     pred = rng.standard_normal((B, K)).astype(dtype)
     target = rng.standard_normal((B, K)).astype(dtype)
-    got = _core.mse_forward(pred, target)
-    assert_close(got, ref.mse_forward(pred, target), np.float64)
+    got = _core.loss_forward(z, pred, target, "mse")
+    assert_close(got, ref.loss_forward(z, pred, target, "mse"), np.float64)
     # both are the mean over all elements
     assert_close(got, np.mean((pred.astype(np.float64) - target) ** 2), dtype)
+    assert _core.loss_forward(np.zeros_like(z), pred, target, "mse") == got
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("B,K", [(1, 1), (4, 1), (7, 3), (256, 10)])
-def test_mse_backward_accumulates(rng, dtype, B, K):
+def test_mse_loss_backward_accumulates(rng, dtype, B, K):
+    z = rng.standard_normal((B, K)).astype(dtype)
     pred = rng.standard_normal((B, K)).astype(dtype)
     target = rng.standard_normal((B, K)).astype(dtype)
     start = rng.standard_normal((B, K)).astype(dtype)
     got, want = start.copy(), start.copy()
-    _core.mse_backward(got, pred, target)
-    ref.mse_backward(want, pred, target)
+    _core.loss_backward(got, z, pred, target, "mse")
+    ref.loss_backward(want, z, pred, target, "mse")
     assert_close(got, want, dtype)
+    # the gradient with respect to a, as mse_backward accumulated it
     assert_close(got - start, (pred - target) / B, dtype, rtol=RTOL_ACC[dtype])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", [1, 17, 1000])
 def test_sgd_update(rng, dtype, n):
+    # plain gradient descent: the core's optimizer_update with "sgd" and no
+    # momentum or weight decay is the reference's sgd_update
     params = rng.standard_normal(n).astype(dtype)
     grads = rng.standard_normal(n).astype(dtype)
-    got, want = params.copy(), params.copy()
-    _core.sgd_update(got, grads, 0.3)
+    got, want, want_table = params.copy(), params.copy(), params.copy()
+    state = [np.zeros_like(params)]
+    _core.optimizer_update(got, grads, state, {"name": "sgd", "lr": 0.3}, 1)
     ref.sgd_update(want, grads, 0.3)
+    ref.optimizer_update(want_table, grads, [np.zeros_like(params)], {"name": "sgd", "lr": 0.3}, 1)
     assert_close(got, want, dtype)
+    assert np.array_equal(want_table, want)
     assert not np.array_equal(got, params)
+    assert not state[0].any()  # plain SGD keeps no momentum
 
 
 # ---------------------------------------------------------------- whole networks
@@ -223,22 +234,27 @@ def test_network_forward_trace_and_gradients(rng, dtype, sizes, shift):
     params, X, y = random_case(rng, sizes, dtype)
     assert _core.num_parameters(sizes) == ref.num_parameters(sizes) == params.size
 
-    got_trace = _core.forward_trace(params, sizes, acts, X)
-    want_trace = ref.forward_trace(params, sizes, acts, X)
+    got_trace = _core.forward_trace(params, sizes, acts, "mse", X)
+    want_trace = ref.forward_trace(params, sizes, acts, "mse", X)
     assert len(got_trace) == len(want_trace) == len(acts)
     for (gz, ga), (wz, wa) in zip(got_trace, want_trace):
         assert_close(gz, wz, dtype)
         assert_close(ga, wa, dtype)
-    assert_close(_core.forward(params, sizes, acts, X), want_trace[-1][1], dtype)
+    assert_close(_core.forward(params, sizes, acts, "mse", X), want_trace[-1][1], dtype)
 
-    got_loss, got_grads = _core.gradients(params, sizes, acts, X, y)
-    want_loss, want_grads = ref.gradients(params, sizes, acts, X, y)
+    got_loss, got_grads = _core.gradients(params, sizes, acts, "mse", X, y)
+    want_loss, want_grads = ref.gradients(params, sizes, acts, "mse", X, y)
     assert_close(got_loss, want_loss, dtype)
     assert_close(got_grads, want_grads, dtype)
+    got_eval = _core.evaluate(params, sizes, acts, "mse", X, y)
+    want_eval = ref.evaluate(params, sizes, acts, "mse", X, y)
+    assert got_eval[1] == want_eval[1] == 0  # mse counts no right predictions
+    assert_close(got_eval[0], want_loss, dtype)
+    assert_close(want_eval[0], want_loss, dtype)
 
     got_p, want_p = params.copy(), params.copy()
-    got_step, got_updated = _core.step(got_p, sizes, acts, X, y, 0.05)
-    want_step, want_updated = ref.step(want_p, sizes, acts, X, y, 0.05)
+    got_step, got_updated = _core.step(got_p, sizes, acts, "mse", X, y, 0.05)
+    want_step, want_updated = ref.step(want_p, sizes, acts, "mse", X, y, 0.05)
     assert got_updated is want_updated is True
     assert_close(got_step, want_loss, dtype)
     assert_close(want_step, want_loss, dtype)

@@ -123,7 +123,7 @@ def test_fit_trajectories_agree_across_backends(rng, dtype, batch_size, shuffle)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_minibatch_order_is_reproducible_from_seed(rng, backend):
     X = rng.standard_normal((30, 3))
-    y = rng.standard_normal((30, 1))
+    y = rng.random((30, 1))  # targets a sigmoid output can reach
 
     def run(seed):
         net = pn.Network([3, 4, 1], seed=0, backend=backend)
@@ -273,9 +273,60 @@ def test_save_load_round_trip(tmp_path, rng, backend, dtype):
     # and the file is readable with NumPy alone
     with np.load(path, allow_pickle=False) as archive:
         meta = json.loads(str(archive["meta"]))
-        assert meta["format"] == "plainnet" and meta["format_version"] == 1
+        assert meta["format"] == "plainnet" and meta["format_version"] == 2
+        assert meta["format_version"] == pn.network.FORMAT_VERSION
         assert meta["layers"] == [3, 5, 4, 2] and meta["dtype"] == dtype
         assert np.array_equal(archive["W1"], net.weights[1])
+        # format 2 adds the loss and the optimizer the last fit used (plain SGD here)
+        assert meta["loss"] == "mse"
+        assert meta["optimizer"]["name"] == "sgd" and meta["optimizer"]["steps"] == 5
+        assert meta["optimizer"]["has_state"]
+        assert np.array_equal(archive["optimizer_state0"], net.optimizer.state[0])
+    assert back.loss_name == net.loss_name == "mse"
+    assert back.optimizer is not None and back.optimizer.name == "sgd"
+    assert back.optimizer.steps == net.optimizer.steps == 5
+
+
+def _as_version_1(src, dst):
+    """Rewrite a save as plainnet wrote it before format 2: no loss, no optimizer."""
+    with np.load(src) as archive:
+        arrays = {k: archive[k] for k in archive.files if not k.startswith("optimizer_state")}
+    meta = json.loads(str(arrays["meta"]))
+    meta["format_version"] = 1
+    meta.pop("loss", None)
+    meta.pop("optimizer", None)
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(dst, **arrays)
+    return dst
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_version_1_file_loads_as_an_mse_network_without_optimizer(tmp_path, rng, backend):
+    net = pn.Network([3, 5, 2], activation=["tanh", "linear"], seed=4, backend=backend)
+    X = rng.standard_normal((8, 3))
+    net.fit(X, rng.standard_normal((8, 2)), lr=0.05, epochs=4)
+    path = _as_version_1(net.save(tmp_path / "new.npz"), tmp_path / "old.npz")
+    back = pn.Network.load(path, backend=backend)
+    assert back.layers == net.layers and back.activations == net.activations
+    assert back.loss_name == "mse" and back.optimizer is None
+    for a, b in zip(back.weights + back.biases, net.weights + net.biases):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert np.array_equal(back.forward(X), net.forward(X))
+    # and it trains as a fresh network with those weights would
+    fresh = pn.Network.from_weights(net.weights, net.biases, activation=net.activations,
+                                    backend=backend)
+    y = rng.standard_normal((8, 2))
+    assert np.array_equal(back.fit(X, y, lr=0.05, epochs=3).loss,
+                          fresh.fit(X, y, lr=0.05, epochs=3).loss)
+
+
+def test_an_untrained_network_saves_no_optimizer(tmp_path):
+    path = pn.Network([2, 3, 1], seed=1).save(tmp_path / "net.npz")
+    with np.load(path, allow_pickle=False) as archive:
+        meta = json.loads(str(archive["meta"]))
+        assert "optimizer" not in meta and meta["loss"] == "mse"
+        assert not [k for k in archive.files if k.startswith("optimizer_state")]
+    assert pn.Network.load(path).optimizer is None
 
 
 def test_save_overwrites_atomically(tmp_path):
@@ -291,7 +342,7 @@ def test_save_overwrites_atomically(tmp_path):
 
 def test_two_threads_train_two_networks_like_alone(rng):
     X = rng.standard_normal((64, 8))
-    y = rng.standard_normal((64, 3))
+    y = rng.uniform(-1, 1, (64, 3))  # targets a tanh output can reach
 
     def train(seed, out):
         net = pn.Network([8, 16, 3], activation="tanh", seed=seed)
