@@ -16,9 +16,14 @@ namespace bind {
 
 std::pair<Optim, Optimizer> optimizer_arg(const py::dict& d) {
     if (!d.contains("name")) throw py::value_error("optimizer: expected a 'name' entry");
+    py::handle name = d["name"];
+    if (!py::isinstance<py::str>(name)) {
+        throw py::type_error("optimizer: 'name' must be a str, got " +
+                             py::str(py::type::of(name).attr("__name__")).cast<std::string>());
+    }
     Optim kind;
     try {
-        kind = optim_from_name(py::cast<std::string>(d["name"]));
+        kind = optim_from_name(name.cast<std::string>());
     } catch (const std::invalid_argument& e) {
         throw py::value_error(std::string("optimizer: ") + e.what());
     }
@@ -29,18 +34,28 @@ std::pair<Optim, Optimizer> optimizer_arg(const py::dict& d) {
         {"eta_minus", &o.eta_minus}, {"eta_plus", &o.eta_plus}, {"step_min", &o.step_min},
         {"step_max", &o.step_max}};
     for (auto item : d) {
-        std::string key = py::cast<std::string>(item.first);
+        std::string key = py::str(item.first).cast<std::string>();
+        py::handle value = item.second;
+        std::string got = py::str(py::type::of(value).attr("__name__")).cast<std::string>();
         if (key == "name") continue;
         if (key == "nesterov") {
-            o.nesterov = py::cast<bool>(item.second);
+            if (!py::isinstance<py::bool_>(value)) {
+                throw py::type_error("optimizer: setting 'nesterov' must be a bool, got " + got);
+            }
+            o.nesterov = value.cast<bool>();
             continue;
         }
         bool known = false;
         for (const auto& r : reals) {
-            if (key == r.first) {
-                *r.second = py::cast<double>(item.second);
-                known = true;
+            if (key != r.first) continue;
+            known = true;
+            bool real = (py::isinstance<py::float_>(value) || py::isinstance<py::int_>(value)) &&
+                        !py::isinstance<py::bool_>(value);
+            if (!real) {
+                throw py::type_error("optimizer: setting '" + key + "' must be a real number, got " +
+                                     got);
             }
+            *r.second = value.cast<double>();
         }
         if (!known) throw py::value_error("optimizer: unknown setting '" + key + "'");
     }

@@ -544,7 +544,7 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
     bs = m if full else batch_size
     batches = 1 if full else -(-m // bs)
     losses = np.empty(fit_iterations(m, epochs, batch_size), dtype=np.float64)
-    table = np.full((epochs, EPOCH_COLUMNS), np.nan)
+    table = np.empty((epochs, EPOCH_COLUMNS))  # rows filled as epochs complete
     u = _Updater(optimizer, state, steps, params)
     classifies = loss != "mse"
     per_row = K if loss == "binary_cross_entropy" else 1
@@ -589,6 +589,7 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
                     if callback(it - 1, value) is False:
                         return result("stopped")
             row = table[epoch]
+            row[:] = np.nan
             row[0] = loss_sum / m
             if classifies:
                 row[1] = correct / (m * per_row)
