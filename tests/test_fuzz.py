@@ -1,7 +1,8 @@
 """Random use of the public API: every call agrees with the NumPy twin or is refused cleanly.
 
-Each example builds a network on the native backend and its twin on the numpy
-backend, then runs a random sequence of calls on both with random arguments:
+Each example builds a network (with a random loss) on the native backend and
+its twin on the numpy backend, then runs a random sequence of calls on both
+with random arguments and optimizers (validation and early stopping included):
 shapes right and wrong, dtypes real and not, C/Fortran/strided/reversed/
 read-only layouts, NaN/Inf, empty and huge values. Each call must either
 succeed on both with results equal within the tolerance of the dtype, or
@@ -176,6 +177,34 @@ def run_recording_warnings(net, op, args):
     return outcome + ([str(w.message) for w in caught],)
 
 
+def targets(loss, rows, cols):
+    """y for a network trained on `loss`: what it accepts, most of the time."""
+    if loss == "mse":
+        return arrays(rows, cols, allow_1d=True)
+    good = st.lists(st.floats(0, 1), min_size=rows * cols, max_size=rows * cols).map(
+        lambda v: np.array(v).reshape(rows, cols))
+    if loss == "cross_entropy":
+        labels = st.lists(st.integers(0, cols - 1), min_size=rows, max_size=rows).map(np.array)
+        onehot = labels.map(lambda l: np.eye(cols)[l])
+        soft = good.map(lambda a: (a + 1e-3) / (a + 1e-3).sum(axis=1, keepdims=True))
+        wrong = st.sampled_from([np.full(rows, cols), -np.ones(rows, dtype=np.int64)])
+        good = st.one_of(labels, onehot, soft, wrong)
+    return mostly(good, arrays(rows, cols, allow_1d=True))
+
+
+# None (plain gradient descent with fit's lr) or a plainnet.optim optimizer.
+SMALL_LR = st.floats(1e-4, 0.5)
+OPTIMIZERS = st.one_of(
+    st.none(),
+    st.builds(pn.optim.SGD, lr=SMALL_LR, momentum=st.sampled_from([0.0, 0.5, 0.9]),
+              weight_decay=st.sampled_from([0.0, 1e-2])),
+    st.builds(pn.optim.SGD, lr=SMALL_LR, momentum=st.just(0.9), nesterov=st.just(True)),
+    st.builds(pn.optim.Adam, lr=SMALL_LR, weight_decay=st.sampled_from([0.0, 0.1])),
+    st.builds(pn.optim.AdamW, lr=SMALL_LR),
+    st.builds(pn.optim.Rprop, lr=SMALL_LR),
+)
+
+
 def run(net, op, args):
     if op == "forward":
         return net.forward(*args)
@@ -183,6 +212,10 @@ def run(net, op, args):
         return [pair for layer in net.forward_trace(*args) for pair in layer]
     if op == "loss":
         return net.loss(*args)
+    if op == "evaluate":
+        return list(net.evaluate(*args).values())
+    if op == "predict_classes":
+        return net.predict_classes(*args)
     if op == "gradients":
         dW, db = net.gradients(*args)
         return dW + db
@@ -190,8 +223,15 @@ def run(net, op, args):
         return net.step(*args)
     if op == "fit":
         X, y, kwargs = args
+        kwargs = dict(kwargs)
+        if kwargs.get("optimizer") == "continue":
+            kwargs["optimizer"] = net.optimizer
+        elif kwargs.get("optimizer") is not None:
+            kwargs["optimizer"] = kwargs["optimizer"].copy()  # each network its own
         hist = net.fit(X, y, **kwargs)
-        return hist.loss
+        return [hist.loss, hist.epoch_loss] + [
+            a for a in (hist.val_loss, hist.accuracy, hist.val_accuracy) if a is not None
+        ] + net.optimizer.state
     raise AssertionError(op)
 
 
@@ -200,16 +240,22 @@ def networks(draw):
     n_layers = draw(st.integers(1, 3))
     layers = draw(st.lists(st.integers(1, 5), min_size=n_layers + 1, max_size=n_layers + 1))
     acts = draw(st.lists(st.sampled_from(pn.ACTIVATIONS), min_size=n_layers, max_size=n_layers))
+    loss = draw(st.sampled_from(["mse", "mse"] + list(pn.LOSSES[1:])))
+    if loss == "cross_entropy":
+        acts[-1] = "softmax"
+        layers[-1] = max(layers[-1], 2)
+    elif loss == "binary_cross_entropy":
+        acts[-1] = "sigmoid"
     dtype = draw(st.sampled_from(["float64", "float32"]))
     init = draw(st.sampled_from(pn.INITS))
     scale = draw(st.sampled_from([None, 0.1, 1.0, 3.0]))
     seed = draw(st.integers(0, 2**32 - 1))
     return pn.Network(layers, activation=acts, init=init, init_scale=scale, seed=seed,
-                      dtype=dtype)
+                      dtype=dtype, loss=loss)
 
 
-OPS = ["forward", "forward_trace", "loss", "gradients", "step", "fit", "save_load", "copy",
-       "with_backend"]
+OPS = ["forward", "forward_trace", "loss", "evaluate", "predict_classes", "gradients", "step",
+       "fit", "save_load", "copy", "with_backend"]
 
 
 @given(net=networks(), data=st.data())
@@ -237,17 +283,27 @@ def test_random_call_sequences_agree_with_numpy_or_refuse(net, data):
             net = other
             continue
         X = data.draw(arrays(rows, n_in), label="X")
-        if op in ("forward", "forward_trace"):
+        if op in ("forward", "forward_trace", "predict_classes"):
             args = (X,)
         else:
-            y = data.draw(arrays(rows, n_out, allow_1d=True), label="y")
+            y = data.draw(targets(net.loss_name, rows, n_out), label="y")
             if op == "step":
                 args = (X, y, data.draw(LR, label="lr"))
             elif op == "fit":
-                kwargs = dict(lr=data.draw(LR, label="lr"), epochs=data.draw(EPOCHS, label="epochs"),
+                kwargs = dict(epochs=data.draw(EPOCHS, label="epochs"),
                               batch_size=data.draw(BATCH, label="batch_size"),
                               shuffle=data.draw(st.booleans(), label="shuffle"),
                               seed=data.draw(SEED, label="seed"))
+                opt = data.draw(OPTIMIZERS, label="optimizer")
+                if opt is None and net.optimizer is not None and data.draw(st.booleans()):
+                    opt = "continue"
+                if opt is None:
+                    kwargs["lr"] = data.draw(LR, label="lr")
+                else:
+                    kwargs["optimizer"] = opt
+                if rows >= 2 and data.draw(st.integers(0, 3), label="validation") == 0:
+                    kwargs["validation_split"] = 0.5
+                    kwargs["patience"] = data.draw(st.sampled_from([None, 1, 2]))
                 args = (X, y, kwargs)
             else:
                 args = (X, y)
