@@ -209,3 +209,50 @@ def test_forward_bench_memory_is_the_output_and_a_chunk_of_scratch():
     # 1.6 MB, the scratch for 512 rows 1.5 MB. The bound leaves room for an
     # instrumented allocator (AddressSanitizer's redzones and shadow memory).
     assert forward.peak_memory_mb(20_000, "float64") < 64
+
+
+def _digits_rows(text):
+    """{(peer, seed): test accuracy} from the per-seed table of bench/digits.py."""
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 8 and cells[1].isdigit():
+            rows[cells[0], int(cells[1])] = float(cells[2])
+    return rows
+
+
+def test_digits_bench_quick_run_learns_the_digits(capsys):
+    pytest.importorskip("sklearn", reason="bench/digits.py loads scikit-learn's digits")
+    import digits
+
+    # native and the numpy backend only: the idle pauses and the other peers'
+    # fits are timing, not correctness (a few seconds instead of half a minute)
+    status = digits.main(["--quick", "--peers", "native,numpy", "--pause", "0"])
+    text = capsys.readouterr().out
+    assert status == 0, text
+    rows = _digits_rows(text)
+    assert set(rows) == {("native", 0), ("numpy", 0)}, text
+    assert all(accuracy >= 0.95 for accuracy in rows.values()), rows
+    assert "native vs numpy backend" in text and ": ok" in text
+    assert "OPENBLAS_CORETYPE=" in text
+
+
+def test_digits_bench_peers_train_on_the_same_split():
+    pytest.importorskip("sklearn", reason="bench/digits.py loads scikit-learn's digits")
+    import digits
+
+    data = digits.load()
+    assert data.X_train.shape == (1347, 64) and data.X_test.shape == (450, 64)
+    assert data.X_train.max() <= 1.0
+    short = digits.sklearn_fit(data, seed=0, pause=0.0, max_iter=10)
+    assert short.epochs == 10 and short.note == "max_iter reached" and short.accuracy > 0.5
+    if digits.available("torch") is None:
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # two threads can take seconds per epoch on a busy machine
+        try:
+            run = digits.torch_fit(data, seed=0, epochs=3, pause=0.0)
+        finally:
+            torch.set_num_threads(threads)
+        assert run.epochs == 3 and run.accuracy > 0.5 and run.note == "1 thread"
