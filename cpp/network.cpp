@@ -259,15 +259,19 @@ static Evaluation evaluate_with(const Kernels<T>& k, const Layout& L, const T* p
     const int64_t K = L.outputs();
     Evaluation ev;
     double total = 0.0;  // the loss of each chunk times its rows
+    double total_if_one_chunk = 0.0;
     in_chunks(k, L, params, X, m, static_cast<T*>(nullptr),
               [&](int64_t r0, int64_t n, const T* z, const T* a) {
                   const T* yc = y + r0 * K;
-                  total += double(n) * visit(L.loss, [&](auto op) {
+                  double loss = visit(L.loss, [&](auto op) {
                       return decltype(op)::forward(z, a, yc, n, K);
                   });
+                  total += double(n) * loss;
+                  total_if_one_chunk = loss;
                   ev.correct += count_correct(L, a, yc, n);
               });
-    ev.loss = total / double(m);
+    // One chunk: its loss as computed, not rescaled by n / m (which can move the last bit).
+    ev.loss = m <= kPredictRows ? total_if_one_chunk : total / double(m);
     return ev;
 }
 
@@ -426,7 +430,9 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
     };
     int64_t it = 0;
     for (int64_t epoch = 0; epoch < opt.epochs; epoch++) {
-        if (!full && opt.shuffle) epoch_permutation(perm.data(), m, opt.seed, uint64_t(epoch));
+        if (!full && opt.shuffle) {
+            epoch_permutation(perm.data(), m, opt.seed, uint64_t(opt.first_epoch + epoch));
+        }
         double loss_sum = 0.0;  // batch losses times their rows
         int64_t correct = 0;
         for (int64_t b = 0; b < batches; b++, it++) {

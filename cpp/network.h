@@ -99,6 +99,7 @@ struct FitOptions {
     Optimizer settings;
     int64_t steps = 0;         // updates the optimizer's state has seen before this fit
     int64_t epochs = 1;
+    int64_t first_epoch = 0;   // epochs trained before this fit: the shuffles continue from there
     int64_t batch_size = 0;    // 0 or >= m: full batch
     bool shuffle = true;
     uint64_t seed = 0;

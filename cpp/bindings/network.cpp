@@ -205,10 +205,11 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
               const py::dict& optimizer, const py::list& state_, int64_t steps, int64_t epochs,
               int64_t batch_size, bool shuffle, uint64_t seed, int64_t log_every,
               const py::object& callback, const py::object& X_val_, const py::object& y_val_,
-              int64_t patience, double min_delta, bool restore_best) {
+              int64_t patience, double min_delta, bool restore_best, int64_t first_epoch) {
     if (batch_size < 0) throw py::value_error("batch_size: expected >= 0");
     if (log_every < 0) throw py::value_error("log_every: expected >= 0");
     if (steps < 0) throw py::value_error("steps: expected >= 0");
+    if (first_epoch < 0) throw py::value_error("first_epoch: expected >= 0");
     if (patience < 0) throw py::value_error("patience: expected >= 0");
     if (X_val_.is_none() != y_val_.is_none()) {
         throw py::value_error("X_val, y_val: expected both or neither");
@@ -221,6 +222,7 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
         opt.settings = settings;
         opt.steps = steps;
         opt.epochs = epochs;
+        opt.first_epoch = first_epoch;
         opt.batch_size = batch_size;
         opt.shuffle = shuffle;
         opt.seed = seed;
@@ -322,7 +324,7 @@ void register_network(py::module_& m) {
           py::arg("steps"), py::arg("epochs"), py::arg("batch_size"), py::arg("shuffle"),
           py::arg("seed"), py::arg("log_every"), py::arg("callback").none(true),
           py::arg("X_val").none(true), py::arg("y_val").none(true), py::arg("patience"),
-          py::arg("min_delta"), py::arg("restore_best"),
+          py::arg("min_delta"), py::arg("restore_best"), py::arg("first_epoch") = 0,
           "The fused training loop; (losses, iterations, status, updates, per-epoch table "
           "[loss, accuracy, val_loss, val_accuracy], best epoch).");
     m.def("fit_iterations", &iterations, py::arg("m"), py::arg("epochs"), py::arg("batch_size"));

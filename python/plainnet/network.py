@@ -422,7 +422,8 @@ class Network:
         (default 2.0); with one (``plainnet.optim.SGD``, ``Adam``, ``AdamW``,
         ``Rprop``) its rule and learning rate are used, and its state carries
         on into the next fit that is given the same object (``net.optimizer``
-        is the one the last fit used).
+        is the one the last fit used), its mini-batch order too: it shuffles
+        as the following epochs of one long run would.
 
         batch_size=None is full-batch training (one iteration per epoch);
         an int trains on mini-batches in an order drawn from ``seed`` (reshuffled
@@ -514,10 +515,11 @@ class Network:
                     h.best_epoch = best if best >= 0 else None
             return h
 
-        def took(updates: int) -> None:
+        def took(updates: int, epochs_done: int) -> None:
             # The optimizer's state now belongs to this network's run.
             opt.state = state
             opt.steps += updates
+            opt.epochs += epochs_done
             self._optimizer = opt
 
         with self._lock:
@@ -525,18 +527,18 @@ class Network:
                 losses, done, status, updates, table, best = self._impl.fit(
                     self._params, self._sizes, self._acts, self._loss, x, t, opt._for_core(),
                     state, opt.steps, n_epochs, bs, bool(shuffle), seed, every, callback, xv, tv,
-                    wait, delta, bool(restore_best))
+                    wait, delta, bool(restore_best), opt.epochs)
             except BaseException as exc:
                 # Both backends stop between iterations (Ctrl-C, or an exception
                 # from the callback) and say how far they got.
                 partial = getattr(exc, "plainnet_partial_fit", None)
                 if partial is not None:
                     del exc.plainnet_partial_fit  # type: ignore[attr-defined]
-                    took(int(partial[1]))
+                    took(int(partial[1]), int(partial[1]) // per_epoch)
                     if isinstance(exc, KeyboardInterrupt):
                         exc.history = history_of(partial[0], partial[1], True)  # type: ignore[attr-defined]
                 raise
-            took(updates)
+            took(updates, int(table.shape[0]))
         history = history_of(losses, done, status in ("stopped", "early_stopped"), table, best)
         if status == "nonfinite":
             kept = (f"those of iteration {done - 1}, whose loss {history.final_loss:.6g} was finite"
@@ -637,7 +639,8 @@ class Network:
             opt = self._optimizer
             if opt is not None:
                 meta["optimizer"] = {"name": opt.name, "settings": opt.settings(),
-                                     "steps": opt.steps, "has_state": opt.state is not None}
+                                     "steps": opt.steps, "epochs": opt.epochs,
+                                     "has_state": opt.state is not None}
                 for k, arr in enumerate(opt.state or []):
                     extra[f"optimizer_state{k}"] = arr.copy()
         return _io.write(path, meta, [W for W, _ in layers], [b for _, b in layers], extra)
@@ -658,7 +661,8 @@ class Network:
                 if saved.get("has_state"):
                     slots = optim.CLASSES[saved["name"]].slots if saved["name"] in optim.CLASSES else 0
                     state = [extra[f"optimizer_state{k}"] for k in range(slots)]
-                opt = optim.from_saved(saved["name"], saved["settings"], saved["steps"], state)
+                opt = optim.from_saved(saved["name"], saved["settings"], saved["steps"], state,
+                                       saved.get("epochs", 0))
                 if opt.state is not None:
                     opt.state = [np.ascontiguousarray(s, dtype=net.dtype) for s in opt.state]
                     opt._state_for(net.num_parameters, net.dtype)  # the same size as the network

@@ -56,8 +56,11 @@ def _beta(value: float, name: str) -> float:
 class Optimizer:
     """An update rule, its settings and its state.
 
-    ``steps`` counts the updates made so far; ``state`` holds the rule's
-    arrays (one number per parameter each), None until the first ``fit``.
+    ``steps`` counts the updates made so far and ``epochs`` the epochs
+    trained (a ``fit`` that continues with this optimizer shuffles its
+    mini-batches as epoch ``epochs``, ``epochs + 1``, ... of one long run);
+    ``state`` holds the rule's arrays (one number per parameter each), None
+    until the first ``fit``.
     """
 
     name: ClassVar[str]  # the core's name for the rule (cpp/ops.h)
@@ -66,6 +69,7 @@ class Optimizer:
     def __init__(self, lr: float) -> None:
         self.lr = lr
         self.steps = 0
+        self.epochs = 0
         self.state: Optional[list[np.ndarray]] = None
 
     @property
@@ -107,12 +111,13 @@ class Optimizer:
         """An independent optimizer with the same settings and a copy of the state."""
         other = type(self)(**self.settings())
         other.steps = self.steps
+        other.epochs = self.epochs
         other.state = None if self.state is None else [s.copy() for s in self.state]
         return other
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.settings().items())
-        return f"{type(self).__name__}({args}; steps={self.steps})"
+        return f"{type(self).__name__}({args}; steps={self.steps}, epochs={self.epochs})"
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -121,7 +126,8 @@ class Optimizer:
         same_state = (self.state is None) == (other.state is None) and (
             self.state is None or other.state is None
             or all(np.array_equal(a, b) for a, b in zip(self.state, other.state)))
-        return self.settings() == other.settings() and self.steps == other.steps and same_state
+        return (self.settings() == other.settings() and self.steps == other.steps
+                and self.epochs == other.epochs and same_state)
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
@@ -233,13 +239,14 @@ assert tuple(CLASSES) == OPTIMIZERS  # one class per line of the core's table
 
 
 def from_saved(name: str, settings: dict[str, Any], steps: int,
-               state: Optional[list[np.ndarray]]) -> Optimizer:
+               state: Optional[list[np.ndarray]], epochs: int = 0) -> Optimizer:
     """The optimizer ``Network.save`` stored; ValueError when the record is inconsistent."""
     if name not in CLASSES:
         raise ValueError(f"unknown optimizer {name!r}")
     cls: Any = CLASSES[name]
     opt: Optimizer = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
     opt.steps = check.integer(steps, "steps", minimum=0)
+    opt.epochs = check.integer(epochs, "epochs", minimum=0)
     if state is not None:
         if len(state) != cls.slots or len({s.shape for s in state}) != 1:
             raise ValueError(f"{name} keeps {cls.slots} state arrays of one shape, got "

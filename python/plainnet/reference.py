@@ -420,22 +420,20 @@ def _correct(loss: str, a: Array, y: Array) -> int:
     return 0
 
 
-def _evaluate(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str,
-              X: Array, y: Array) -> tuple[float, int]:
-    total, correct = 0.0, 0
+def evaluate(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str,
+             X: Array, y: Array) -> tuple[float, int]:
+    """(loss, right predictions) on (X, y), in chunks of rows as the core computes it."""
+    total, correct, value = 0.0, 0, 0.0
     with np.errstate(over="ignore", invalid="ignore"):
         for r0 in range(0, X.shape[0], PREDICT_ROWS):
             xc, yc = X[r0 : r0 + PREDICT_ROWS], y[r0 : r0 + PREDICT_ROWS]
             z, a = forward_trace(params, sizes, activations, loss, xc)[-1]
-            total += xc.shape[0] * LOSS_TABLE[loss][0](z, a, yc)
+            value = LOSS_TABLE[loss][0](z, a, yc)
+            total += xc.shape[0] * value
             correct += _correct(loss, a, yc)
-    return total / X.shape[0], correct
+    # One chunk: its loss as computed, not rescaled by n / m (which can move the last bit).
+    return (value if X.shape[0] <= PREDICT_ROWS else total / X.shape[0]), correct
 
-
-def evaluate(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str,
-             X: Array, y: Array) -> tuple[float, int]:
-    """(loss, right predictions) on (X, y), in chunks of rows as the core computes it."""
-    return _evaluate(params, sizes, activations, loss, X, y)
 
 
 class _Updater:
@@ -521,8 +519,8 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
         y: Array, optimizer: dict[str, Any], state: list[Array], steps: int, epochs: int,
         batch_size: int, shuffle: bool, seed: int, log_every: int,
         callback: Optional[Callable[[int, float], Any]], X_val: Optional[Array],
-        y_val: Optional[Array], patience: int, min_delta: float,
-        restore_best: bool) -> tuple[Array, int, str, int, Array, int]:
+        y_val: Optional[Array], patience: int, min_delta: float, restore_best: bool,
+        first_epoch: int = 0) -> tuple[Array, int, str, int, Array, int]:
     """The training loop, in place on params and the optimizer's state arrays.
 
     Returns (losses, iterations done, status, updates made, per-epoch table,
@@ -532,7 +530,10 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
     whose loss was finite, the last one recorded). The table has a row per
     completed epoch: training loss (row-weighted mean of the batch losses),
     training accuracy, validation loss, validation accuracy. best epoch is
-    that of the lowest validation loss (-1 without validation data).
+    that of the lowest validation loss (-1 without validation data). The
+    mini-batch order of epoch e is that of epoch first_epoch + e of a fit
+    that started from scratch, so a fit that continues one that trained
+    first_epoch epochs shuffles as one fit straight through would.
 
     A KeyboardInterrupt (Ctrl-C) or an exception from the callback leaves
     params as they were after the last completed iteration and carries
@@ -561,7 +562,7 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
     try:
         for epoch in range(epochs):
             if not full and shuffle:
-                order = epoch_permutation(m, seed, epoch)
+                order = epoch_permutation(m, seed, first_epoch + epoch)
             loss_sum, correct = 0.0, 0
             for b in range(batches):
                 rows = order[b * bs : (b + 1) * bs]
@@ -595,7 +596,7 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
                 row[1] = correct / (m * per_row)
             done_epochs = epoch + 1
             if X_val is not None and y_val is not None:
-                val_loss, val_correct = _evaluate(params, sizes, activations, loss, X_val, y_val)
+                val_loss, val_correct = evaluate(params, sizes, activations, loss, X_val, y_val)
                 row[2] = val_loss
                 if classifies:
                     row[3] = val_correct / (X_val.shape[0] * per_row)
