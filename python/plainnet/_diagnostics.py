@@ -1,23 +1,26 @@
-"""Looking inside a network: a gradient check.
+"""Looking inside a network: a gradient check and a diagnosis of a training run.
 
 ``gradcheck`` compares ``Network.gradients`` with central differences of the
-training objective E.
+training objective E; ``diagnose`` (behind ``Network.diagnose``) measures every
+layer — dead and saturated units, how large the gradient is next to the
+weights — and turns those numbers, the loss and optionally the loss history
+into plain-language hints.
 
-What a loss means here lives in small functions: ``_loss_name`` (which loss
-a network trains on) and ``objective_from_loss`` (the reported loss to E).
+What a loss means for these tools lives in three small functions:
+``_loss_name`` (which loss a network trains on), ``objective_from_loss`` (the
+reported loss to E) and ``_baseline_loss`` (the loss of a model that ignores
+its input).
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
 from . import _checks as check
-from . import _layout
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .network import History, Network
@@ -41,6 +44,22 @@ def objective_from_loss(loss_name: str, loss: float, outputs: int) -> float:
     if loss_name == "mse":
         return loss * outputs / 2
     return loss
+
+
+def _baseline_loss(loss_name: str, y: np.ndarray) -> float:
+    """The loss of the best prediction that ignores the input (the targets' mean).
+
+    A loss near this baseline means the network has learned nothing about X.
+    """
+    t = y.astype(np.float64)
+    mean = t.mean(axis=0)
+    if loss_name == "mse":
+        return float(np.mean((t - mean) ** 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.clip(mean, 1e-12, 1 - 1e-12)
+        if loss_name == "binary_cross_entropy":
+            return float(np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p))))
+        return float(np.mean(-(t * np.log(p)).sum(axis=1)))  # cross_entropy
 
 
 def _reported_loss(impl: Any, loss_name: str, pred: np.ndarray, y: np.ndarray) -> float:
@@ -259,3 +278,280 @@ def gradcheck(net: "Network", X: Any, y: Any, eps: float = 1e-6,
                            dtype=dtype, indices=indices, analytic=analytic, numeric=numeric,
                            errors=errors, crossed_kink=crossed, worst=worst)
 
+
+# ---------------------------------------------------------------- diagnose
+
+# A sigmoid or tanh unit is saturated where its slope is below SLOPE_FRACTION
+# of its largest slope (at z = 0). sigmoid'(z) = sech(z/2)**2 / 4 and
+# tanh'(z) = sech(z)**2, and sech(u)**2 = 1 - tanh(u)**2 < SLOPE_FRACTION
+# where |u| > atanh(sqrt(1 - SLOPE_FRACTION)); so |z| > 5.99 for sigmoid,
+# |z| > 2.99 for tanh.
+SLOPE_FRACTION = 0.01
+_U = math.atanh(math.sqrt(1 - SLOPE_FRACTION))
+SATURATION_Z = {"sigmoid": 2 * _U, "tanh": _U}
+# Units counted as dead when z <= 0 for every row: relu passes no gradient
+# there, leaky_relu and elu only a sliver.
+RELU_LIKE = ("relu", "leaky_relu", "elu")
+
+# The thresholds the hints rest on.
+SATURATED_ROWS = 0.5     # a unit is saturated when it is in more than this fraction of rows
+SATURATED_ALARM = 0.5    # ... and a layer is, when at least this fraction of its units are
+DEAD_ALARM = 0.25        # hint when at least this fraction of a layer's units are dead
+HIGH_LOSS = 0.1          # the loss is high above this fraction of the baseline loss
+FLAT = 1e-4              # the gradient is flat when every |dW| / |W| is below this
+TINY_STEP = 1e-3         # an update is tiny when lr * |dW| / |W| is below this everywhere
+VANISHING = 1e-2         # |dW|/|W| of the first layer below this times the last one's
+RISING = 0.1             # the loss oscillates when it went up in this fraction of steps
+RISE = 1e-3              # ... each time by more than this fraction of itself
+PLATEAU = 0.05           # the loss has stopped when the last 20 % moved it less than this
+TAIL = 0.2               # the part of a history that says where training is heading
+
+
+@dataclass
+class LayerReport:
+    """The numbers ``Network.diagnose`` measures for one layer.
+
+    ``dead_fraction`` (relu, leaky_relu, elu layers, else None): the fraction of
+    units with z <= 0 for every row. ``saturated_fraction`` (sigmoid and tanh
+    layers, else None): the fraction of units whose slope is below 1 % of its
+    largest in more than half of the rows. ``gradient_ratio`` is |dW| / |W|
+    (Frobenius norms); ``step_ratio`` is lr times it, the relative size of the
+    next update, when a History gave the lr.
+    """
+
+    index: int
+    activation: str
+    units: int
+    dead_fraction: Optional[float]
+    saturated_fraction: Optional[float]
+    weight_norm: float
+    gradient_norm: float
+    gradient_ratio: float
+    step_ratio: Optional[float]
+
+
+@dataclass
+class Hint:
+    """One finding: a stable ``code`` (such as "lr_too_high") and a ``message``."""
+
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}"
+
+
+@dataclass
+class Diagnosis:
+    """What ``Network.diagnose`` found: per-layer numbers, the loss and hints.
+
+    ``baseline_loss`` is the loss of predicting the targets' mean for every
+    row; ``relative_loss`` is loss / baseline_loss. The history fields are None
+    without a history: ``rising_fraction`` is the fraction of steps in which the
+    loss went up by more than 0.1 % (per epoch for mini-batch training), ``tail_change`` the
+    relative fall of the loss over the last 20 % of the history.
+    """
+
+    layers: list[LayerReport]
+    loss: float
+    loss_name: str
+    baseline_loss: float
+    rows: int
+    hints: list[Hint] = field(default_factory=list)
+    iterations: Optional[int] = None
+    lr: Optional[float] = None
+    rising_fraction: Optional[float] = None
+    tail_change: Optional[float] = None
+    history_first: Optional[float] = None
+    history_lowest: Optional[float] = None
+
+    @property
+    def relative_loss(self) -> float:
+        if self.baseline_loss > 0:
+            return self.loss / self.baseline_loss
+        return 0.0 if self.loss == 0 else math.inf
+
+    @property
+    def codes(self) -> list[str]:
+        return [h.code for h in self.hints]
+
+    def __str__(self) -> str:
+        lines = [f"loss ({self.loss_name}) {self.loss:.6g} on {self.rows} rows; predicting the "
+                 f"targets' mean would give {self.baseline_loss:.6g}"]
+        if self.iterations is not None:
+            tail = self.tail_change or 0.0
+            lines.append(f"history: {self.iterations} iterations at lr {self.lr:g}, loss "
+                         f"{self.history_first:.6g} at first, lowest {self.history_lowest:.6g}; "
+                         f"it went up in {self.rising_fraction or 0:.0%} of the steps and "
+                         f"{'fell' if tail >= 0 else 'rose'} {100 * abs(tail):.3g}% over the "
+                         f"last {TAIL:.0%}")
+
+        def cell(value: Optional[float], fmt: str) -> str:
+            return "-" if value is None else format(value, fmt)
+
+        header = ["layer", "activation", "units", "dead", "saturated", "|W|", "|dW|/|W|",
+                  "lr*|dW|/|W|"]
+        rows = [[str(r.index), r.activation, str(r.units), cell(r.dead_fraction, ".0%"),
+                 cell(r.saturated_fraction, ".0%"), f"{r.weight_norm:.4g}",
+                 f"{r.gradient_ratio:.3g}", cell(r.step_ratio, ".3g")] for r in self.layers]
+        widths = [max(len(x[i]) for x in [header] + rows) for i in range(len(header))]
+        for row in [header] + rows:
+            lines.append("  " + "  ".join(c.rjust(w) for c, w in zip(row, widths)))
+        if self.hints:
+            lines.append("hints:")
+            lines.extend(f"  {h}" for h in self.hints)
+        else:
+            lines.append("no problems found")
+        return "\n".join(lines)
+
+
+def _layer_reports(net: "Network", x: np.ndarray, t: np.ndarray,
+                   lr: Optional[float]) -> list[LayerReport]:
+    trace = net.forward_trace(x)
+    dW, _ = net.gradients(x, t)
+    reports = []
+    for l, ((z, _), W, g, name) in enumerate(zip(trace, net.weights, dW, net.activations)):
+        z64 = z.astype(np.float64)
+        dead = float(np.mean(np.all(z64 <= 0, axis=0))) if name in RELU_LIKE else None
+        saturated = None
+        if name in SATURATION_Z:
+            beyond = np.mean(np.abs(z64) > SATURATION_Z[name], axis=0)
+            saturated = float(np.mean(beyond > SATURATED_ROWS))
+        w_norm = float(np.linalg.norm(W.astype(np.float64)))
+        g_norm = float(np.linalg.norm(g.astype(np.float64)))
+        ratio = g_norm / w_norm if w_norm > 0 else (0.0 if g_norm == 0 else math.inf)
+        reports.append(LayerReport(l, name, int(z.shape[1]), dead, saturated, w_norm, g_norm,
+                                   ratio, None if lr is None else lr * ratio))
+    return reports
+
+
+def _history_series(history: "History") -> np.ndarray:
+    """The losses of a history, averaged per epoch when it trained on mini-batches
+    (mini-batch losses go up and down with the batch, not with the lr)."""
+    losses = np.asarray(history.loss, dtype=np.float64)
+    per = int(history.iterations_per_epoch)
+    if per > 1 and losses.size >= 2 * per:
+        whole = losses.size - losses.size % per
+        losses = losses[:whole].reshape(-1, per).mean(axis=1)
+    return losses[np.isfinite(losses)]
+
+
+def diagnose(net: "Network", X: Any, y: Any, history: Optional["History"] = None) -> Diagnosis:
+    """Measure every layer of ``net`` on (X, y) and turn the numbers into hints.
+
+    See ``Network.diagnose``.
+    """
+    from .network import History
+
+    net = _network(net, "diagnose")
+    if history is not None and not isinstance(history, History):
+        raise TypeError(f"history: expected a plainnet.History (what fit returns) or None, got "
+                        f"{type(history).__name__}")
+    x, t = net._xy(X, y)
+    loss_name = _loss_name(net)
+    lr = None if history is None else float(history.lr)
+    report = Diagnosis(layers=_layer_reports(net, x, t, lr), loss=net.loss(x, t),
+                       loss_name=loss_name, baseline_loss=_baseline_loss(loss_name, t),
+                       rows=int(x.shape[0]))
+    series = _history_series(history) if history is not None else np.empty(0)
+    if history is not None and series.size >= 3:
+        steps = np.diff(series)
+        report.iterations = history.iterations
+        report.lr = lr
+        report.rising_fraction = float(np.mean(steps > RISE * np.abs(series[:-1])))
+        start = series[min(int((1 - TAIL) * series.size), series.size - 2)]
+        report.tail_change = float((start - series[-1]) / start) if start > 0 else 0.0
+        report.history_first = float(series[0])
+        report.history_lowest = float(series.min())
+    report.hints = _hints(net, report, series)
+    return report
+
+
+def _hints(net: "Network", r: Diagnosis, series: np.ndarray) -> list[Hint]:
+    hints: list[Hint] = []
+    layers = r.layers
+    high = r.loss > 1e-12 and r.relative_loss > HIGH_LOSS
+    how_high = (f"the loss {r.loss:.4g} is {r.relative_loss:.0%} of what predicting the "
+                f"targets' mean gives ({r.baseline_loss:.4g})")
+    largest = max(x.gradient_ratio for x in layers)
+    flat = largest < FLAT
+    seen = r.rising_fraction is not None
+
+    dead = [x for x in layers if x.dead_fraction is not None and x.dead_fraction >= DEAD_ALARM]
+    if dead:
+        which = ", ".join(f"layer {x.index}: {x.dead_fraction:.0%} of {x.units}" for x in dead)
+        hints.append(Hint("dead_units", (
+            f"dead units ({which}): their weighted sum is <= 0 for every row, so they output "
+            f"a constant and their weights get (almost) no gradient. Usual causes: a large "
+            f"negative bias or a learning rate that pushed them there; try a smaller lr, "
+            f"init='he', or leaky_relu.")))
+
+    # the output layer saturated is only a problem while its answers are wrong
+    saturated = [x for x in layers if x.saturated_fraction is not None
+                 and x.saturated_fraction >= SATURATED_ALARM
+                 and (x.index < len(layers) - 1 or high)]
+    if saturated and high:
+        which = ", ".join(f"layer {x.index}: {x.saturated_fraction:.0%} of {x.units}"
+                          for x in saturated)
+        hints.append(Hint("saturated_units", (
+            f"saturated units ({which}): for most rows their slope is below "
+            f"{SLOPE_FRACTION:.0%} of its largest, so little gradient flows through them, and "
+            f"{how_high}. Their weighted sums are large: the weights grew too big (a "
+            f"learning rate too high) or started too big (init_scale).")))
+
+    oscillating = seen and high and (r.rising_fraction or 0) >= RISING
+    rebounded = (seen and high and r.history_lowest is not None
+                 and series[-1] >= 2 * r.history_lowest)
+    too_high = oscillating or rebounded or bool(not seen and saturated and high)
+    if too_high:
+        if oscillating or rebounded:
+            why = (f"the loss went up in {r.rising_fraction:.0%} of the steps and ends at "
+                   f"{series[-1]:.4g}, its lowest was {r.history_lowest:.4g}")
+        else:
+            why = "units are saturated while the loss is high (pass the History to be sure)"
+        hints.append(Hint("lr_too_high", (
+            f"learning rate too high: {why}. Each update overshoots the minimum it aims at; "
+            f"try an lr 10 times smaller.")))
+
+    plateaued = not seen or (r.tail_change or 0) < PLATEAU
+    if high and not too_high and not dead:
+        step = max(x.step_ratio or 0.0 for x in layers)
+        still_falling = (r.rising_fraction or 0) < RISING / 10 and (r.tail_change or 0) > 0
+        hidden = net.layers[1:-1]
+        if flat and plateaued and (not hidden or min(hidden) <= net.layers[0]):
+            width = (f"the narrowest hidden layer has {min(hidden)} units, no more than the "
+                     f"{net.layers[0]} inputs" if hidden else "the network has no hidden layer")
+            hints.append(Hint("too_few_units", (
+                f"too few units: {how_high} and training has stopped there (every |dW|/|W| "
+                f"is below {FLAT:g}); {width}. A wider hidden layer can represent more; "
+                f"with few units gradient descent also gets stuck more often.")))
+        elif flat and plateaued:
+            hints.append(Hint("stuck", (
+                f"stuck: {how_high} and the gradient is flat (every |dW|/|W| is below "
+                f"{FLAT:g}): a plateau or a poor local minimum. Try another seed or init, "
+                f"or more units.")))
+        elif seen and r.lr is not None and still_falling and step < TINY_STEP and not flat:
+            hints.append(Hint("lr_too_low", (
+                f"learning rate too low: {how_high}, and it is still falling steadily "
+                f"({100 * (r.tail_change or 0):.2g}% over the last {TAIL:.0%} of "
+                f"training) while each update moves the weights by at most {step:.2g} of "
+                f"their size (lr {r.lr:g} times |dW|/|W| {largest:.2g}); the gradient is not "
+                f"small, the steps are. Raise the lr (10 to 1000 times) or train much longer.")))
+        else:
+            more = ("" if seen else ", or pass the History that fit returned to check the "
+                    "learning rate")
+            hints.append(Hint("not_converged", (
+                f"not converged: {how_high} and still changing (|dW|/|W| up to "
+                f"{largest:.2g}): training has not finished. Train longer{more}.")))
+
+    if len(layers) >= 3:
+        first, last = layers[0].gradient_ratio, layers[-1].gradient_ratio
+        if last > 0 and first < VANISHING * last:
+            ratios = ", ".join(f"{x.gradient_ratio:.2g}" for x in layers)
+            hints.append(Hint("vanishing_gradient", (
+                f"vanishing gradient: |dW|/|W| falls from {last:.2g} at the last layer to "
+                f"{first:.2g} at the first ({ratios} by layer), so the first layers barely "
+                f"learn. Each {'/'.join(sorted(set(net.activations[:-1])))} layer multiplies "
+                f"the gradient by its slope; try relu-like activations, init='xavier' or "
+                f"'he', or fewer layers.")))
+    return hints
