@@ -6,10 +6,8 @@ layer — dead and saturated units, how large the gradient is next to the
 weights — and turns those numbers, the loss and optionally the loss history
 into plain-language hints.
 
-What a loss means for these tools lives in three small functions:
-``_loss_name`` (which loss a network trains on), ``objective_from_loss`` (the
-reported loss to E) and ``_baseline_loss`` (the loss of a model that ignores
-its input).
+The reported loss becomes E through ``reference.objective``, the one
+function that knows how (for the MSE, E = loss * outputs / 2).
 """
 
 from __future__ import annotations
@@ -21,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 
 from . import _checks as check
+from . import reference
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .network import History, Network
@@ -29,42 +28,18 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 # ---------------------------------------------------------------- losses
 
 
-def _loss_name(net: "Network") -> str:
-    """The loss the network trains on; networks without a loss choice train on the MSE."""
-    return str(getattr(net, "loss_name", "mse"))
-
-
-def objective_from_loss(loss_name: str, loss: float, outputs: int) -> float:
-    """E, the objective ``Network.gradients`` differentiates, from the reported loss.
-
-    The MSE is reported as the mean over all m*K elements of (p - y)**2 while
-    the gradient is that of E = 1/(2m) * sum((p - y)**2) = MSE * K / 2. The
-    cross-entropy losses are reported as E itself.
-    """
-    if loss_name == "mse":
-        return loss * outputs / 2
-    return loss
-
-
 def _baseline_loss(loss_name: str, y: np.ndarray) -> float:
-    """The loss of the best prediction that ignores the input (the targets' mean).
-
-    A loss near this baseline means the network has learned nothing about X.
-    """
+    """The loss, as reported, of the best prediction that ignores the input: the
+    targets' mean for every row. A loss near it means the network has learned
+    nothing about X."""
     t = y.astype(np.float64)
     mean = t.mean(axis=0)
     if loss_name == "mse":
         return float(np.mean((t - mean) ** 2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.clip(mean, 1e-12, 1 - 1e-12)
-        if loss_name == "binary_cross_entropy":
-            return float(np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p))))
-        return float(np.mean(-(t * np.log(p)).sum(axis=1)))  # cross_entropy
-
-
-def _reported_loss(impl: Any, loss_name: str, pred: np.ndarray, y: np.ndarray) -> float:
-    """The loss as ``Network.loss`` reports it, computed by the backend ``impl``."""
-    return float(getattr(impl, f"{loss_name}_forward")(pred, y))
+    p = np.clip(mean, 1e-12, 1 - 1e-12)  # a class that never occurs costs nothing
+    if loss_name == "binary_cross_entropy":  # summed over outputs, averaged over rows
+        return float(np.sum(-(t * np.log(p) + (1 - t) * np.log(1 - p))) / t.shape[0])
+    return float(np.sum(-(t * np.log(p))) / t.shape[0])  # cross_entropy
 
 
 # Activations whose slope jumps at z = 0: a central difference across the jump
@@ -76,7 +51,8 @@ class _Objective:
     """E as a function of a float64 copy of a network's flat parameters.
 
     It holds its own copy of the parameters, so perturbing them never touches
-    the network; it computes with the network's own backend. After each call,
+    the network; it computes with the network's own backend and turns the
+    reported loss into E with ``reference.objective``. After each call,
     ``signs`` holds z > 0 for every unit and row of the layers with a kink
     (None when there are none), to tell when a perturbation crossed one.
     """
@@ -87,21 +63,20 @@ class _Objective:
         self.sizes = net._sizes
         self.acts = net._acts
         self.impl = net._impl
-        self.loss_name = _loss_name(net)
+        self.loss_name = net.loss_name
         self.x = x.astype(np.float64)
         self.y = y.astype(np.float64)
         self.kinked = [l for l, a in enumerate(self.acts) if a in KINKED]
         self.signs: Optional[np.ndarray] = None
 
     def __call__(self) -> float:
+        trace = self.impl.forward_trace(self.params, self.sizes, self.acts, self.loss_name,
+                                        self.x)
         if self.kinked:
-            trace = self.impl.forward_trace(self.params, self.sizes, self.acts, self.x)
             self.signs = np.concatenate([(trace[l][0] > 0).ravel() for l in self.kinked])
-            pred = trace[-1][1]
-        else:
-            pred = self.impl.forward(self.params, self.sizes, self.acts, self.x)
-        loss = _reported_loss(self.impl, self.loss_name, pred, self.y)
-        return objective_from_loss(self.loss_name, loss, self.sizes[-1])
+        z, a = trace[-1]
+        loss = float(self.impl.loss_forward(z, a, self.y, self.loss_name))
+        return reference.objective(self.loss_name, loss, self.sizes[-1])
 
 
 def _locate(flat: int, sizes: tuple[int, ...]) -> tuple[int, str, tuple[int, ...]]:
@@ -213,7 +188,8 @@ def gradcheck(net: "Network", X: Any, y: Any, eps: float = 1e-6,
     Every parameter is perturbed by +eps and -eps in turn, on a float64 copy
     of the network's parameters (the network itself is not changed), and
     (E(+) - E(-)) / 2eps is compared with the gradient the network computes.
-    E is the objective of training: for the MSE, 1/(2m) * sum((p - y)**2).
+    E is the objective of training: for the MSE, 1/(2m) * sum((p - y)**2);
+    for the cross-entropies, the loss as reported.
 
     Networks with more than ``max_params`` parameters are checked on a random
     sample of that many, drawn from ``seed``; None checks every parameter.
@@ -426,13 +402,12 @@ def _layer_reports(net: "Network", x: np.ndarray, t: np.ndarray,
 
 
 def _history_series(history: "History") -> np.ndarray:
-    """The losses of a history, averaged per epoch when it trained on mini-batches
-    (mini-batch losses go up and down with the batch, not with the lr)."""
+    """The losses of a history: per epoch when it trained on mini-batches (a
+    mini-batch's loss goes up and down with the batch, not with the lr)."""
     losses = np.asarray(history.loss, dtype=np.float64)
-    per = int(history.iterations_per_epoch)
-    if per > 1 and losses.size >= 2 * per:
-        whole = losses.size - losses.size % per
-        losses = losses[:whole].reshape(-1, per).mean(axis=1)
+    per_epoch = np.asarray(history.epoch_loss, dtype=np.float64)
+    if history.iterations_per_epoch > 1 and per_epoch.size >= 3:
+        losses = per_epoch
     return losses[np.isfinite(losses)]
 
 
@@ -448,7 +423,7 @@ def diagnose(net: "Network", X: Any, y: Any, history: Optional["History"] = None
         raise TypeError(f"history: expected a plainnet.History (what fit returns) or None, got "
                         f"{type(history).__name__}")
     x, t = net._xy(X, y)
-    loss_name = _loss_name(net)
+    loss_name = net.loss_name
     lr = None if history is None else float(history.lr)
     report = Diagnosis(layers=_layer_reports(net, x, t, lr), loss=net.loss(x, t),
                        loss_name=loss_name, baseline_loss=_baseline_loss(loss_name, t),
