@@ -277,8 +277,8 @@ def test_layer_numbers(rng, backend):
     dW, _ = net.gradients(X, y)
     for rep, W, g in zip(report.layers, net.weights, dW):
         assert rep.weight_norm == pytest.approx(np.linalg.norm(W), rel=1e-12)
-        assert rep.gradient_ratio == pytest.approx(np.linalg.norm(g) / np.linalg.norm(W),
-                                                   rel=1e-12)
+        scale = max(np.linalg.norm(W), diag.WEIGHT_NORM_FLOOR)
+        assert rep.gradient_ratio == pytest.approx(np.linalg.norm(g) / scale, rel=1e-12)
         assert rep.step_ratio is None
     assert report.loss == pytest.approx(net.loss(X, y), rel=1e-15)
     assert report.baseline_loss == pytest.approx(np.var(y), rel=1e-12)
@@ -389,6 +389,20 @@ def test_the_tutorial_with_binary_cross_entropy(xor_data, hidden, lr, iterations
     assert report.codes == expected, str(report)
 
 
+def test_adam_steps_are_measured_by_its_own_rule(xor_data):
+    X, y = xor_data
+    slow = pn.Network([2, 4, 1], seed=42)
+    history = slow.fit(X, y, optimizer=pn.optim.Adam(lr=1e-5), epochs=3000)
+    report = slow.diagnose(X, y, history)
+    assert report.codes == ["lr_too_low"], str(report)
+    for layer, W in zip(report.layers, slow.weights):  # each weight moves by about lr
+        scale = max(np.linalg.norm(W), diag.WEIGHT_NORM_FLOOR)
+        assert layer.step_ratio == pytest.approx(1e-5 * math.sqrt(W.size) / scale)
+    fine = pn.Network([2, 4, 1], seed=42)
+    history = fine.fit(X, y, optimizer=pn.optim.Adam(lr=0.01), epochs=3000)
+    assert fine.diagnose(X, y, history).codes == []
+
+
 def test_a_wide_network_stuck_on_a_plateau_is_not_called_too_narrow(xor_data):
     X, y = xor_data
     # every hidden unit identical: the symmetric start never breaks symmetry
@@ -396,6 +410,16 @@ def test_a_wide_network_stuck_on_a_plateau_is_not_called_too_narrow(xor_data):
     history = net.fit(X, y, lr=2.0, epochs=3000)
     report = net.diagnose(X, y, history)
     assert report.codes == ["stuck"], str(report)
+
+
+def test_a_network_without_a_hidden_layer_has_too_few_units(xor_data):
+    X, y = xor_data
+    net = pn.Network([2, 1], seed=42)
+    history = net.fit(X, y, lr=2.0, epochs=10000)
+    assert np.linalg.norm(net.weights[0]) < 1e-6  # it settles on predicting 0.5 everywhere
+    report = net.diagnose(X, y, history)
+    assert report.codes == ["too_few_units"], str(report)
+    assert "no hidden layer" in report.hints[0].message
 
 
 def test_an_untrained_network_is_not_converged(xor_data):

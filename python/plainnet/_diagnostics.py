@@ -281,6 +281,10 @@ RISING = 0.1             # the loss oscillates when it went up in this fraction 
 RISE = 1e-3              # ... each time by more than this fraction of itself
 PLATEAU = 0.05           # the loss has stopped when the last 20 % moved it less than this
 TAIL = 0.2               # the part of a history that says where training is heading
+# |dW| is compared with |W|, or with this when |W| is smaller: weights that
+# shrink towards zero (a linear model on XOR) must not make a vanishing
+# gradient look large next to them.
+WEIGHT_NORM_FLOOR = 1.0
 
 
 @dataclass
@@ -291,8 +295,10 @@ class LayerReport:
     units with z <= 0 for every row. ``saturated_fraction`` (sigmoid and tanh
     layers, else None): the fraction of units whose slope is below 1 % of its
     largest in more than half of the rows. ``gradient_ratio`` is |dW| / |W|
-    (Frobenius norms); ``step_ratio`` is lr times it, the relative size of the
-    next update, when a History gave the lr.
+    (Frobenius norms; |W| counts as at least WEIGHT_NORM_FLOOR = 1).
+    ``step_ratio`` is the size of the next update relative to |W| (lr times
+    gradient_ratio for gradient descent), when a History says how training
+    updates.
     """
 
     index: int
@@ -366,7 +372,7 @@ class Diagnosis:
             return "-" if value is None else format(value, fmt)
 
         header = ["layer", "activation", "units", "dead", "saturated", "|W|", "|dW|/|W|",
-                  "lr*|dW|/|W|"]
+                  "step/|W|"]
         rows = [[str(r.index), r.activation, str(r.units), cell(r.dead_fraction, ".0%"),
                  cell(r.saturated_fraction, ".0%"), f"{r.weight_norm:.4g}",
                  f"{r.gradient_ratio:.3g}", cell(r.step_ratio, ".3g")] for r in self.layers]
@@ -381,8 +387,29 @@ class Diagnosis:
         return "\n".join(lines)
 
 
+def _step_ratio(history: Optional["History"], ratio: float, count: int,
+                w_norm: float) -> Optional[float]:
+    """How far the next update moves a layer's weights, relative to their norm.
+
+    Gradient descent moves them by lr * |dW| (lr / (1 - momentum) * |dW| once
+    momentum has built up); Adam and AdamW move each weight by about lr
+    whatever the gradient, lr * sqrt(count) in all. Rprop's steps adapt
+    during training, so there is no telling (None), nor without a history.
+    """
+    if history is None:
+        return None
+    opt = history.optimizer
+    name = "sgd" if opt is None else opt.name
+    if name == "sgd":
+        momentum = float(getattr(opt, "momentum", 0.0))
+        return history.lr / (1 - momentum) * ratio
+    if name in ("adam", "adamw"):
+        return history.lr * math.sqrt(count) / w_norm
+    return None
+
+
 def _layer_reports(net: "Network", x: np.ndarray, t: np.ndarray,
-                   lr: Optional[float]) -> list[LayerReport]:
+                   history: Optional["History"]) -> list[LayerReport]:
     trace = net.forward_trace(x)
     dW, _ = net.gradients(x, t)
     reports = []
@@ -395,9 +422,10 @@ def _layer_reports(net: "Network", x: np.ndarray, t: np.ndarray,
             saturated = float(np.mean(beyond > SATURATED_ROWS))
         w_norm = float(np.linalg.norm(W.astype(np.float64)))
         g_norm = float(np.linalg.norm(g.astype(np.float64)))
-        ratio = g_norm / w_norm if w_norm > 0 else (0.0 if g_norm == 0 else math.inf)
+        scale = max(w_norm, WEIGHT_NORM_FLOOR)
         reports.append(LayerReport(l, name, int(z.shape[1]), dead, saturated, w_norm, g_norm,
-                                   ratio, None if lr is None else lr * ratio))
+                                   g_norm / scale, _step_ratio(history, g_norm / scale, W.size,
+                                                               scale)))
     return reports
 
 
@@ -425,7 +453,7 @@ def diagnose(net: "Network", X: Any, y: Any, history: Optional["History"] = None
     x, t = net._xy(X, y)
     loss_name = net.loss_name
     lr = None if history is None else float(history.lr)
-    report = Diagnosis(layers=_layer_reports(net, x, t, lr), loss=net.loss(x, t),
+    report = Diagnosis(layers=_layer_reports(net, x, t, history), loss=net.loss(x, t),
                        loss_name=loss_name, baseline_loss=_baseline_loss(loss_name, t),
                        rows=int(x.shape[0]))
     series = _history_series(history) if history is not None else np.empty(0)
@@ -490,6 +518,7 @@ def _hints(net: "Network", r: Diagnosis, series: np.ndarray) -> list[Hint]:
 
     plateaued = not seen or (r.tail_change or 0) < PLATEAU
     if high and not too_high and not dead:
+        known_steps = all(x.step_ratio is not None for x in layers)
         step = max(x.step_ratio or 0.0 for x in layers)
         still_falling = (r.rising_fraction or 0) < RISING / 10 and (r.tail_change or 0) > 0
         hidden = net.layers[1:-1]
@@ -505,13 +534,14 @@ def _hints(net: "Network", r: Diagnosis, series: np.ndarray) -> list[Hint]:
                 f"stuck: {how_high} and the gradient is flat (every |dW|/|W| is below "
                 f"{FLAT:g}): a plateau or a poor local minimum. Try another seed or init, "
                 f"or more units.")))
-        elif seen and r.lr is not None and still_falling and step < TINY_STEP and not flat:
+        elif seen and known_steps and still_falling and step < TINY_STEP and not flat:
             hints.append(Hint("lr_too_low", (
                 f"learning rate too low: {how_high}, and it is still falling steadily "
                 f"({100 * (r.tail_change or 0):.2g}% over the last {TAIL:.0%} of "
                 f"training) while each update moves the weights by at most {step:.2g} of "
-                f"their size (lr {r.lr:g} times |dW|/|W| {largest:.2g}); the gradient is not "
-                f"small, the steps are. Raise the lr (10 to 1000 times) or train much longer.")))
+                f"their size (lr {r.lr:g}; |dW|/|W| is up to {largest:.2g}): the gradient is "
+                f"not small, the steps are. Raise the lr (10 to 1000 times) or train much "
+                f"longer.")))
         else:
             more = ("" if seen else ", or pass the History that fit returned to check the "
                     "learning rate")
