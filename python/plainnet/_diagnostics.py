@@ -42,6 +42,8 @@ def _baseline_loss(loss_name: str, y: np.ndarray) -> float:
     return float(np.sum(-(t * np.log(p))) / t.shape[0])  # cross_entropy
 
 
+# ---------------------------------------------------------------- gradcheck
+
 # Activations whose slope jumps at z = 0: a central difference across the jump
 # measures neither side's slope.
 KINKED = ("relu", "leaky_relu")
@@ -96,8 +98,6 @@ def _describe_entry(where: tuple[int, str, tuple[int, ...]]) -> str:
     layer, kind, index = where
     return f"layer {layer} {kind}[{', '.join(str(i) for i in index)}]"
 
-
-# ---------------------------------------------------------------- gradcheck
 
 # Pass if the worst relative error is at most this, per dtype of the network.
 # float64: on correct gradients of random networks the worst entry is off by
@@ -207,7 +207,9 @@ def gradcheck(net: "Network", X: Any, y: Any, eps: float = 1e-6,
     seed = check.init_seed(seed)
     x, t = net._xy(X, y)
 
-    dW, db = net.gradients(x, t)
+    with net._lock:  # the gradient and the copy differenced are of the same parameters
+        dW, db = net.gradients(x, t)
+        objective = _Objective(net, x, t)
     analytic_all = np.concatenate([a for pair in zip(dW, db) for a in (pair[0].ravel(), pair[1])])
     total = analytic_all.size
     if max_params is None or total <= max_params:
@@ -216,7 +218,6 @@ def gradcheck(net: "Network", X: Any, y: Any, eps: float = 1e-6,
         rng = np.random.default_rng(seed)
         indices = np.sort(rng.choice(total, size=max_params, replace=False))
 
-    objective = _Objective(net, x, t)
     centre = objective()
     p = objective.params
     numeric = np.empty(indices.size)
@@ -275,7 +276,7 @@ SATURATED_ALARM = 0.5    # ... and a layer is, when at least this fraction of it
 DEAD_ALARM = 0.25        # hint when at least this fraction of a layer's units are dead
 HIGH_LOSS = 0.1          # the loss is high above this fraction of the baseline loss
 FLAT = 1e-4              # the gradient is flat when every |dW| / |W| is below this
-TINY_STEP = 1e-3         # an update is tiny when lr * |dW| / |W| is below this everywhere
+TINY_STEP = 1e-3         # updates are tiny when they move every layer's W by less than this
 VANISHING = 1e-2         # |dW|/|W| of the first layer below this times the last one's
 RISING = 0.1             # the loss oscillates when it went up in this fraction of steps
 RISE = 1e-3              # ... each time by more than this fraction of itself
@@ -329,9 +330,10 @@ class Diagnosis:
 
     ``baseline_loss`` is the loss of predicting the targets' mean for every
     row; ``relative_loss`` is loss / baseline_loss. The history fields are None
-    without a history: ``rising_fraction`` is the fraction of steps in which the
-    loss went up by more than 0.1 % (per epoch for mini-batch training), ``tail_change`` the
-    relative fall of the loss over the last 20 % of the history.
+    without a history: ``rising_fraction`` is the fraction of steps in which
+    the loss went up by more than 0.1 % (per epoch for mini-batch training),
+    ``tail_change`` the relative fall of the loss over the last 20 % of the
+    history.
     """
 
     layers: list[LayerReport]
@@ -471,6 +473,25 @@ def diagnose(net: "Network", X: Any, y: Any, history: Optional["History"] = None
 
 
 def _hints(net: "Network", r: Diagnosis, series: np.ndarray) -> list[Hint]:
+    """The rules, in order. "High loss": above HIGH_LOSS of the baseline.
+
+    dead_units          a relu-like layer has >= DEAD_ALARM of its units dead.
+    saturated_units     high loss, and a sigmoid/tanh layer (the output layer
+                        counts too) has >= SATURATED_ALARM of its units saturated.
+    lr_too_high         high loss, and the loss rose in >= RISING of the steps or
+                        ends at >= 2x its lowest; without a history: saturated units.
+    Then, while the loss is high and neither of these (nor dead units) explains it:
+    too_few_units       the gradient is flat (every |dW|/|W| < FLAT), the loss has
+                        stopped (fell < PLATEAU over the last TAIL), and the narrowest
+                        hidden layer is no wider than the input (or there is none);
+    stuck               the same with wider hidden layers;
+    lr_too_low          the loss falls steadily (rose in < RISING/10 of the steps, fell
+                        over the last TAIL) and the gradient is not flat, but every
+                        update moves the weights by < TINY_STEP of their norm;
+    not_converged       otherwise.
+    vanishing_gradient  (3+ layers) the first layer's |dW|/|W| is < VANISHING times
+                        the last one's.
+    """
     hints: list[Hint] = []
     layers = r.layers
     high = r.loss > 1e-12 and r.relative_loss > HIGH_LOSS

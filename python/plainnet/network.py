@@ -373,10 +373,12 @@ class Network:
         layers) and of saturated units (sigmoid, tanh), and |dW| / |W|; the
         loss next to that of predicting the targets' mean; and ``hints``, each
         with a stable ``code`` ("lr_too_high", "lr_too_low", "too_few_units",
-        "stuck", "dead_units", "saturated_units", "vanishing_gradient") and a
-        message. Pass the History that ``fit`` returned for more evidence
+        "stuck", "not_converged", "dead_units", "saturated_units",
+        "vanishing_gradient") and a message; no hints when nothing looks
+        wrong. Pass the History that ``fit`` returned for more evidence
         (whether the loss rose, oscillated or is still falling, and the lr).
-        ``str(report)`` prints it all.
+        ``str(report)`` prints it all; ``plainnet._diagnostics`` holds the
+        rules and their thresholds.
         """
         return _diagnostics.diagnose(self, X, y, history)
 
