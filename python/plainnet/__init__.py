@@ -11,6 +11,7 @@ against.
 """
 
 from . import datasets, optim, reference
+from ._diagnostics import Diagnosis, GradCheckResult, Hint, LayerReport, gradcheck
 from ._init import INITS
 from .network import ACTIVATIONS, BACKENDS, LOSSES, OUTPUT_ACTIVATIONS, History, Network
 
@@ -18,5 +19,6 @@ __version__ = "0.1.0"
 
 from . import experiments  # noqa: E402  (after __version__, which the report uses)
 
-__all__ = ["ACTIVATIONS", "BACKENDS", "INITS", "LOSSES", "OUTPUT_ACTIVATIONS", "History",
-           "Network", "datasets", "experiments", "optim", "reference", "__version__"]
+__all__ = ["ACTIVATIONS", "BACKENDS", "Diagnosis", "GradCheckResult", "Hint", "INITS",
+           "LOSSES", "LayerReport", "OUTPUT_ACTIVATIONS", "History", "Network", "datasets",
+           "experiments", "gradcheck", "optim", "reference", "__version__"]

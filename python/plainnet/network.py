@@ -19,7 +19,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 
 from . import _checks as check
-from . import _io, _layout, optim, reference
+from . import _diagnostics, _io, _layout, optim, reference
 from ._init import INITS, initialize
 from ._io import PathLike
 
@@ -364,6 +364,23 @@ class Network:
                                             x, t)
         layers = _layout.unpack(grads, self._sizes)
         return [W for W, _ in layers], [b for _, b in layers]
+
+    def diagnose(self, X: Any, y: Any,
+                 history: Optional[History] = None) -> "_diagnostics.Diagnosis":
+        """Measure every layer on (X, y) and say in plain words what looks wrong.
+
+        The report holds, per layer, the fraction of dead units (relu-like
+        layers) and of saturated units (sigmoid, tanh), and |dW| / |W|; the
+        loss next to that of predicting the targets' mean; and ``hints``, each
+        with a stable ``code`` ("lr_too_high", "lr_too_low", "too_few_units",
+        "stuck", "not_converged", "dead_units", "saturated_units",
+        "vanishing_gradient") and a message; no hints when nothing looks
+        wrong. Pass the History that ``fit`` returned for more evidence
+        (whether the loss rose, oscillated or is still falling, and the lr).
+        ``str(report)`` prints it all; ``plainnet._diagnostics`` holds the
+        rules and their thresholds.
+        """
+        return _diagnostics.diagnose(self, X, y, history)
 
     def step(self, X: Any, y: Any, lr: float) -> float:
         """One forward + backward + gradient-descent update on (X, y); returns the loss before it.
