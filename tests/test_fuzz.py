@@ -205,6 +205,16 @@ OPTIMIZERS = st.one_of(
 )
 
 
+def on_a_boundary(net, X, dtype):
+    """Whether a class prediction of net on X is within rounding of changing."""
+    out = np.asarray(net.forward(X), dtype=np.float64)
+    eps = 1e-3 if np.dtype(dtype) == np.float32 else 1e-9
+    if out.shape[1] == 1 or net.loss_name == "binary_cross_entropy":
+        return bool(np.any(np.abs(out - 0.5) <= eps))
+    top2 = np.sort(out, axis=1)[:, -2:]
+    return bool(np.any(top2[:, 1] - top2[:, 0] <= eps))
+
+
 def run(net, op, args):
     if op == "forward":
         return net.forward(*args)
@@ -331,6 +341,10 @@ def test_random_call_sequences_agree_with_numpy_or_refuse(net, data):
                 close(params(net), params(twin), dt, RTOL_TRAIN, scale)
                 trained = True
             continue
+        if op in ("evaluate", "predict_classes") and on_a_boundary(twin, args[0], dt):
+            # An output at the threshold (or two tied for the arg-max) may fall
+            # either side by rounding: only the loss must agree.
+            res_n, res_t = res_n[:1] if op == "evaluate" else [], res_t[:1] if op == "evaluate" else []
         close(res_n, res_t, dt, table, scale)
         if op in ("step", "fit"):
             trained = True

@@ -190,9 +190,6 @@ def loss_pairing(acts: Sequence[str], loss: Any, outputs: int) -> str:
     """The loss name, checked against the output activation it needs."""
     name = choice(loss, "loss", LOSSES)
     out = acts[-1]
-    if out == "softmax" and outputs < 2:
-        raise ValueError("output_activation: softmax over 1 output is always 1; use 2 or more "
-                         "outputs, or a sigmoid output with loss='binary_cross_entropy'")
     for i, a in enumerate(acts[:-1]):
         if a in OUTPUT_ACTIVATIONS:
             raise ValueError(f"activation: {a!r} is for the output layer only, got it on layer "
@@ -204,6 +201,9 @@ def loss_pairing(acts: Sequence[str], loss: Any, outputs: int) -> str:
     if name == "binary_cross_entropy" and out != "sigmoid":
         raise ValueError(f"loss: 'binary_cross_entropy' needs output_activation='sigmoid', "
                          f"got {out!r}")
+    if out == "softmax" and outputs < 2:
+        raise ValueError("output_activation: softmax over 1 output is always 1; use 2 or more "
+                         "outputs, or a sigmoid output with loss='binary_cross_entropy'")
     return name
 
 
