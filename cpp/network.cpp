@@ -424,9 +424,9 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
     auto last_poll = clock::now();
 
     FitResult r;
-    auto finish = [&](FitResult& res) -> FitResult& {
-        res.updates = u.t - opt.steps;
-        return res;
+    auto finish = [&]() {  // every return: the updates that stand
+        r.updates = u.t - opt.steps;
+        return r;
     };
     int64_t it = 0;
     for (int64_t epoch = 0; epoch < opt.epochs; epoch++) {
@@ -457,7 +457,7 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
                 // The previous update produced these weights: undo it.
                 if (it > 0) u.undo(params, P);
                 r.nonfinite = true;
-                return finish(r);
+                return finish();
             }
             loss_out[it] = loss;
             r.iterations = it + 1;
@@ -465,14 +465,14 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
                 // The update overflowed and was undone: params hold the
                 // weights whose loss was just recorded.
                 r.nonfinite = true;
-                return finish(r);
+                return finish();
             }
             loss_sum += loss * double(rows);
             if (L.classifies()) correct += count_correct(L, ws.as[L.num_layers() - 1], ys, rows);
 
             if (opt.log_every > 0 && it % opt.log_every == 0 && on_log && !on_log(it, loss)) {
                 r.stopped = true;
-                return finish(r);
+                return finish();
             }
             if (poll && (it & 63) == 0) {
                 auto now = clock::now();
@@ -506,7 +506,7 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
     if (!best.empty() && r.best_epoch >= 0 && r.best_epoch != r.epochs - 1) {
         std::memcpy(params, best.data(), sizeof(T) * P);
     }
-    return finish(r);
+    return finish();
 }
 
 #define PLAINNET_INSTANTIATE(T)                                                                  \

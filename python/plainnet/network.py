@@ -653,13 +653,8 @@ class Network:
         extra: dict[str, np.ndarray] = {}
         with self._lock:
             layers = [(W.copy(), b.copy()) for W, b in _layout.unpack(self._params, self._sizes)]
-            opt = self._optimizer
-            if opt is not None:
-                meta["optimizer"] = {"name": opt.name, "settings": opt.settings(),
-                                     "steps": opt.steps, "epochs": opt.epochs,
-                                     "has_state": opt.state is not None}
-                for k, arr in enumerate(opt.state or []):
-                    extra[f"optimizer_state{k}"] = arr.copy()
+            if self._optimizer is not None:
+                meta["optimizer"], extra = optim.to_saved(self._optimizer)
         return _io.write(path, meta, [W for W, _ in layers], [b for _, b in layers], extra)
 
     @classmethod
@@ -672,18 +667,9 @@ class Network:
             net = cls.from_weights(weights, biases, activation=list(meta["activations"]),
                                    backend=backend, dtype=meta["dtype"],
                                    loss=meta.get("loss", "mse"))
-            saved = meta.get("optimizer")
-            if saved is not None:
-                state = None
-                if saved.get("has_state"):
-                    slots = optim.CLASSES[saved["name"]].slots if saved["name"] in optim.CLASSES else 0
-                    state = [extra[f"optimizer_state{k}"] for k in range(slots)]
-                opt = optim.from_saved(saved["name"], saved["settings"], saved["steps"], state,
-                                       saved.get("epochs", 0))
-                if opt.state is not None:
-                    opt.state = [np.ascontiguousarray(s, dtype=net.dtype) for s in opt.state]
-                    opt._state_for(net.num_parameters, net.dtype)  # the same size as the network
-                net._optimizer = opt
+            if meta.get("optimizer") is not None:
+                net._optimizer = optim.from_saved(meta["optimizer"], extra, net.num_parameters,
+                                                  net.dtype)
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{where} (inconsistent contents: {exc})") from None
         if net.layers != list(meta["layers"]):

@@ -238,20 +238,39 @@ CLASSES: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Adam, Adam
 assert tuple(CLASSES) == OPTIMIZERS  # one class per line of the core's table
 
 
-def from_saved(name: str, settings: dict[str, Any], steps: int,
-               state: Optional[list[np.ndarray]], epochs: int = 0) -> Optimizer:
-    """The optimizer ``Network.save`` stored; ValueError when the record is inconsistent."""
+# The arrays of an optimizer's state in a save: optimizer_state0, optimizer_state1, ...
+_STATE_KEY = "optimizer_state{}"
+
+
+def to_saved(opt: Optimizer) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The record ``Network.save`` stores: (its entry of ``meta``, its arrays)."""
+    record = {"name": opt.name, "settings": opt.settings(), "steps": opt.steps,
+              "epochs": opt.epochs, "has_state": opt.state is not None}
+    arrays = {_STATE_KEY.format(k): a.copy() for k, a in enumerate(opt.state or [])}
+    return record, arrays
+
+
+def from_saved(record: dict[str, Any], arrays: dict[str, np.ndarray], num_params: int,
+               dt: np.dtype) -> Optimizer:
+    """The optimizer to_saved recorded, for a network of num_params parameters of dtype dt.
+
+    KeyError, TypeError or ValueError when the record is inconsistent.
+    """
+    name = record["name"]
     if name not in CLASSES:
         raise ValueError(f"unknown optimizer {name!r}")
     cls: Any = CLASSES[name]
+    settings = record["settings"]
     opt: Optimizer = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
-    opt.steps = check.integer(steps, "steps", minimum=0)
-    opt.epochs = check.integer(epochs, "epochs", minimum=0)
-    if state is not None:
-        if len(state) != cls.slots or len({s.shape for s in state}) != 1:
+    opt.steps = check.integer(record["steps"], "steps", minimum=0)
+    opt.epochs = check.integer(record.get("epochs", 0), "epochs", minimum=0)  # not in early saves
+    if record.get("has_state"):
+        state = [arrays[_STATE_KEY.format(k)] for k in range(cls.slots)]
+        if len({s.shape for s in state}) != 1:
             raise ValueError(f"{name} keeps {cls.slots} state arrays of one shape, got "
                              f"{[s.shape for s in state]}")
-        opt.state = [np.ascontiguousarray(s) for s in state]
+        opt.state = [np.ascontiguousarray(s, dtype=dt) for s in state]
+        opt._state_for(num_params, dt)  # the same size as the network, or ValueError
     return opt
 
 

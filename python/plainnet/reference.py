@@ -398,13 +398,21 @@ def _backward(params: Array, sizes: Sequence[int], activations: Sequence[str], l
     return loss
 
 
-def gradients(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str,
-              X: Array, y: Array) -> tuple[float, Array]:
-    """(loss as reported, flat gradient of E) for a batch."""
+def _gradients_and_trace(params: Array, sizes: Sequence[int], activations: Sequence[str],
+                         loss: str, X: Array, y: Array
+                         ) -> tuple[float, Array, list[tuple[Array, Array]]]:
+    """(loss as reported, flat gradient of E, the forward trace they came from)."""
     with np.errstate(over="ignore", invalid="ignore"):
         grads = np.zeros_like(params)
         trace = forward_trace(params, sizes, activations, loss, X)
         value = _backward(params, sizes, activations, loss, X, y, trace, grads)
+    return value, grads, trace
+
+
+def gradients(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str,
+              X: Array, y: Array) -> tuple[float, Array]:
+    """(loss as reported, flat gradient of E) for a batch."""
+    value, grads, _ = _gradients_and_trace(params, sizes, activations, loss, X, y)
     return value, grads
 
 
@@ -567,10 +575,8 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
             for b in range(batches):
                 rows = order[b * bs : (b + 1) * bs]
                 xb, yb = (X, y) if full else (X[rows], y[rows])
-                with np.errstate(over="ignore", invalid="ignore"):
-                    grads = np.zeros_like(params)
-                    trace = forward_trace(params, sizes, activations, loss, xb)
-                    value = _backward(params, sizes, activations, loss, xb, yb, trace, grads)
+                value, grads, trace = _gradients_and_trace(params, sizes, activations, loss,
+                                                           xb, yb)
                 if not np.isfinite(value):
                     if it > 0:
                         u.undo(params)  # undo the update that led here
