@@ -55,9 +55,10 @@ namespace plainnet {
                                                int64_t N, Act act) {                             \
         activate_backward<fast::Math>(dz, dout, z, a, N, act);                                   \
     }                                                                                            \
-    ATTR static void optimizer_update_##SUF(T* p, const T* g, T* const* s, int64_t N, Optim kind, \
-                                            const Optimizer& o, int64_t t) {                     \
-        optimizer_update<T>(p, g, s, N, kind, o, t);                                             \
+    ATTR static void optimizer_update_##SUF(T* p, T* const* s, const T* p0, const T* const* s0,  \
+                                            const T* g, int64_t N, Optim kind, const Optimizer& o, \
+                                            int64_t t) {                                         \
+        optimizer_update<T>(p, s, p0, s0, g, N, kind, o, t);                                     \
     }                                                                                            \
     static const Kernels<T> table_##SUF = {NAME,                                                 \
                                            dense_forward_##SUF,                                  \

@@ -28,9 +28,10 @@ struct Kernels {
     void (*dense_act_forward)(T* z, T* a, const T* inp, const T* weight, const T* bias, int64_t B,
                               int64_t C, int64_t OC, Act act);
     void (*activation_backward)(T* dz, const T* dout, const T* z, const T* a, int64_t N, Act act);
-    // The t-th update of optimizer `kind` (ops.h); state has its slots.
-    void (*optimizer_update)(T* params, const T* grads, T* const* state, int64_t N, Optim kind,
-                             const Optimizer& o, int64_t t);
+    // The t-th update of optimizer `kind` (ops.h) from params0 and state0
+    // into params and state (separate arrays); each state has its slots.
+    void (*optimizer_update)(T* params, T* const* state, const T* params0, const T* const* state0,
+                             const T* grads, int64_t N, Optim kind, const Optimizer& o, int64_t t);
 };
 
 // The kernels in use now.

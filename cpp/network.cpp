@@ -19,6 +19,15 @@ static int64_t checked_mad(int64_t a, int64_t b, int64_t c) {
     return a * b + c;
 }
 
+// Whether no p[i] is NaN or +-Inf: one pass without an early exit, which
+// vectorises.
+template <typename T>
+static bool all_finite(const T* p, int64_t N) {
+    int bad = 0;
+    for (int64_t i = 0; i < N; i++) bad |= !(std::fabs(p[i]) <= std::numeric_limits<T>::max());
+    return bad == 0;
+}
+
 template <typename E, int N>
 static E from_name(const char* const (&names)[N], const char* what, const std::string& name) {
     std::string known;
@@ -194,16 +203,27 @@ void forward(const Layout& L, const T* params, const T* X, int64_t m, T* const* 
     forward_with(kernels<T>(), L, params, X, m, z, a);
 }
 
+// Throws NonFiniteInput for the first NaN or +-Inf among rows [r0, r0 + n) of X.
+template <typename T>
+static void check_rows(const T* X, int64_t r0, int64_t n, int64_t cols) {
+    const T* x = X + r0 * cols;
+    if (all_finite(x, n * cols)) return;
+    int64_t i = 0;
+    while (std::isfinite(x[i])) i++;
+    throw NonFiniteInput(r0 + i / cols, i % cols, double(x[i]));
+}
+
 // Rows per chunk of predict: enough for the products to run at full speed
 // (and on every thread), few enough that the scratch stays small.
 constexpr int64_t kPredictRows = 512;
 
 // Runs X through the network a chunk of rows at a time, calling
 // on_chunk(r0, n, z, a) with the last layer's z and a of rows [r0, r0 + n).
-// a is written into out (m, outputs) when out is not null.
+// a is written into out (m, outputs) when out is not null. With check_input,
+// each chunk of X is checked for NaN/Inf just before it is used (check_rows).
 template <typename T, typename F>
 static void in_chunks(const Kernels<T>& k, const Layout& L, const T* params, const T* X,
-                      int64_t m, T* out, F&& on_chunk) {
+                      int64_t m, T* out, F&& on_chunk, bool check_input = false) {
     const int64_t rows = std::min(m, kPredictRows);
     int64_t widest = 0;  // the widest layer after the input
     for (int64_t l = 1; l < int64_t(L.sizes.size()); l++) widest = std::max(widest, L.sizes[l]);
@@ -212,6 +232,7 @@ static void in_chunks(const Kernels<T>& k, const Layout& L, const T* params, con
     const int64_t last = L.num_layers() - 1, K = L.outputs();
     for (int64_t r0 = 0; r0 < m; r0 += rows) {
         const int64_t n = std::min(rows, m - r0);
+        if (check_input) check_rows(X, r0, n, L.inputs());
         const T* inp = X + r0 * L.inputs();
         T* a = nullptr;
         for (int64_t l = 0; l <= last; l++) {
@@ -228,7 +249,8 @@ static void in_chunks(const Kernels<T>& k, const Layout& L, const T* params, con
 
 template <typename T>
 void predict(const Layout& L, const T* params, const T* X, int64_t m, T* out) {
-    in_chunks(kernels<T>(), L, params, X, m, out, [](int64_t, int64_t, const T*, const T*) {});
+    in_chunks(kernels<T>(), L, params, X, m, out, [](int64_t, int64_t, const T*, const T*) {},
+              /*check_input=*/true);
 }
 
 // Predictions among B rows that match y: the arg-max of a row (first of
@@ -289,57 +311,80 @@ double gradients(const Layout& L, const T* params, const T* X, const T* y, int64
     return backward_with(k, L, params, X, y, m, ws, grads);
 }
 
-// Applies optimizer updates to params and its state, keeping what they were
-// before the last one so that it can be undone.
+// Applies optimizer updates. The iterate (parameters and optimizer state) has
+// two homes: the caller's arrays and a buffer of the Updater's own. Each
+// update reads the current home and writes the other, which becomes current,
+// so the iterate before the last update is still intact: undoing an update is
+// switching back, and no update copies anything. sync() puts the current
+// iterate into the caller's arrays (before a callback, which may look at the
+// weights, and when the Updater goes away: training done, or stopped by an
+// exception).
 template <typename T>
-struct Updater {
-    Optim kind;
-    Optimizer settings;
-    int64_t t;                  // updates so far
-    std::vector<T*> state;      // optimizer_slots(kind) arrays of num_params
-    bool keeps_state;           // whether the rule reads and writes them
-    std::vector<T> before;      // params, then each state array, before the last update
+class Updater {
+  public:
+    int64_t t;  // updates so far
 
-    Updater(Optim kind_, const Optimizer& o, int64_t steps, T* const* state_, int64_t P)
-        : kind(kind_), settings(o), t(steps), keeps_state(optimizer_uses_state(kind_, o)) {
-        int slots = optimizer_slots(kind);
-        for (int s = 0; s < slots; s++) state.push_back(state_ == nullptr ? nullptr : state_[s]);
-        if (state_ == nullptr) keeps_state = false;
-        before.resize(P * (keeps_state ? 1 + slots : 1));
-    }
-
-    // The next update. If it makes a parameter NaN/Inf it is undone and false returned.
-    bool apply(const Kernels<T>& k, T* params, const T* grads, int64_t P) {
-        save(params, P);
-        k.optimizer_update(params, grads, state.data(), P, kind, settings, t + 1);
-        if (!std::all_of(params, params + P, [](T v) { return std::isfinite(v); })) {
-            restore(params, P);
-            return false;
+    Updater(Optim kind, const Optimizer& o, int64_t steps, T* params, T* const* state, int64_t P)
+        : t(steps), kind_(kind), settings_(o), P_(P),
+          keeps_state_(state != nullptr && optimizer_uses_state(kind, o)) {
+        const int slots = optimizer_slots(kind);
+        own_.resize(P * (keeps_state_ ? 1 + slots : 1));
+        home_[0].p = params;
+        home_[1].p = own_.data();
+        for (int s = 0; s < slots; s++) {
+            T* caller = state == nullptr ? nullptr : state[s];
+            home_[0].s.push_back(caller);
+            // A rule that keeps no state never touches it: both homes share the caller's.
+            home_[1].s.push_back(keeps_state_ ? own_.data() + (s + 1) * P : caller);
         }
+    }
+    Updater(const Updater&) = delete;
+    Updater& operator=(const Updater&) = delete;
+    ~Updater() { sync(); }
+
+    // The current parameters.
+    T* params() const { return home_[cur_].p; }
+
+    // The next update. If it makes a parameter NaN/Inf it is dropped (the
+    // current iterate stays as it was) and false returned.
+    bool apply(const Kernels<T>& k, const T* grads) {
+        const Home &from = home_[cur_], &to = home_[cur_ ^ 1];
+        k.optimizer_update(to.p, to.s.data(), from.p, from.s.data(), grads, P_, kind_, settings_,
+                           t + 1);
+        if (!all_finite(to.p, P_)) return false;
+        cur_ ^= 1;
         t++;
         return true;
     }
     // Undoes the last update apply made.
-    void undo(T* params, int64_t P) {
-        restore(params, P);
+    void undo() {
+        cur_ ^= 1;
         t--;
+    }
+    // Puts the current iterate into the caller's arrays. The homes swap
+    // contents, so the iterate before it is kept too and undo still works.
+    void sync() {
+        if (cur_ == 0) return;
+        std::swap_ranges(home_[0].p, home_[0].p + P_, home_[1].p);
+        if (keeps_state_) {
+            for (size_t s = 0; s < home_[0].s.size(); s++)
+                std::swap_ranges(home_[0].s[s], home_[0].s[s] + P_, home_[1].s[s]);
+        }
+        cur_ = 0;
     }
 
   private:
-    void save(const T* params, int64_t P) {
-        std::memcpy(before.data(), params, sizeof(T) * P);
-        if (keeps_state) {
-            for (size_t s = 0; s < state.size(); s++)
-                std::memcpy(before.data() + (s + 1) * P, state[s], sizeof(T) * P);
-        }
-    }
-    void restore(T* params, int64_t P) {
-        std::memcpy(params, before.data(), sizeof(T) * P);
-        if (keeps_state) {
-            for (size_t s = 0; s < state.size(); s++)
-                std::memcpy(state[s], before.data() + (s + 1) * P, sizeof(T) * P);
-        }
-    }
+    struct Home {
+        T* p = nullptr;
+        std::vector<T*> s;
+    };
+    Optim kind_;
+    Optimizer settings_;
+    int64_t P_;
+    bool keeps_state_;  // whether the rule reads and writes the state arrays
+    std::vector<T> own_;
+    Home home_[2];
+    int cur_ = 0;  // which home holds the current iterate
 };
 
 // One training iteration on a batch: forward, loss, backward and, if the
@@ -347,14 +392,14 @@ struct Updater {
 // Returns the loss; `updated` says whether params moved. This is the one
 // place that decides what a step does.
 template <typename T>
-static double train_step(const Kernels<T>& k, const Layout& L, T* params, const T* X, const T* y,
-                         int64_t m, Updater<T>& u, Workspace<T>& ws, T* grads, bool& updated) {
-    const int64_t P = L.num_params;
+static double train_step(const Kernels<T>& k, const Layout& L, const T* X, const T* y, int64_t m,
+                         Updater<T>& u, Workspace<T>& ws, T* grads, bool& updated) {
+    const T* params = u.params();
     forward_with(k, L, params, X, m, ws.zs.data(), ws.as.data());
-    std::fill_n(grads, P, T(0));
+    std::fill_n(grads, L.num_params, T(0));
     double loss = backward_with(k, L, params, X, y, m, ws, grads);
     // With a finite loss and a huge gradient, apply keeps the weights whose loss this is.
-    updated = std::isfinite(loss) && u.apply(k, params, grads, P);
+    updated = std::isfinite(loss) && u.apply(k, grads);
     return loss;
 }
 
@@ -364,9 +409,9 @@ StepResult step(const Layout& L, T* params, const T* X, const T* y, int64_t m, d
     std::vector<T> grads(L.num_params);
     Optimizer plain;
     plain.lr = lr;
-    Updater<T> u(Optim::sgd, plain, 0, nullptr, L.num_params);
+    Updater<T> u(Optim::sgd, plain, 0, params, nullptr, L.num_params);
     StepResult r;
-    r.loss = train_step(kernels<T>(), L, params, X, y, m, u, ws, grads.data(), r.updated);
+    r.loss = train_step(kernels<T>(), L, X, y, m, u, ws, grads.data(), r.updated);
     return r;
 }
 
@@ -384,15 +429,20 @@ static inline uint64_t mix64(uint64_t x) {
     return z ^ (z >> 31);
 }
 
-void epoch_permutation(int64_t* perm, int64_t m, uint64_t seed, uint64_t epoch) {
+void epoch_permutation(int64_t* perm, int64_t m, uint64_t seed, uint64_t epoch,
+                       std::vector<std::pair<uint64_t, int64_t>>& keys) {
     const uint64_t base = mix64(seed ^ mix64(epoch));
-    std::iota(perm, perm + m, int64_t(0));
-    // Ties broken by index: the same order as a stable argsort, and std::sort,
-    // unlike std::stable_sort, needs no scratch buffer inside the training loop.
-    std::sort(perm, perm + m, [base](int64_t i, int64_t j) {
-        uint64_t ki = mix64(base ^ uint64_t(i)), kj = mix64(base ^ uint64_t(j));
-        return ki < kj || (ki == kj && i < j);
-    });
+    // Each key hashed once, then sorted with its index: ties broken by index,
+    // the same order as a stable argsort of the keys (reference.py).
+    keys.resize(size_t(m));
+    for (int64_t i = 0; i < m; i++) keys[size_t(i)] = {mix64(base ^ uint64_t(i)), i};
+    std::sort(keys.begin(), keys.end());
+    for (int64_t i = 0; i < m; i++) perm[i] = keys[size_t(i)].second;
+}
+
+void epoch_permutation(int64_t* perm, int64_t m, uint64_t seed, uint64_t epoch) {
+    std::vector<std::pair<uint64_t, int64_t>> keys;
+    epoch_permutation(perm, m, seed, epoch, keys);
 }
 
 template <typename T>
@@ -411,10 +461,12 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
 
     // Everything the loop touches is allocated here, once.
     Workspace<T> ws(L, bs);
-    Updater<T> u(opt.optim, opt.settings, opt.steps, state, P);
+    Updater<T> u(opt.optim, opt.settings, opt.steps, params, state, P);
     std::vector<T> grads(P);
     std::vector<T> xb(full ? 0 : bs * n_in), yb(full ? 0 : bs * K);
     std::vector<int64_t> perm(full ? 0 : m);
+    std::vector<std::pair<uint64_t, int64_t>> keys;  // epoch_permutation's scratch
+    keys.reserve(full ? 0 : size_t(m));
     if (!full) std::iota(perm.begin(), perm.end(), int64_t(0));
     std::vector<T> best(early && opt.restore_best ? P : 0);
     double best_loss = std::numeric_limits<double>::infinity();
@@ -431,7 +483,7 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
     int64_t it = 0;
     for (int64_t epoch = 0; epoch < opt.epochs; epoch++) {
         if (!full && opt.shuffle) {
-            epoch_permutation(perm.data(), m, opt.seed, uint64_t(opt.first_epoch + epoch));
+            epoch_permutation(perm.data(), m, opt.seed, uint64_t(opt.first_epoch + epoch), keys);
         }
         double loss_sum = 0.0;  // batch losses times their rows
         int64_t correct = 0;
@@ -452,10 +504,10 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
             }
 
             bool updated = false;
-            double loss = train_step(k, L, params, xs, ys, rows, u, ws, grads.data(), updated);
+            double loss = train_step(k, L, xs, ys, rows, u, ws, grads.data(), updated);
             if (!std::isfinite(loss)) {
                 // The previous update produced these weights: undo it.
-                if (it > 0) u.undo(params, P);
+                if (it > 0) u.undo();
                 r.nonfinite = true;
                 return finish();
             }
@@ -470,9 +522,12 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
             loss_sum += loss * double(rows);
             if (L.classifies()) correct += count_correct(L, ws.as[L.num_layers() - 1], ys, rows);
 
-            if (opt.log_every > 0 && it % opt.log_every == 0 && on_log && !on_log(it, loss)) {
-                r.stopped = true;
-                return finish();
+            if (opt.log_every > 0 && it % opt.log_every == 0 && on_log) {
+                u.sync();  // the callback sees the weights as they are now
+                if (!on_log(it, loss)) {
+                    r.stopped = true;
+                    return finish();
+                }
             }
             if (poll && (it & 63) == 0) {
                 auto now = clock::now();
@@ -489,14 +544,14 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
         row[2] = row[3] = nan;
         r.epochs = epoch + 1;
         if (m_val > 0) {
-            Evaluation ev = evaluate_with(k, L, params, X_val, y_val, m_val);
+            Evaluation ev = evaluate_with(k, L, u.params(), X_val, y_val, m_val);
             row[2] = ev.loss;
             row[3] = L.classifies() ? double(ev.correct) / (double(m_val) * per_row) : nan;
             if (ev.loss < best_loss - opt.min_delta) {  // an improvement, as Keras counts it
                 best_loss = ev.loss;
                 r.best_epoch = epoch;
                 waited = 0;
-                if (!best.empty()) std::memcpy(best.data(), params, sizeof(T) * P);
+                if (!best.empty()) std::memcpy(best.data(), u.params(), sizeof(T) * P);
             } else if (early && ++waited >= opt.patience) {
                 r.early_stopped = true;
                 break;
@@ -504,7 +559,7 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
         }
     }
     if (!best.empty() && r.best_epoch >= 0 && r.best_epoch != r.epochs - 1) {
-        std::memcpy(params, best.data(), sizeof(T) * P);
+        std::memcpy(u.params(), best.data(), sizeof(T) * P);
     }
     return finish();
 }

@@ -10,7 +10,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ops.h"
@@ -65,9 +67,19 @@ template <typename T>
 void forward(const Layout& L, const T* params, const T* X, int64_t m, T* const* z, T* const* a);
 
 // The predictions alone: out (m, outputs). Rows go through in chunks, so the
-// scratch memory is a chunk of rows of two layers, whatever m is.
+// scratch memory is a chunk of rows of two layers, whatever m is. Each chunk
+// of X is checked as it is read: a NaN or +-Inf throws NonFiniteInput.
 template <typename T>
 void predict(const Layout& L, const T* params, const T* X, int64_t m, T* out);
+
+// X (m, inputs) holds a NaN or +-Inf: its first one is X[row][column].
+struct NonFiniteInput : std::invalid_argument {
+    int64_t row, column;
+    double value;
+    NonFiniteInput(int64_t row_, int64_t column_, double value_)
+        : std::invalid_argument("X: expected finite values"), row(row_), column(column_),
+          value(value_) {}
+};
 
 // grads (num_params) = the gradient of the objective E of L.loss (ops.h) on
 // (X, y); returns the loss as reported.
@@ -153,5 +165,8 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
 // Sample order for one epoch: argsort of a counter-based hash of
 // (seed, epoch, index). reference.py computes the same permutation in NumPy.
 void epoch_permutation(int64_t* perm, int64_t m, uint64_t seed, uint64_t epoch);
+// The same, with the scratch for the keys given (fit reuses it every epoch).
+void epoch_permutation(int64_t* perm, int64_t m, uint64_t seed, uint64_t epoch,
+                       std::vector<std::pair<uint64_t, int64_t>>& keys);
 
 }  // namespace plainnet

@@ -311,11 +311,14 @@ PLAINNET_DEFINE_TABLE(Loss, kLossNames, PLAINNET_LOSSES)
 //
 // An optimizer is a struct with `slots`, the number of state arrays it keeps
 // (each as long as the parameters, zero before the first update), and
-// update(p, g, s, N, o, t), the t-th update (t = 1, 2, ...) of parameters p
-// with gradient g and state s[0..slots). The rules are torch.optim's (CPU,
-// foreach=False), so that a run can be checked against it step by step;
-// weight decay applies to every parameter it is given, biases included, as
-// in torch. Each has a line in PLAINNET_OPTIMIZERS and a twin in
+// update(p, s, p0, s0, g, N, o, t), the t-th update (t = 1, 2, ...): from
+// parameters p0 and state s0[0..slots), with gradient g, it writes the new
+// parameters to p and the new state to s. Inputs and outputs are separate
+// arrays, so the caller still has the previous iterate after an update, and
+// undoing one costs nothing (network.cpp's Updater). The rules are
+// torch.optim's (CPU, foreach=False), so that a run can be checked against it
+// step by step; weight decay applies to every parameter it is given, biases
+// included, as in torch. Each has a line in PLAINNET_OPTIMIZERS and a twin in
 // reference.py's OPTIMIZER_TABLE.
 
 // The settings of every optimizer; each reads the ones it has. lr is passed
@@ -328,32 +331,32 @@ struct Optimizer {
     double eta_minus = 0.5, eta_plus = 1.2, step_min = 1e-6, step_max = 50.0;
 };
 
-// params (N), grads (N): params -= lr * grads, plain gradient descent.
-template <typename T>
-inline void sgd_update(T* __restrict params, const T* __restrict grads, T lr, int64_t N) {
-    for (int64_t i = 0; i < N; i++) params[i] -= lr * grads[i];
-}
-
-// torch.optim.SGD with dampening 0: d = g + wd p; buf = d on the first
-// update, then buf = momentum buf + d; p -= lr (nesterov ? d + momentum buf : buf).
-// Without momentum and weight decay it is exactly sgd_update.
+// torch.optim.SGD (dampening 0): d = g + wd p; with momentum, buf = d at the
+// first update, then buf = momentum buf + d; p -= lr (nesterov ? d + momentum buf : buf).
+// Without momentum and weight decay it is plain gradient descent, p -= lr g.
 struct Sgd {
     static constexpr int slots = 1;  // the momentum buffer
     static bool uses_state(const Optimizer& o) { return o.momentum != 0.0; }
     template <typename T>
-    static void update(T* __restrict p, const T* __restrict g, T* const* s, int64_t N,
-                       const Optimizer& o, int64_t t) {
+    static void update(T* __restrict p, T* const* s, const T* __restrict p0, const T* const* s0,
+                       const T* __restrict g, int64_t N, const Optimizer& o, int64_t t) {
         const T lr = T(o.lr), wd = T(o.weight_decay), mu = T(o.momentum);
-        if (mu == T(0) && wd == T(0)) return sgd_update(p, g, lr, N);
+        if (mu == T(0) && wd == T(0)) {
+            for (int64_t i = 0; i < N; i++) p[i] = p0[i] - lr * g[i];
+            return;
+        }
+        if (mu == T(0)) {
+            for (int64_t i = 0; i < N; i++) p[i] = p0[i] - lr * (g[i] + wd * p0[i]);
+            return;
+        }
         T* __restrict buf = s[0];
+        const T* __restrict buf0 = s0[0];
         const bool first = t == 1, nesterov = o.nesterov;
         for (int64_t i = 0; i < N; i++) {
-            T d = g[i] + wd * p[i];
-            if (mu != T(0)) {
-                buf[i] = first ? d : mu * buf[i] + d;
-                d = nesterov ? d + mu * buf[i] : buf[i];
-            }
-            p[i] -= lr * d;
+            T d = g[i] + wd * p0[i];
+            T b = first ? d : mu * buf0[i] + d;
+            buf[i] = b;
+            p[i] = p0[i] - lr * (nesterov ? d + mu * b : b);
         }
     }
 };
@@ -366,26 +369,30 @@ struct AdamRule {
     static constexpr int slots = 2;  // m, v
     static bool uses_state(const Optimizer&) { return true; }
     template <typename T>
-    static void update(T* __restrict p, const T* __restrict g, T* const* s, int64_t N,
-                       const Optimizer& o, int64_t t) {
+    static void update(T* __restrict p, T* const* s, const T* __restrict p0, const T* const* s0,
+                       const T* __restrict g, int64_t N, const Optimizer& o, int64_t t) {
         T* __restrict m = s[0];
         T* __restrict v = s[1];
+        const T* __restrict m0 = s0[0];
+        const T* __restrict v0 = s0[1];
         const double bc1 = 1.0 - std::pow(o.beta1, double(t));
         const double bc2 = 1.0 - std::pow(o.beta2, double(t));
         const T neg_step = T(-(o.lr / bc1)), bc2_sqrt = T(std::sqrt(bc2));
         const T one_b1 = T(1.0 - o.beta1), b2 = T(o.beta2), one_b2 = T(1.0 - o.beta2);
         const T eps = T(o.eps), wd = T(o.weight_decay), shrink = T(1.0 - o.lr * o.weight_decay);
         for (int64_t i = 0; i < N; i++) {
-            T gi = g[i];
+            T gi = g[i], pi = p0[i];
             if (Decoupled) {
-                p[i] *= shrink;
+                pi *= shrink;
             } else {
-                gi += wd * p[i];
+                gi += wd * pi;
             }
-            m[i] += one_b1 * (gi - m[i]);
-            v[i] = v[i] * b2 + one_b2 * (gi * gi);
-            T denom = std::sqrt(v[i]) / bc2_sqrt + eps;
-            p[i] += neg_step * (m[i] / denom);
+            T mi = m0[i] + one_b1 * (gi - m0[i]);
+            T vi = v0[i] * b2 + one_b2 * (gi * gi);
+            m[i] = mi;
+            v[i] = vi;
+            T denom = std::sqrt(vi) / bc2_sqrt + eps;
+            p[i] = pi + neg_step * (mi / denom);
         }
     }
 };
@@ -400,24 +407,28 @@ struct Rprop {
     static constexpr int slots = 2;  // previous gradient, step size
     static bool uses_state(const Optimizer&) { return true; }
     template <typename T>
-    static void update(T* __restrict p, const T* __restrict g, T* const* s, int64_t N,
-                       const Optimizer& o, int64_t t) {
+    static void update(T* __restrict p, T* const* s, const T* __restrict p0, const T* const* s0,
+                       const T* __restrict g, int64_t N, const Optimizer& o, int64_t t) {
         T* __restrict prev = s[0];
         T* __restrict step = s[1];
+        const T* __restrict prev0 = s0[0];
+        const T* __restrict step0 = s0[1];
         const T up = T(o.eta_plus), down = T(o.eta_minus), lo = T(o.step_min), hi = T(o.step_max);
-        if (t == 1) std::fill_n(step, N, T(o.lr));
+        const T lr = T(o.lr);
+        const bool first = t == 1;
         // One select per line, so that the loop has no branches and vectorises.
         for (int64_t i = 0; i < N; i++) {
-            T sign = g[i] * prev[i];
+            T sign = g[i] * prev0[i];
             T factor = sign > T(0) ? up : T(1);
             factor = sign < T(0) ? down : factor;
-            T grown = step[i] * factor;  // clamped as torch.clamp does, NaN kept
+            T grown = (first ? lr : step0[i]) * factor;  // clamped as torch.clamp does, NaN kept
             grown = grown < lo ? lo : grown;
-            step[i] = grown > hi ? hi : grown;
+            grown = grown > hi ? hi : grown;
+            step[i] = grown;
             T gi = sign < T(0) ? T(0) : g[i];
             T dir = gi > T(0) ? T(1) : T(0);
             dir = gi < T(0) ? T(-1) : dir;
-            p[i] -= dir * step[i];
+            p[i] = p0[i] - dir * grown;
             prev[i] = gi;
         }
     }
@@ -440,11 +451,11 @@ inline bool optimizer_uses_state(Optim kind, const Optimizer& o) {
     return visit(kind, [&](auto op) { return decltype(op)::uses_state(o); });
 }
 
-// The t-th update of `kind` (see the structs above).
+// The t-th update of `kind` from (p0, s0) into (p, s) (see the structs above).
 template <typename T>
-inline void optimizer_update(T* p, const T* g, T* const* state, int64_t N, Optim kind,
-                             const Optimizer& o, int64_t t) {
-    visit(kind, [&](auto op) { decltype(op)::update(p, g, state, N, o, t); });
+inline void optimizer_update(T* p, T* const* s, const T* p0, const T* const* s0, const T* g,
+                             int64_t N, Optim kind, const Optimizer& o, int64_t t) {
+    visit(kind, [&](auto op) { decltype(op)::update(p, s, p0, s0, g, N, o, t); });
 }
 
 }  // namespace plainnet

@@ -322,6 +322,21 @@ def test_wrong_feature_and_target_counts(backend, method, X, y, exc, match):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_non_finite_input_far_into_a_large_X_is_found(backend, dtype, value):
+    # The native core checks X chunk by chunk (512 rows) as predict reads it.
+    net = pn.Network([3, 4, 2], seed=0, dtype=dtype, backend=backend)
+    X = np.ones((1500, 3), dtype=dtype)
+    X[1234, 2] = value
+    with pytest.raises(ValueError, match=rf"^X: expected finite values, got {value} at index "
+                                         rf"\(1234, 2\)"):
+        net.forward(X)
+    X[1234, 2] = 0.0
+    assert np.isfinite(net.forward(X)).all()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("method", X_METHODS)
 def test_value_overflowing_float32_is_refused(backend, method):
     # 1e300 is a finite float64 but becomes inf in a float32 network

@@ -208,6 +208,23 @@ def test_diverging_fit_stops_with_the_last_finite_weights(backend):
     assert np.array_equal(net.weights[0], replay.weights[0])
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_diverging_fit_with_a_callback_at_every_iteration_keeps_the_last_finite_weights(backend):
+    # The callback looks at the live weights after every update; the update
+    # that diverges must still be undone back to the weights seen last.
+    X = np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]])
+    y = np.array([[1.0], [0.0], [2.0]])
+    net = pn.Network([2, 3, 1], activation="linear", seed=0, backend=backend)
+    seen = []
+    with pytest.raises(FloatingPointError) as info:
+        net.fit(X, y, lr=50.0, epochs=10000, callback=lambda i, l: seen.append(net.weights[0]))
+    n = info.value.history.iterations
+    replay = pn.Network([2, 3, 1], activation="linear", seed=0, backend=backend)
+    replay.fit(X, y, lr=50.0, epochs=n - 1)
+    assert np.array_equal(net.weights[0], replay.weights[0])
+    assert np.array_equal(seen[n - 2], replay.weights[0])  # what iteration n - 2's callback saw
+
+
 def test_diverging_fit_stops_at_the_same_iteration_on_both_backends():
     X = np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]])
     y = np.array([[1.0], [0.0], [2.0]])

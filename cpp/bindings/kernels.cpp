@@ -190,7 +190,15 @@ void optimizer_update(const py::handle& params_, const py::handle& grads_, const
         const T* g = grads.data();
         int64_t N = params.size();
         py::gil_scoped_release nogil;
-        kernels<T>().optimizer_update(p, g, state.data.data(), N, kind, settings, t);
+        // The kernel writes a new iterate beside the old one: keep the old one
+        // here and write the new one over the arrays given.
+        std::vector<T> before(p, p + N);
+        std::vector<std::vector<T>> state_before;
+        std::vector<const T*> s0;
+        for (T* s : state.data) state_before.emplace_back(s, s + N);
+        for (const auto& s : state_before) s0.push_back(s.data());
+        kernels<T>().optimizer_update(p, state.data.data(), before.data(), s0.data(), g, N, kind,
+                                      settings, t);
     });
 }
 

@@ -4,6 +4,7 @@
 // fit does is decided.
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -124,9 +125,14 @@ py::array forward(const py::handle& params_, const Sizes& sizes, const Names& ac
         using T = ElementOf<decltype(a)>;
         py::array_t<T> out({a.m, L.outputs()});
         T* o = out.mutable_data();
-        {
+        try {
             py::gil_scoped_release nogil;
             predict(L, a.params.data(), a.X.data(), a.m, o);
+        } catch (const NonFiniteInput& e) {
+            // The message plainnet's Python checks give (_checks.finite).
+            std::string v = std::isnan(e.value) ? "nan" : e.value > 0 ? "inf" : "-inf";
+            throw py::value_error("X: expected finite values, got " + v + " at index (" +
+                                  std::to_string(e.row) + ", " + std::to_string(e.column) + ")");
         }
         return out;
     });
@@ -307,7 +313,8 @@ void register_network(py::module_& m) {
     }();
     m.def("forward", &forward, py::arg("params"), py::arg("sizes"), py::arg("activations"),
           py::arg("loss"), py::arg("X"),
-          "Predictions (m, outputs); allocates no training workspace.");
+          "Predictions (m, outputs); allocates no training workspace. X is checked for NaN/Inf "
+          "as it is read (ValueError).");
     m.def("forward_trace", &forward_trace, py::arg("params"), py::arg("sizes"),
           py::arg("activations"), py::arg("loss"), py::arg("X"), "[(z_l, a_l) for each layer].");
     m.def("gradients", &gradients, py::arg("params"), py::arg("sizes"), py::arg("activations"),

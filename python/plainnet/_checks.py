@@ -144,10 +144,12 @@ def finite(arr: np.ndarray, name: str) -> None:
 
 
 def samples(value: Any, name: str, columns: int, dt: np.dtype, rows: Optional[int] = None,
-            allow_1d: bool = False) -> np.ndarray:
+            allow_1d: bool = False, check_finite: bool = True) -> np.ndarray:
     """A 2-D (rows, columns) C-contiguous array of dtype dt with finite values.
 
     allow_1d: a 1-D array is read as one column (for y when there is one output).
+    check_finite=False leaves the NaN/Inf check to the caller (the native
+    core's predict checks each chunk of rows as it reads it).
     """
     arr = real_array(value, name)
     if allow_1d and arr.ndim == 1 and columns == 1:
@@ -168,11 +170,11 @@ def samples(value: Any, name: str, columns: int, dt: np.dtype, rows: Optional[in
         raise ValueError(f"{name}: expected {columns} columns, got shape {arr.shape}")
     if rows is not None and arr.shape[0] != rows:
         raise ValueError(f"{name}: has {arr.shape[0]} rows but X has {rows}")
-    if arr.dtype.kind == "f":
+    if arr.dtype.kind == "f" and check_finite:
         finite(arr, name)
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(arr, dtype=dt)
-    if arr.dtype.kind == "f" and arr.dtype.itemsize > out.dtype.itemsize:
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > out.dtype.itemsize and check_finite:
         finite(out, f"{name} (converted to {dt})")  # a narrower float may overflow to inf
     return out
 

@@ -293,10 +293,23 @@ class Network:
 
     def forward(self, X: Any) -> np.ndarray:
         """Predictions for X (m, inputs), shape (m, outputs)."""
-        x = self._x(X)
-        with self._lock:
-            out: np.ndarray = self._impl.forward(self._params, self._sizes, self._acts,
-                                                 self._loss, x)
+        if self._backend != "native":
+            x = self._x(X)
+            with self._lock:
+                ref: np.ndarray = self._impl.forward(self._params, self._sizes, self._acts,
+                                                     self._loss, x)
+            return ref
+        # The core checks X for NaN/Inf chunk by chunk as it reads it: one
+        # pass over X fewer than a check here, which on a large X took as
+        # long as the predictions themselves.
+        x = check.samples(X, "X", self._sizes[0], self.dtype, check_finite=False)
+        try:
+            with self._lock:
+                out: np.ndarray = self._impl.forward(self._params, self._sizes, self._acts,
+                                                     self._loss, x)
+        except ValueError:
+            self._x(X)  # the full check's own message (it tells a value that overflowed
+            raise       # when converted to float32 from a NaN/Inf given as such)
         return out
 
     predict = forward
