@@ -10,7 +10,9 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import os
 import warnings
+from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -72,6 +74,15 @@ def init_seed(value: Any, name: str = "seed") -> int:
 def fit_seed(value: Any, name: str = "seed") -> int:
     """A seed for the order of mini-batches: the core's hash takes 64 bits."""
     return _seed(value, name, 64)
+
+
+def path(value: Any, name: str = "path") -> Path:
+    """A file path given as str or os.PathLike (not bytes)."""
+    fs = os.fspath(value) if isinstance(value, (str, os.PathLike)) else None
+    if not isinstance(fs, str):
+        raise TypeError(f"{name}: expected a file path (str or os.PathLike), got "
+                        f"{_type_name(value)} {value!r}")
+    return Path(fs)
 
 
 def choice(value: Any, name: str, options: Sequence[str]) -> str:

@@ -15,7 +15,7 @@ import os
 import threading
 import zipfile
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, BinaryIO, Callable, Union
 
 import numpy as np
 
@@ -42,10 +42,15 @@ def write(path: PathLike, meta: dict[str, Any], weights: list[np.ndarray],
         arrays[f"W{i}"] = W
         arrays[f"b{i}"] = b
     arrays.update(extra)
+    return write_atomically(target, lambda f: np.savez(f, **arrays))
+
+
+def write_atomically(target: Path, fill: Callable[[BinaryIO], Any]) -> Path:
+    """fill(file) into a temporary name beside target, then rename it: never half-written."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+            fill(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)

@@ -14,14 +14,18 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union, overload
 
 import numpy as np
 
 from . import _checks as check
-from . import _diagnostics, _io, _layout, optim, reference
+from . import _diagnostics, _io, _layout, _onnx, _torch, optim, reference
 from ._init import INITS, initialize
 from ._io import PathLike
+
+if TYPE_CHECKING:  # pragma: no cover - optional dependencies, for the type checker only
+    import onnx
+    import torch
 
 _core: Optional[ModuleType]
 try:
@@ -256,6 +260,11 @@ class Network:
     @property
     def backend(self) -> str:
         return self._backend
+
+    def _layer_copies(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Copies of every (W_l, b_l), taken together under the lock."""
+        with self._lock:
+            return [(W.copy(), b.copy()) for W, b in _layout.unpack(self._params, self._sizes)]
 
     def _snapshot(self, index: int) -> list[np.ndarray]:
         with self._lock:
@@ -649,6 +658,63 @@ class Network:
         net._setup(sizes_t, acts, loss, params, backend, None)
         return net
 
+    # ------------------------------------------------------------ PyTorch and ONNX
+
+    def to_torch(self) -> "torch.nn.Sequential":
+        """The network as a ``torch.nn.Sequential``, with the same outputs.
+
+        ``nn.Linear`` layers holding copies of the weights (as ``W_l.T``:
+        nn.Linear stores (outputs, inputs)) and biases, in the network's dtype,
+        each followed by the torch module that computes its activation (none
+        for "linear"; the README lists them). Needs PyTorch (``plainnet[torch]``).
+        """
+        return _torch.to_torch(self._layer_copies(), self._acts, self.dtype)
+
+    @classmethod
+    def from_torch(cls, model: Any, loss: Optional[str] = None,
+                   backend: str = "native") -> "Network":
+        """A network computing what ``model``, a ``torch.nn.Sequential``, computes.
+
+        The Sequential holds ``nn.Linear`` layers (with bias), each followed
+        by at most one of the activation modules ``to_torch`` makes (or
+        ``nn.Identity``), with the arguments that compute plainnet's function.
+        The network keeps the parameters' dtype (float32 or float64). ``loss``
+        None means "cross_entropy" after an ``nn.Softmax``, "mse" otherwise.
+        Anything else (another kind of module or layer, an activation with
+        other arguments, two activations in a row, a Linear without bias) is
+        refused with an error naming the module and its place in the model.
+        """
+        weights, biases, acts, dtype = _torch.from_torch(model)
+        if loss is None:
+            loss = "cross_entropy" if acts[-1] == "softmax" else "mse"
+        return cls.from_weights(weights, biases, activation=acts, backend=backend,
+                                dtype=dtype, loss=loss)
+
+    @overload
+    def to_onnx(self, path: None = None) -> "onnx.ModelProto": ...
+
+    @overload
+    def to_onnx(self, path: PathLike) -> Path: ...
+
+    def to_onnx(self, path: Optional[PathLike] = None) -> Union[Path, "onnx.ModelProto"]:
+        """Write the network as an ONNX model to ``path``; returns the path.
+
+        Without a path, returns the ``onnx.ModelProto`` instead. The model
+        (opset 20) takes ``X`` (batch, inputs) and gives ``Y`` (batch,
+        outputs) in the network's dtype: a ``Gemm`` per layer and its
+        activation's nodes (the README lists them). It passes
+        ``onnx.checker.check_model(..., full_check=True)`` before it is
+        written (to a temporary name, then renamed). Needs the onnx package
+        (``plainnet[onnx]``; onnxruntime runs the model).
+        """
+        target = None if path is None else check.path(path)
+        doc = (f"plainnet {list(self._sizes)}, activations {list(self._acts)}, "
+               f"loss {self._loss}")
+        proto = _onnx.model(self._layer_copies(), self._acts, self.dtype, doc)
+        if target is None:
+            return proto
+        return _io.write_atomically(target, lambda f: f.write(proto.SerializeToString()))
+
     # ------------------------------------------------------------ files
 
     def save(self, path: PathLike) -> Path:
@@ -665,7 +731,7 @@ class Network:
                                 "loss": self._loss, "dtype": self.dtype.name}
         extra: dict[str, np.ndarray] = {}
         with self._lock:
-            layers = [(W.copy(), b.copy()) for W, b in _layout.unpack(self._params, self._sizes)]
+            layers = self._layer_copies()
             if self._optimizer is not None:
                 meta["optimizer"], extra = optim.to_saved(self._optimizer)
         return _io.write(path, meta, [W for W, _ in layers], [b for _, b in layers], extra)
