@@ -155,6 +155,12 @@ void apply_activation(const Product<T>& P, int64_t i0, int64_t i1, int64_t j0, i
 constexpr int64_t kSmallProduct = 4096;
 // From this many multiply-adds on, a product is split over the thread pool.
 constexpr int64_t kThreadedProduct = int64_t(1) << 16;
+// From this many on, into kPartsPerThread parts per thread, which the threads
+// claim as they come free: a thread that gets the core late (another
+// process's threads still spinning on it, say) then takes fewer parts instead
+// of holding up the others with a whole half.
+constexpr int64_t kFineProduct = int64_t(1) << 22;
+constexpr int kPartsPerThread = 2;
 
 // The share of a register tile's work that is real when n is cut in tiles of t.
 inline double tile_use(int64_t n, int64_t t) { return double(n) / double((n + t - 1) / t * t); }
@@ -236,6 +242,7 @@ void product(const Product<T>& P, PartFn<T> part) {
     }
     int n = work >= double(kThreadedProduct) ? threads::count() : 1;
     if (n <= 1) return part(P, 0, 1);
+    if (work >= double(kFineProduct)) n *= kPartsPerThread;
     struct Job {
         const Product<T>* P;
         PartFn<T> part;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
@@ -41,9 +42,15 @@ int initial_count() {
 
 std::atomic<int> g_count{initial_count()};
 
+// How long an idle worker spins before it sleeps.
+constexpr std::chrono::microseconds kSpin{200};
+
 // Workers wait for a new generation of work, spinning briefly first: in a
 // training loop the next product follows within microseconds, and a sleeping
-// thread takes far longer than that to wake up.
+// thread takes far longer than that to wake up. The spin is bounded in time
+// (kSpin), so that once plainnet is done, its worker leaves the core to
+// whatever runs next (NumPy's BLAS threads, say) within a fraction of a
+// millisecond instead of competing with it.
 //
 // The whole state of a job is one atomic word: generation (32 bits), number
 // of items (16) and next unclaimed item (16). A worker claims an item with a
@@ -91,9 +98,11 @@ class Pool {
         uint32_t seen = 0;
         for (;;) {
             bool got = false;
-            for (int spin = 0; spin < 20000 && !got; spin++) {
+            const auto until = std::chrono::steady_clock::now() + kSpin;
+            while (!got) {
                 got = gen_of(state_.load(std::memory_order_acquire)) != seen;
-                if (!got) std::this_thread::yield();
+                if (got || std::chrono::steady_clock::now() > until) break;
+                std::this_thread::yield();
             }
             if (!got) {
                 std::unique_lock<std::mutex> lock(mu_);
