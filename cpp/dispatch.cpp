@@ -55,6 +55,13 @@ namespace plainnet {
                                                int64_t N, Act act) {                             \
         activate_backward<fast::Math>(dz, dout, z, a, N, act);                                   \
     }                                                                                            \
+    ATTR static void softmax_##SUF(T* a, const T* z, int64_t B, int64_t K) {                   \
+        softmax_rows<fast::Math>(a, z, B, K);                                                    \
+    }                                                                                            \
+    ATTR static double loss_forward_##SUF(const T* z, const T* a, const T* y, int64_t B,         \
+                                          int64_t K, Loss loss) {                                \
+        return loss_forward<fast::Math>(z, a, y, B, K, loss);                                    \
+    }                                                                                            \
     ATTR static void optimizer_update_##SUF(T* p, T* const* s, const T* p0, const T* const* s0,  \
                                             const T* g, int64_t N, Optim kind, const Optimizer& o, \
                                             int64_t t) {                                         \
@@ -66,6 +73,8 @@ namespace plainnet {
                                            activation_forward_##SUF,                             \
                                            dense_act_forward_##SUF,                              \
                                            activation_backward_##SUF,                            \
+                                           softmax_##SUF,                                        \
+                                           loss_forward_##SUF,                                   \
                                            optimizer_update_##SUF};
 
 namespace variant_naive {
@@ -82,6 +91,8 @@ const Kernels<T> table = {"naive",
                           activate<Libm, T>,
                           dense_act_forward<T>,
                           activate_backward<Libm, T>,
+                          softmax_rows<Libm, T>,
+                          loss_forward<Libm, T>,
                           optimizer_update<T>};
 }  // namespace variant_naive
 

@@ -28,6 +28,10 @@ struct Kernels {
     void (*dense_act_forward)(T* z, T* a, const T* inp, const T* weight, const T* bias, int64_t B,
                               int64_t C, int64_t OC, Act act);
     void (*activation_backward)(T* dz, const T* dout, const T* z, const T* a, int64_t N, Act act);
+    // a (B, K) = the softmax of each row of z (ops.h).
+    void (*softmax)(T* a, const T* z, int64_t B, int64_t K);
+    // The reported value of `loss` (ops.h) on the output layer's z and a.
+    double (*loss_forward)(const T* z, const T* a, const T* y, int64_t B, int64_t K, Loss loss);
     // The t-th update of optimizer `kind` (ops.h) from params0 and state0
     // into params and state (separate arrays); each state has its slots.
     void (*optimizer_update)(T* params, T* const* state, const T* params0, const T* const* state0,

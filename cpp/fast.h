@@ -113,11 +113,15 @@ inline T sigmoid(T z) {
     return (z >= T(0) ? T(1) : e) / (T(1) + e);
 }
 
-// The math policy of ops.h for the fast variants: the sigmoid above.
+// The math policy of ops.h for the fast variants: the exp and sigmoid above.
 struct Math {
     template <typename T>
     static T sigmoid(T z) {
         return fast::sigmoid(z);
+    }
+    template <typename T>
+    static T exp_nonpositive(T x) {
+        return fast::exp_nonpositive(x);
     }
 };
 

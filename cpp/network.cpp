@@ -156,7 +156,7 @@ static void forward_with(const Kernels<T>& k, const Layout& L, const T* params, 
                             L.acts[l]);
         inp = a[l];
     }
-    if (L.softmax) softmax_rows(a[L.num_layers() - 1], z[L.num_layers() - 1], m, L.outputs());
+    if (L.softmax) k.softmax(a[L.num_layers() - 1], z[L.num_layers() - 1], m, L.outputs());
 }
 
 // After forward_with: accumulates the gradient of the loss E into grads and
@@ -172,13 +172,13 @@ static double backward_with(const Kernels<T>& k, const Layout& L, const T* param
     const T *z = ws.zs[last], *a = ws.as[last];
     std::fill_n(ws.dz.data(), m * K, T(0));
     bool at_z = false;
-    double loss = visit(L.loss, [&](auto op) {
+    visit(L.loss, [&](auto op) {
         using Op = decltype(op);
         at_z = Op::at_z;
         if (!at_z) std::fill_n(ws.da.data(), m * K, T(0));
         Op::backward(at_z ? ws.dz.data() : ws.da.data(), z, a, y, m, K);
-        return Op::forward(z, a, y, m, K);
     });
+    double loss = k.loss_forward(z, a, y, m, K, L.loss);
     for (int64_t l = last; l >= 0; l--) {
         int64_t C = L.sizes[l], OC = L.sizes[l + 1];
         if (l != last || !at_z) {
@@ -242,7 +242,7 @@ static void in_chunks(const Kernels<T>& k, const Layout& L, const T* params, con
                                 L.sizes[l], L.sizes[l + 1], L.acts[l]);
             inp = a;
         }
-        if (L.softmax) softmax_rows(a, z.get(), n, K);
+        if (L.softmax) k.softmax(a, z.get(), n, K);
         on_chunk(r0, n, static_cast<const T*>(z.get()), static_cast<const T*>(a));
     }
 }
@@ -285,9 +285,7 @@ static Evaluation evaluate_with(const Kernels<T>& k, const Layout& L, const T* p
     in_chunks(k, L, params, X, m, static_cast<T*>(nullptr),
               [&](int64_t r0, int64_t n, const T* z, const T* a) {
                   const T* yc = y + r0 * K;
-                  double loss = visit(L.loss, [&](auto op) {
-                      return decltype(op)::forward(z, a, yc, n, K);
-                  });
+                  double loss = k.loss_forward(z, a, yc, n, K, L.loss);
                   total += double(n) * loss;
                   total_if_one_chunk = loss;
                   ev.correct += count_correct(L, a, yc, n);

@@ -47,12 +47,17 @@ namespace plainnet {
 
 // ---------------------------------------------------------------- math policy
 
-// 1 / (1 + exp(-z)) without overflow: exp only ever sees -|z|.
 struct Libm {
+    // 1 / (1 + exp(-z)) without overflow: exp only ever sees -|z|.
     template <typename T>
     static T sigmoid(T z) {
         T e = std::exp(-std::fabs(z));
         return z >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+    }
+    // exp(x) for x <= 0 (softmax and cross-entropy subtract the row's maximum).
+    template <typename T>
+    static T exp_nonpositive(T x) {
+        return std::exp(x);
     }
 };
 
@@ -185,19 +190,19 @@ inline void activate_backward(T* dz, const T* dout, const T* z, const T* a, int6
 // cross-entropy loss, whose gradient at z needs no softmax derivative; the
 // network applies it after the last layer's elementwise pass (linear).
 
-// z (B, K); a (B, K) = softmax of each row. a may be z.
-template <typename T>
+// z (B, K); a (B, K) = softmax of each row. a may be z. The exps of a row
+// are one loop (which vectorises with a vectorisable exp) and their sum
+// another, in order.
+template <class M, typename T>
 inline void softmax_rows(T* a, const T* z, int64_t B, int64_t K) {
     for (int64_t b = 0; b < B; b++) {
         const T* zr = z + b * K;
         T* ar = a + b * K;
         T mx = zr[0];
         for (int64_t k = 1; k < K; k++) mx = std::fmax(mx, zr[k]);
+        for (int64_t k = 0; k < K; k++) ar[k] = M::exp_nonpositive(zr[k] - mx);
         T s = T(0);
-        for (int64_t k = 0; k < K; k++) {
-            ar[k] = std::exp(zr[k] - mx);
-            s += ar[k];
-        }
+        for (int64_t k = 0; k < K; k++) s += ar[k];
         for (int64_t k = 0; k < K; k++) ar[k] /= s;
     }
 }
@@ -205,7 +210,7 @@ inline void softmax_rows(T* a, const T* z, int64_t B, int64_t K) {
 // ---------------------------------------------------------------- losses
 //
 // A loss is a struct with
-//   forward(z, a, y, B, K): the reported loss, summed in double whatever T is,
+//   forward<M>(z, a, y, B, K): the reported loss, summed in double whatever T is,
 //     from the output layer's pre-activation z (B, K), its activation a and
 //     the targets y;
 //   backward(d, z, a, y, B, K): accumulates the gradient of the trained
@@ -228,7 +233,7 @@ inline void residual_over_rows(T* d, const T* a, const T* y, int64_t B, int64_t 
 // d += (a - y) / B with respect to a.
 struct Mse {
     static constexpr bool at_z = false;
-    template <typename T>
+    template <class M, typename T>
     static double forward(const T*, const T* a, const T* y, int64_t B, int64_t K) {
         double s = 0.0;
         int64_t N = B * K;
@@ -249,7 +254,7 @@ struct Mse {
 // finite however saturated a is; dE/dz = (a - y) / B.
 struct BinaryCrossEntropy {
     static constexpr bool at_z = true;
-    template <typename T>
+    template <class M, typename T>
     static double forward(const T* z, const T*, const T* y, int64_t B, int64_t K) {
         double s = 0.0;
         int64_t N = B * K;
@@ -271,16 +276,21 @@ struct BinaryCrossEntropy {
 // (a - y) / B for rows that sum to 1.
 struct CrossEntropy {
     static constexpr bool at_z = true;
-    template <typename T>
+    template <class M, typename T>
     static double forward(const T* z, const T*, const T* y, int64_t B, int64_t K) {
-        double s = 0.0;
+        constexpr int64_t kBlock = 16;  // exps computed a block at a time, then summed in order
+        double s = 0.0, ex[kBlock];
         for (int64_t b = 0; b < B; b++) {
             const T* zr = z + b * K;
             const T* yr = y + b * K;
             double mx = double(zr[0]);
             for (int64_t k = 1; k < K; k++) mx = std::fmax(mx, double(zr[k]));
             double e = 0.0;
-            for (int64_t k = 0; k < K; k++) e += std::exp(double(zr[k]) - mx);
+            for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
+                const int64_t n = std::min(kBlock, K - k0);
+                for (int64_t k = 0; k < n; k++) ex[k] = M::exp_nonpositive(double(zr[k0 + k]) - mx);
+                for (int64_t k = 0; k < n; k++) e += ex[k];
+            }
             double lse = mx + std::log(e);
             for (int64_t k = 0; k < K; k++) s += double(yr[k]) * (lse - double(zr[k]));
         }
@@ -306,6 +316,12 @@ struct CrossEntropy {
     X(cross_entropy, CrossEntropy)
 
 PLAINNET_DEFINE_TABLE(Loss, kLossNames, PLAINNET_LOSSES)
+
+// The reported value of `loss` (see the structs above).
+template <class M, typename T>
+inline double loss_forward(const T* z, const T* a, const T* y, int64_t B, int64_t K, Loss loss) {
+    return visit(loss, [&](auto op) { return decltype(op)::template forward<M>(z, a, y, B, K); });
+}
 
 // ---------------------------------------------------------------- optimizers
 //

@@ -141,9 +141,7 @@ double loss_forward(const py::handle& z_, const py::handle& a_, const py::handle
     return with_dtype(z_, "z", [&](auto tag) -> double {
         using T = decltype(tag);
         LossInputs<T> in(z_, a_, y_);
-        return visit(loss, [&](auto op) {
-            return decltype(op)::forward(in.z.data(), in.a.data(), in.y.data(), in.B, in.K);
-        });
+        return kernels<T>().loss_forward(in.z.data(), in.a.data(), in.y.data(), in.B, in.K, loss);
     });
 }
 
@@ -170,7 +168,7 @@ py::array softmax_forward(const py::handle& z_) {
         int64_t B = z.shape(0), K = z.shape(1);
         if (K < 1) throw py::value_error("z: expected at least 1 column, got 0");
         py::array_t<T> out({B, K});
-        softmax_rows(out.mutable_data(), z.data(), B, K);
+        kernels<T>().softmax(out.mutable_data(), z.data(), B, K);
         return out;
     });
 }
