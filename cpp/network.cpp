@@ -36,6 +36,10 @@ Optim optim_from_name(const std::string& name) {
     return from_name<Optim>(kOptimNames, "optimizer", name);
 }
 
+Monitor monitor_from_name(const std::string& name) {
+    return from_name<Monitor>(kMonitorNames, "monitor", name);
+}
+
 // parse(name), its error message prefixed by the argument's name.
 template <typename E>
 static E parse_arg(E (*parse)(const std::string&), const char* arg, const std::string& name) {
@@ -407,7 +411,12 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
     const double nan = std::numeric_limits<double>::quiet_NaN();
     // Accuracy counts rows for cross-entropy, outputs for binary cross-entropy.
     const double per_row = L.loss == Loss::binary_cross_entropy ? double(K) : 1.0;
-    const bool early = m_val > 0 && opt.patience > 0;
+    // The monitored quantity exists every epoch (training loss), or with
+    // validation data; accuracy only for the losses that classify.
+    const bool watched = opt.monitor == Monitor::loss ||
+                         (m_val > 0 && (opt.monitor == Monitor::val_loss || L.classifies()));
+    const bool early = watched && opt.patience > 0;
+    const bool keep_best = early && opt.restore_best && opt.monitor != Monitor::loss;
 
     // Everything the loop touches is allocated here, once.
     Workspace<T> ws(L, bs);
@@ -416,7 +425,8 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
     std::vector<T> xb(full ? 0 : bs * n_in), yb(full ? 0 : bs * K);
     std::vector<int64_t> perm(full ? 0 : m);
     if (!full) std::iota(perm.begin(), perm.end(), int64_t(0));
-    std::vector<T> best(early && opt.restore_best ? P : 0);
+    std::vector<T> best(keep_best ? P : 0);
+    // The best monitored value so far, as a loss: accuracy enters negated.
     double best_loss = std::numeric_limits<double>::infinity();
     int64_t waited = 0;  // epochs since the validation loss last improved
 
@@ -492,8 +502,13 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
             Evaluation ev = evaluate_with(k, L, params, X_val, y_val, m_val);
             row[2] = ev.loss;
             row[3] = L.classifies() ? double(ev.correct) / (double(m_val) * per_row) : nan;
-            if (ev.loss < best_loss - opt.min_delta) {  // an improvement, as Keras counts it
-                best_loss = ev.loss;
+        }
+        if (watched) {
+            const double value = opt.monitor == Monitor::loss       ? row[0]
+                                 : opt.monitor == Monitor::val_loss ? row[2]
+                                                                    : -row[3];
+            if (value < best_loss - opt.min_delta) {  // an improvement, as Keras counts it
+                best_loss = value;
                 r.best_epoch = epoch;
                 waited = 0;
                 if (!best.empty()) std::memcpy(best.data(), params, sizeof(T) * P);

@@ -94,6 +94,15 @@ struct StepResult {
 template <typename T>
 StepResult step(const Layout& L, T* params, const T* X, const T* y, int64_t m, double lr);
 
+// What early stopping (and the best epoch) watches: the validation loss
+// (lower is better), the training loss of the epoch (lower is better; its
+// weights are never put back), or the validation accuracy (higher is better).
+enum class Monitor { val_loss, loss, val_accuracy };
+constexpr const char* kMonitorNames[] = {"val_loss", "loss", "val_accuracy"};
+
+// Parse "val_loss", "loss" or "val_accuracy"; throw std::invalid_argument.
+Monitor monitor_from_name(const std::string& name);
+
 struct FitOptions {
     Optim optim = Optim::sgd;  // the update rule, and its settings
     Optimizer settings;
@@ -104,9 +113,11 @@ struct FitOptions {
     bool shuffle = true;
     uint64_t seed = 0;
     int64_t log_every = 0;     // 0: never call on_log
-    // Early stopping on the validation loss (needs validation data): stop
-    // after `patience` epochs (0: never) without an improvement of more than
-    // min_delta, and then, if restore_best, put back the best epoch's weights.
+    // Early stopping on the monitored quantity (the validation ones need
+    // validation data): stop after `patience` epochs (0: never) without an
+    // improvement of more than min_delta, and then, if restore_best and a
+    // validation quantity is watched, put back the best epoch's weights.
+    Monitor monitor = Monitor::val_loss;
     int64_t patience = 0;
     double min_delta = 0.0;
     bool restore_best = true;
@@ -122,7 +133,7 @@ struct FitResult {
     int64_t iterations = 0;  // completed iterations (entries written to loss_out)
     int64_t updates = 0;     // optimizer updates that stand (its step count advances by this)
     int64_t epochs = 0;      // epochs completed (rows written to epoch_out)
-    int64_t best_epoch = -1; // the epoch of the lowest validation loss; -1 without validation
+    int64_t best_epoch = -1; // the epoch of the best monitored value; -1 when there is none
     bool nonfinite = false;  // stopped because the loss became NaN/Inf
     bool stopped = false;    // stopped because on_log returned false
     bool early_stopped = false;  // stopped by patience

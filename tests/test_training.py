@@ -100,9 +100,65 @@ def test_min_delta_counts_only_real_improvements(rng):
     assert runs[0].epoch_loss.size > 4
 
 
+@pytest.mark.parametrize("batch_size", [None, 8])
+def test_patience_on_the_training_loss_needs_no_validation_and_backends_agree(rng, batch_size):
+    X, labels = _blobs(rng, n=80)
+    runs = {}
+    for backend in pn.BACKENDS:
+        net = _classifier(backend)
+        runs[backend] = (net, net.fit(X, labels, optimizer=optim.SGD(lr=0.05), epochs=400,
+                                      batch_size=batch_size, seed=3, monitor="loss",
+                                      patience=4, min_delta=1e-3))
+    (a_net, a), (b_net, b) = runs["native"], runs["numpy"]
+    np.testing.assert_allclose(a.epoch_loss, b.epoch_loss, rtol=1e-10)
+    assert a.stopped_early and b.stopped_early and a.epoch_loss.size < 400
+    assert a.best_epoch == b.best_epoch
+    assert a.val_loss is None
+    # The rule, Keras's: stop after `patience` epochs in a row none of which
+    # beats the best so far by min_delta; the best is the last such epoch.
+    best, waited, stop = np.inf, 0, None
+    for e, value in enumerate(a.epoch_loss):
+        if value < best - 1e-3:
+            best, waited, best_epoch = value, 0, e
+        else:
+            waited += 1
+            if waited >= 4:
+                stop = e
+                break
+    assert stop == a.epoch_loss.size - 1 and best_epoch == a.best_epoch
+    # The training loss's weights are never put back: the network ends on the last epoch.
+    for W, V in zip(a_net.weights, b_net.weights):
+        np.testing.assert_allclose(W, V, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", pn.BACKENDS)
+def test_patience_on_the_validation_accuracy_keeps_its_best_epoch(rng, backend):
+    X_all, l_all = _blobs(rng, n=260, spread=2.0)
+    X, labels, Xv, yv = X_all[:60], l_all[:60], X_all[60:], l_all[60:]
+    net = _classifier(backend, hidden=64)
+    h = net.fit(X, labels, optimizer=optim.Adam(lr=1e-2), epochs=300, batch_size=8, seed=0,
+                validation_data=(Xv, yv), patience=5, monitor="val_accuracy")
+    assert h.stopped_early
+    # the first epoch of the highest accuracy (ties do not improve), whose weights are back
+    assert h.best_epoch == int(np.argmax(h.val_accuracy)) == h.epoch_loss.size - 6
+    assert net.evaluate(Xv, yv)["accuracy"] == h.val_accuracy[h.best_epoch]
+
+
+def test_both_backends_stop_on_the_same_validation_accuracy(rng):
+    X, labels = _blobs(rng, n=160, spread=2.0)
+    hs = [_classifier(b, hidden=32).fit(X, labels, optimizer=optim.Adam(lr=1e-2), epochs=200,
+                                        batch_size=16, seed=2, validation_split=0.3,
+                                        patience=3, monitor="val_accuracy")
+          for b in pn.BACKENDS]
+    np.testing.assert_array_equal(hs[0].val_accuracy, hs[1].val_accuracy)
+    assert hs[0].best_epoch == hs[1].best_epoch and hs[0].stopped_early
+
+
 def test_validation_of_an_mse_network_reports_no_accuracy(rng, xor_data):
     X, y = xor_data
     net = pn.Network([2, 4, 1], seed=42)
+    with pytest.raises(ValueError, match="^monitor: 'val_accuracy' needs a loss that classifies"):
+        net.fit(X, y, epochs=2, validation_data=(X, y), monitor="val_accuracy")
     h = net.fit(X, y, epochs=20, validation_data=(X, y))
     assert h.accuracy is None and h.val_accuracy is None
     assert h.val_loss.shape == (20,) and h.val_loss[-1] == pytest.approx(net.loss(X, y))
@@ -123,6 +179,12 @@ def test_validation_of_an_mse_network_reports_no_accuracy(rng, xor_data):
      "^min_delta: expected a finite number >= 0"),
     (dict(patience=2, validation_split=0.1, restore_best=1), TypeError,
      "^restore_best: expected a bool"),
+    (dict(patience=2, monitor="val_accuracy"), ValueError,
+     "^patience: early stopping watches the validation loss"),
+    (dict(monitor="val_loss"), ValueError, "^monitor: 'val_loss' needs validation data"),
+    (dict(patience=2, validation_split=0.1, monitor="accuracy"), ValueError,
+     "^monitor: expected one of"),
+    (dict(monitor=1), TypeError, "^monitor"),
 ])
 def test_bad_validation_arguments_are_refused_and_change_nothing(rng, kwargs, error, match):
     X, labels = _blobs(rng)

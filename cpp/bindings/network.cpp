@@ -205,7 +205,8 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
               const py::dict& optimizer, const py::list& state_, int64_t steps, int64_t epochs,
               int64_t batch_size, bool shuffle, uint64_t seed, int64_t log_every,
               const py::object& callback, const py::object& X_val_, const py::object& y_val_,
-              int64_t patience, double min_delta, bool restore_best, int64_t first_epoch) {
+              int64_t patience, double min_delta, bool restore_best, int64_t first_epoch,
+              const std::string& monitor) {
     if (batch_size < 0) throw py::value_error("batch_size: expected >= 0");
     if (log_every < 0) throw py::value_error("log_every: expected >= 0");
     if (steps < 0) throw py::value_error("steps: expected >= 0");
@@ -215,6 +216,7 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
         throw py::value_error("X_val, y_val: expected both or neither");
     }
     auto [kind, settings] = optimizer_arg(optimizer);
+    const Monitor watch = monitor_from_name(monitor);  // invalid_argument: ValueError
     return with_network(params_, sizes, acts, loss, X_, &y_, [&](const Layout& L, auto a) -> py::tuple {
         using T = ElementOf<decltype(a)>;
         FitOptions opt;
@@ -227,6 +229,7 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
         opt.shuffle = shuffle;
         opt.seed = seed;
         opt.log_every = callback.is_none() ? 0 : log_every;
+        opt.monitor = watch;
         opt.patience = patience;
         opt.min_delta = min_delta;
         opt.restore_best = restore_best;
@@ -300,6 +303,11 @@ py::array permutation(int64_t m, uint64_t seed, uint64_t epoch) {
 void register_network(py::module_& m) {
     m.attr("MAX_ELEMENTS") = kMaxElements;
     m.def("num_parameters", &num_parameters, py::arg("sizes"));
+    m.attr("MONITORS") = [] {
+        py::list names;
+        for (const char* name : kMonitorNames) names.append(name);
+        return py::tuple(names);
+    }();
     m.attr("OPTIMIZERS") = [] {
         py::list names;
         for (const char* name : kOptimNames) names.append(name);
@@ -325,8 +333,9 @@ void register_network(py::module_& m) {
           py::arg("seed"), py::arg("log_every"), py::arg("callback").none(true),
           py::arg("X_val").none(true), py::arg("y_val").none(true), py::arg("patience"),
           py::arg("min_delta"), py::arg("restore_best"), py::arg("first_epoch") = 0,
+          py::arg("monitor") = "val_loss",
           "The fused training loop; (losses, iterations, status, updates, per-epoch table "
-          "[loss, accuracy, val_loss, val_accuracy], best epoch).");
+          "[loss, accuracy, val_loss, val_accuracy], best epoch of the monitored quantity).");
     m.def("fit_iterations", &iterations, py::arg("m"), py::arg("epochs"), py::arg("batch_size"));
     m.def("epoch_permutation", &permutation, py::arg("m"), py::arg("seed"), py::arg("epoch"));
 }

@@ -29,7 +29,7 @@ from typing import Any, Callable, Optional, Sequence, TypeVar
 import numpy as np
 
 # num_parameters and fit_iterations are here as the twins of _core's functions of those names.
-from ._layout import ACTIVATIONS, fit_iterations, num_parameters, unpack  # noqa: F401
+from ._layout import ACTIVATIONS, MONITORS, fit_iterations, num_parameters, unpack  # noqa: F401
 
 Array = np.ndarray
 
@@ -528,7 +528,7 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
         batch_size: int, shuffle: bool, seed: int, log_every: int,
         callback: Optional[Callable[[int, float], Any]], X_val: Optional[Array],
         y_val: Optional[Array], patience: int, min_delta: float, restore_best: bool,
-        first_epoch: int = 0) -> tuple[Array, int, str, int, Array, int]:
+        first_epoch: int = 0, monitor: str = "val_loss") -> tuple[Array, int, str, int, Array, int]:
     """The training loop, in place on params and the optimizer's state arrays.
 
     Returns (losses, iterations done, status, updates made, per-epoch table,
@@ -537,8 +537,12 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
     parameter became NaN/Inf; params and state then hold the last iterate
     whose loss was finite, the last one recorded). The table has a row per
     completed epoch: training loss (row-weighted mean of the batch losses),
-    training accuracy, validation loss, validation accuracy. best epoch is
-    that of the lowest validation loss (-1 without validation data). The
+    training accuracy, validation loss, validation accuracy. ``monitor`` is
+    what early stopping and the best epoch watch: "val_loss" (lower is
+    better), "loss" (the epoch's training loss; its weights are never put
+    back) or "val_accuracy" (higher is better); best epoch is that of its
+    best value (-1 when it is not there: no validation data, or accuracy of
+    the MSE). The
     mini-batch order of epoch e is that of epoch first_epoch + e of a fit
     that started from scratch, so a fit that continues one that trained
     first_epoch epochs shuffles as one fit straight through would.
@@ -557,8 +561,14 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
     u = _Updater(optimizer, state, steps, params)
     classifies = loss != "mse"
     per_row = K if loss == "binary_cross_entropy" else 1
-    early = X_val is not None and patience > 0
-    best = params.copy() if early and restore_best else None
+    if monitor not in MONITORS:
+        raise ValueError(f"monitor: unknown monitor {monitor!r}; expected one of: "
+                         f"{', '.join(MONITORS)}")
+    column = {"loss": 0, "val_loss": 2, "val_accuracy": 3}[monitor]
+    sign = -1.0 if monitor == "val_accuracy" else 1.0  # accuracy enters negated, as a loss
+    watched = monitor == "loss" or (X_val is not None and (monitor == "val_loss" or classifies))
+    early = watched and patience > 0
+    best = params.copy() if early and restore_best and monitor != "loss" else None
     best_loss, best_epoch, waited = np.inf, -1, 0
     order = np.arange(m)
     it, done_epochs, status = 0, 0, "done"
@@ -606,8 +616,10 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
                 row[2] = val_loss
                 if classifies:
                     row[3] = val_correct / (X_val.shape[0] * per_row)
-                if val_loss < best_loss - min_delta:  # an improvement, as Keras counts it
-                    best_loss, best_epoch, waited = val_loss, epoch, 0
+            if watched:
+                value = sign * row[column]
+                if value < best_loss - min_delta:  # an improvement, as Keras counts it
+                    best_loss, best_epoch, waited = value, epoch, 0
                     if best is not None:
                         best[...] = params
                 elif early:
