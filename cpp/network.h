@@ -121,6 +121,10 @@ struct FitOptions {
     int64_t patience = 0;
     double min_delta = 0.0;
     bool restore_best = true;
+    // scikit-learn's alpha: each batch's objective gains l2 / (2 w_sum) *
+    // sum_l ||W_l||^2, the weights only (w_sum: the batch's rows, or the sum
+    // of its row weights); its value is part of the loss reported.
+    double l2 = 0.0;
 };
 
 // Where fit writes one row per epoch: training loss (row-weighted mean of the
@@ -151,14 +155,16 @@ int64_t fit_iterations(int64_t m, int64_t epochs, int64_t batch_size);
 // The fused training loop: epochs x batches of forward, loss, backward, update.
 // loss_out receives one loss per iteration (fit_iterations(...) entries),
 // epoch_out kEpochColumns per epoch. state holds optimizer_slots(opt.optim)
-// arrays of num_params, updated in place. X_val/y_val (m_val rows, 0: none)
-// are evaluated after every epoch.
+// arrays of num_params, updated in place. w (m, or null) weighs the rows:
+// each batch's loss and objective are then the weighted means over its rows
+// (0 for a batch whose weights sum to 0). X_val/y_val (m_val rows, 0: none)
+// are evaluated after every epoch, unweighted.
 // If a loss is NaN/Inf, or an update makes a parameter NaN/Inf, params and
 // state are restored to the last iterate whose loss is finite (the last one
 // recorded) and the loop stops with result.nonfinite set.
 template <typename T>
-FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* y, int64_t m,
-              const T* X_val, const T* y_val, int64_t m_val, const FitOptions& opt,
+FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* y, const T* w,
+              int64_t m, const T* X_val, const T* y_val, int64_t m_val, const FitOptions& opt,
               double* loss_out, double* epoch_out, const LogHook& on_log, const PollHook& poll);
 
 // Sample order for one epoch: argsort of a counter-based hash of

@@ -154,6 +154,83 @@ def test_both_backends_stop_on_the_same_validation_accuracy(rng):
     assert hs[0].best_epoch == hs[1].best_epoch and hs[0].stopped_early
 
 
+# ---------------------------------------------------------------- sample weights and l2
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "binary_cross_entropy", "mse"])
+def test_both_backends_agree_with_sample_weights_and_l2(rng, loss):
+    X, labels = _blobs(rng, n=90)
+    w = rng.random(90) * 3
+    w[::7] = 0.0
+    out = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid", "mse": "linear"}[loss]
+    y = labels if loss == "cross_entropy" else np.eye(3)[labels]
+    runs = []
+    for backend in pn.BACKENDS:
+        net = pn.Network([4, 8, 3], activation="tanh", output_activation=out, loss=loss,
+                         init="xavier", seed=1, backend=backend)
+        h = net.fit(X, y, optimizer=optim.Adam(lr=1e-2), epochs=12, batch_size=16, seed=4,
+                    sample_weight=w, l2=0.3)
+        runs.append((net, h))
+    (a, ha), (b, hb) = runs
+    np.testing.assert_allclose(ha.loss, hb.loss, rtol=1e-10)
+    for W, V in zip(a.weights, b.weights):
+        np.testing.assert_allclose(W, V, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", pn.BACKENDS)
+def test_integer_weights_are_repeated_rows_and_zero_weights_removed_rows(rng, backend):
+    X, labels = _blobs(rng, n=30)
+    w = rng.integers(0, 4, 30)
+    fits = []
+    for Xs, ys, ws in ((X, labels, w), (X.repeat(w, axis=0), labels.repeat(w), None)):
+        net = _classifier(backend)
+        h = net.fit(Xs, ys, optimizer=optim.SGD(lr=0.1, momentum=0.9), epochs=20,
+                    sample_weight=ws, l2=0.5)  # full batch: one weight sum, one l2 term
+        fits.append((net, h))
+    (a, ha), (b, hb) = fits
+    np.testing.assert_allclose(ha.loss, hb.loss, rtol=1e-12)
+    for W, V in zip(a.weights, b.weights):
+        np.testing.assert_allclose(W, V, rtol=1e-10, atol=1e-13)
+
+
+def test_l2_penalises_the_weights_only_scaled_by_the_batch(rng):
+    X, labels = _blobs(rng, n=40)
+    net = _classifier()
+    before = net.copy()
+    dW, db = before.gradients(X, labels)
+    alpha, lr = 0.7, 0.05
+    h = net.fit(X, labels, optimizer=optim.SGD(lr=lr), epochs=1, l2=alpha)
+    squares = sum(float(np.sum(W * W)) for W in before.weights)
+    assert h.loss[0] == pytest.approx(before.loss(X, labels) + 0.5 * alpha * squares / 40,
+                                      rel=1e-13)
+    for W0, g, W1 in zip(before.weights, dW, net.weights):
+        np.testing.assert_allclose(W1, W0 - lr * (g + alpha / 40 * W0), rtol=1e-12, atol=1e-15)
+    for b0, g, b1 in zip(before.biases, db, net.biases):
+        np.testing.assert_allclose(b1, b0 - lr * g, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    (dict(sample_weight=np.ones(5)), ValueError, r"^sample_weight: expected shape \(120,\)"),
+    (dict(sample_weight=-np.ones(120)), ValueError, "^sample_weight: expected weights >= 0"),
+    (dict(sample_weight=np.zeros(120)), ValueError, "^sample_weight: the weights are all 0"),
+    (dict(sample_weight=np.full(120, np.nan)), ValueError, "^sample_weight: expected finite"),
+    (dict(sample_weight=["a"] * 120), TypeError, "^sample_weight"),
+    (dict(sample_weight=np.r_[np.zeros(96), np.ones(24)], validation_split=0.2), ValueError,
+     "^sample_weight: the weights of the training rows"),
+    (dict(l2=-1.0), ValueError, "^l2: expected a finite number >= 0"),
+    (dict(l2="big"), TypeError, "^l2"),
+])
+def test_bad_weights_are_refused_and_change_nothing(rng, kwargs, error, match):
+    X, labels = _blobs(rng)
+    net = _classifier()
+    before = net.weights
+    with pytest.raises(error, match=match):
+        net.fit(X, labels, lr=0.1, epochs=2, **kwargs)
+    for W, V in zip(before, net.weights):
+        np.testing.assert_array_equal(W, V)
+    assert net.optimizer is None
+
+
 def test_validation_of_an_mse_network_reports_no_accuracy(rng, xor_data):
     X, y = xor_data
     net = pn.Network([2, 4, 1], seed=42)

@@ -4,6 +4,7 @@
 // fit does is decided.
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -206,12 +207,13 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
               int64_t batch_size, bool shuffle, uint64_t seed, int64_t log_every,
               const py::object& callback, const py::object& X_val_, const py::object& y_val_,
               int64_t patience, double min_delta, bool restore_best, int64_t first_epoch,
-              const std::string& monitor) {
+              const std::string& monitor, const py::object& sample_weight_, double l2) {
     if (batch_size < 0) throw py::value_error("batch_size: expected >= 0");
     if (log_every < 0) throw py::value_error("log_every: expected >= 0");
     if (steps < 0) throw py::value_error("steps: expected >= 0");
     if (first_epoch < 0) throw py::value_error("first_epoch: expected >= 0");
     if (patience < 0) throw py::value_error("patience: expected >= 0");
+    if (!(l2 >= 0.0) || !std::isfinite(l2)) throw py::value_error("l2: expected a finite number >= 0");
     if (X_val_.is_none() != y_val_.is_none()) {
         throw py::value_error("X_val, y_val: expected both or neither");
     }
@@ -233,6 +235,7 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
         opt.patience = patience;
         opt.min_delta = min_delta;
         opt.restore_best = restore_best;
+        opt.l2 = l2;
 
         StateArrays<T> state(state_, optimizer_slots(kind), {L.num_params});
         In<T> X_val, y_val;
@@ -245,6 +248,17 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
             check_shape(X_val, "X_val", {m_val, L.inputs()});
             y_val = as_input<T>(y_val_, "y_val");
             check_shape(y_val, "y_val", {m_val, L.outputs()});
+        }
+        In<T> weights;
+        if (!sample_weight_.is_none()) {
+            weights = as_input<T>(sample_weight_, "sample_weight");
+            check_shape(weights, "sample_weight", {a.m});
+            const T* wd = weights.data();
+            for (int64_t i = 0; i < a.m; i++) {
+                if (!(wd[i] >= T(0)) || !std::isfinite(wd[i])) {
+                    throw py::value_error("sample_weight: expected finite numbers >= 0");
+                }
+            }
         }
         py::array_t<double> losses(iterations(a.m, epochs, batch_size));
         py::array_t<double> per_epoch({epochs, int64_t(kEpochColumns)});
@@ -264,13 +278,14 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
         };
         T* p = a.params.mutable_data();
         const T *x = a.X.data(), *t = a.y.data();
+        const T* wt = sample_weight_.is_none() ? nullptr : weights.data();
         const T *xv = m_val ? X_val.data() : nullptr, *yv = m_val ? y_val.data() : nullptr;
         double *lo = losses.mutable_data(), *eo = per_epoch.mutable_data();
         FitResult r;
         try {
             py::gil_scoped_release nogil;
-            r = plainnet::fit(L, p, state.data.data(), x, t, a.m, xv, yv, m_val, opt, lo, eo, on_log,
-                              poll);
+            r = plainnet::fit(L, p, state.data.data(), x, t, wt, a.m, xv, yv, m_val, opt, lo, eo,
+                              on_log, poll);
         } catch (py::error_already_set& e) {
             // Ctrl-C seen by the poll, or an exception raised inside the
             // callback, stops between iterations: params and state hold the
@@ -333,7 +348,8 @@ void register_network(py::module_& m) {
           py::arg("seed"), py::arg("log_every"), py::arg("callback").none(true),
           py::arg("X_val").none(true), py::arg("y_val").none(true), py::arg("patience"),
           py::arg("min_delta"), py::arg("restore_best"), py::arg("first_epoch") = 0,
-          py::arg("monitor") = "val_loss",
+          py::arg("monitor") = "val_loss", py::arg("sample_weight").none(true) = py::none(),
+          py::arg("l2") = 0.0,
           "The fused training loop; (losses, iterations, status, updates, per-epoch table "
           "[loss, accuracy, val_loss, val_accuracy], best epoch of the monitored quantity).");
     m.def("fit_iterations", &iterations, py::arg("m"), py::arg("epochs"), py::arg("batch_size"));
