@@ -69,12 +69,15 @@ def test_validation_split_holds_out_the_last_rows_before_shuffling(rng):
     np.testing.assert_array_equal(ha.val_loss, hb.val_loss)
 
 
+def _overfitting(rng, backend):
+    """Few noisy rows and a wide network: it overfits, and the validation loss turns up."""
+    X_all, l_all = _blobs(rng, n=260, spread=2.0)
+    return _classifier(backend, hidden=64), X_all[:60], l_all[:60], X_all[60:], l_all[60:]
+
+
 @pytest.mark.parametrize("backend", pn.BACKENDS)
 def test_patience_stops_early_and_restores_the_best_weights(rng, backend):
-    # Few noisy rows and a wide network: it overfits, and the validation loss turns up.
-    X_all, l_all = _blobs(rng, n=260, spread=2.0)
-    X, labels, Xv, yv = X_all[:60], l_all[:60], X_all[60:], l_all[60:]
-    net = _classifier(backend, hidden=64)
+    net, X, labels, Xv, yv = _overfitting(rng, backend)
     h = net.fit(X, labels, optimizer=optim.Adam(lr=1e-2), epochs=500, batch_size=8, seed=0,
                 validation_data=(Xv, yv), patience=5)
     assert h.stopped_early and h.epoch_loss.size < 500
@@ -126,16 +129,19 @@ def test_patience_on_the_training_loss_needs_no_validation_and_backends_agree(rn
                 stop = e
                 break
     assert stop == a.epoch_loss.size - 1 and best_epoch == a.best_epoch
-    # The training loss's weights are never put back: the network ends on the last epoch.
     for W, V in zip(a_net.weights, b_net.weights):
         np.testing.assert_allclose(W, V, rtol=1e-9, atol=1e-12)
+    # The training loss's weights are never put back: the network ends on the last epoch.
+    kept = _classifier()
+    kept.fit(X, labels, optimizer=optim.SGD(lr=0.05), epochs=400, batch_size=batch_size,
+             seed=3, monitor="loss", patience=4, min_delta=1e-3, restore_best=False)
+    for W, V in zip(a_net.weights, kept.weights):
+        np.testing.assert_array_equal(W, V)
 
 
 @pytest.mark.parametrize("backend", pn.BACKENDS)
 def test_patience_on_the_validation_accuracy_keeps_its_best_epoch(rng, backend):
-    X_all, l_all = _blobs(rng, n=260, spread=2.0)
-    X, labels, Xv, yv = X_all[:60], l_all[:60], X_all[60:], l_all[60:]
-    net = _classifier(backend, hidden=64)
+    net, X, labels, Xv, yv = _overfitting(rng, backend)
     h = net.fit(X, labels, optimizer=optim.Adam(lr=1e-2), epochs=300, batch_size=8, seed=0,
                 validation_data=(Xv, yv), patience=5, monitor="val_accuracy")
     assert h.stopped_early

@@ -238,9 +238,22 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
         """loss_ per unit of plainnet's reported loss."""
         return 1.0
 
+    def _stratify(self, Y: np.ndarray) -> Optional[np.ndarray]:
+        """The labels to stratify the early-stopping split by, or None."""
+        return None
+
     def _split(self, X: np.ndarray, Y: np.ndarray, w: Optional[np.ndarray], rs: Any
                ) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray, np.ndarray]:
-        raise NotImplementedError
+        """(X, Y, weights) to train on and (X, Y) to validate on, drawn from rs."""
+        arrays = [X, Y] + ([] if w is None else [w])
+        parts = train_test_split(*arrays, random_state=rs, test_size=self.validation_fraction,
+                                 stratify=self._stratify(Y))
+        X_t, X_v, Y_t, Y_v = parts[:4]
+        if X_v.shape[0] < 2:
+            raise ValueError("validation_fraction: the validation set is too small "
+                             f"({X_v.shape[0]} row); increase validation_fraction or the "
+                             "size of your dataset")
+        return X_t, Y_t, (None if w is None else parts[4]), X_v, Y_v
 
     def _early_stopping_rule(self, Y_val: np.ndarray, tol: float) -> tuple[str, float]:
         """(Network.fit's monitor, its min_delta) for early_stopping."""
@@ -503,22 +516,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
             return "softmax", "cross_entropy", "softmax"
         return "sigmoid", "binary_cross_entropy", "logistic"
 
-    def _split(self, X: np.ndarray, Y: np.ndarray, w: Optional[np.ndarray], rs: Any
-               ) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray, np.ndarray]:
-        stratify = None
-        if self._label_binarizer.y_type_ in ("binary", "multiclass"):
-            labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
-            if np.bincount(labels.astype(np.int64)).min(initial=2) >= 2:
-                stratify = labels
-        arrays = [X, Y] + ([] if w is None else [w])
-        parts = train_test_split(*arrays, random_state=rs, test_size=self.validation_fraction,
-                                 stratify=stratify)
-        X_t, X_v, Y_t, Y_v = parts[:4]
-        if X_v.shape[0] < 2:
-            raise ValueError("validation_fraction: the validation set is too small "
-                             f"({X_v.shape[0]} row); increase validation_fraction or the "
-                             "size of your dataset")
-        return X_t, Y_t, (None if w is None else parts[4]), X_v, Y_v
+    def _stratify(self, Y: np.ndarray) -> Optional[np.ndarray]:
+        # By class, for single-label targets whose every class has 2 rows or more.
+        if self._label_binarizer.y_type_ not in ("binary", "multiclass"):
+            return None
+        labels = (Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]).astype(np.int64)
+        return labels if np.bincount(labels).min(initial=2) >= 2 else None
 
     def _early_stopping_rule(self, Y_val: np.ndarray, tol: float) -> tuple[str, float]:
         return "val_accuracy", tol
@@ -607,17 +610,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc]
 
     def _loss_scale(self) -> float:
         return 0.5
-
-    def _split(self, X: np.ndarray, Y: np.ndarray, w: Optional[np.ndarray], rs: Any
-               ) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray, np.ndarray]:
-        arrays = [X, Y] + ([] if w is None else [w])
-        parts = train_test_split(*arrays, random_state=rs, test_size=self.validation_fraction)
-        X_t, X_v, Y_t, Y_v = parts[:4]
-        if X_v.shape[0] < 2:
-            raise ValueError("validation_fraction: the validation set is too small "
-                             f"({X_v.shape[0]} row); increase validation_fraction or the "
-                             "size of your dataset")
-        return X_t, Y_t, (None if w is None else parts[4]), X_v, Y_v
 
     @staticmethod
     def _mean_variance(Y_val: np.ndarray) -> float:
