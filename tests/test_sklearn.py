@@ -275,6 +275,16 @@ def test_warm_start_continues_the_network_and_its_optimizer(rng):
         once = MLPRegressor(max_iter=10, **kw).fit(X, y)
     assert len(warm.loss_curve_) == 10 and warm.n_iter_ == 5
     np.testing.assert_array_equal(warm.predict(X), once.predict(X))
+    steps = warm.network_.optimizer.steps
+    assert isinstance(warm.network_.optimizer, pn.optim.Adam) and steps == 10 * 8
+    # new settings apply to the continued run; another solver starts its own state
+    with pytest.warns(ConvergenceWarning):
+        warm.set_params(learning_rate_init=0.02, max_iter=2).fit(X, y)
+    assert warm.network_.optimizer.lr == 0.02 and warm.network_.optimizer.steps == steps + 16
+    with pytest.warns(ConvergenceWarning):
+        warm.set_params(solver="sgd").fit(X, y)
+    assert isinstance(warm.network_.optimizer, pn.optim.SGD)
+    assert warm.network_.optimizer.steps == 16 and len(warm.loss_curve_) == 14
     cold = MLPRegressor(max_iter=5, **kw)  # without warm_start, a refit starts anew
     for _ in range(2):
         with pytest.warns(ConvergenceWarning):

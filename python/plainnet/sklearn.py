@@ -284,8 +284,12 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
                 raise ValueError(f"y: the fitted network has {self.network_.layers[-1]} outputs, "
                                  f"these targets need {Y.shape[1]}")
             net = self.network_.copy()  # trained, then kept only if training succeeds
-            opt = net.optimizer if net.optimizer is not None else self._optimizer(p)
-            opt.lr = p["lr"]
+            # The current settings, with the state (and step count) of the last fit
+            # when the solver is the same.
+            opt = self._optimizer(p)
+            if type(net.optimizer) is type(opt) and net.optimizer is not None:
+                opt.state, opt.steps, opt.epochs = (net.optimizer.state, net.optimizer.steps,
+                                                    net.optimizer.epochs)
         else:
             out_act, loss, _ = self._output()
             act = p["activation"]
