@@ -45,6 +45,10 @@ Optim optim_from_name(const std::string& name) {
     return from_name<Optim>(kOptimNames, "optimizer", name);
 }
 
+Monitor monitor_from_name(const std::string& name) {
+    return from_name<Monitor>(kMonitorNames, "monitor", name);
+}
+
 // parse(name), its error message prefixed by the argument's name.
 template <typename E>
 static E parse_arg(E (*parse)(const std::string&), const char* arg, const std::string& name) {
@@ -159,11 +163,38 @@ static void forward_with(const Kernels<T>& k, const Layout& L, const T* params, 
     if (L.softmax) k.softmax(a[L.num_layers() - 1], z[L.num_layers() - 1], m, L.outputs());
 }
 
+// The sum of a batch's row weights (w null: every row weighs 1).
+template <typename T>
+static double weight_sum(const T* w, int64_t m) {
+    if (w == nullptr) return double(m);
+    double s = 0.0;
+    for (int64_t i = 0; i < m; i++) s += double(w[i]);
+    return s;
+}
+
+// The loss of rows weighted by w: sum_n w_n * (row n's loss) / sum_n w_n,
+// 0 when the weights sum to 0.
+template <typename T>
+static double weighted_loss(const Kernels<T>& k, const Layout& L, const T* z, const T* a,
+                            const T* y, const T* w, int64_t m, double w_sum) {
+    if (w_sum == 0.0) return 0.0;
+    const int64_t K = L.outputs();
+    double s = 0.0;
+    for (int64_t n = 0; n < m; n++) {
+        if (w[n] != T(0))
+            s += double(w[n]) * k.loss_forward(z + n * K, a + n * K, y + n * K, 1, K, L.loss);
+    }
+    return s / w_sum;
+}
+
 // After forward_with: accumulates the gradient of the loss E into grads and
-// returns the loss as reported.
+// returns the loss as reported. With row weights w (sum w_sum), E and the
+// loss are their weighted means over the rows instead of plain means: each
+// row's error signal is scaled by w_n * m / w_sum (0 when w_sum is 0).
 template <typename T>
 static double backward_with(const Kernels<T>& k, const Layout& L, const T* params, const T* X,
-                            const T* y, int64_t m, Workspace<T>& ws, T* grads) {
+                            const T* y, const T* w, double w_sum, int64_t m, Workspace<T>& ws,
+                            T* grads) {
     const int64_t last = L.num_layers() - 1;
     const int64_t K = L.outputs();
     // dz holds dE/dz_l and da dE/da_l for the layer being processed. The loss
@@ -178,7 +209,17 @@ static double backward_with(const Kernels<T>& k, const Layout& L, const T* param
         if (!at_z) std::fill_n(ws.da.data(), m * K, T(0));
         Op::backward(at_z ? ws.dz.data() : ws.da.data(), z, a, y, m, K);
     });
-    double loss = k.loss_forward(z, a, y, m, K, L.loss);
+    double loss;
+    if (w == nullptr) {
+        loss = k.loss_forward(z, a, y, m, K, L.loss);
+    } else {
+        T* d = at_z ? ws.dz.data() : ws.da.data();
+        for (int64_t n = 0; n < m; n++) {
+            const T scale = w_sum == 0.0 ? T(0) : T(double(w[n]) * double(m) / w_sum);
+            for (int64_t j = 0; j < K; j++) d[n * K + j] *= scale;
+        }
+        loss = weighted_loss(k, L, z, a, y, w, m, w_sum);
+    }
     for (int64_t l = last; l >= 0; l--) {
         int64_t C = L.sizes[l], OC = L.sizes[l + 1];
         if (l != last || !at_z) {
@@ -306,7 +347,8 @@ double gradients(const Layout& L, const T* params, const T* X, const T* y, int64
     Workspace<T> ws(L, m);
     std::fill_n(grads, L.num_params, T(0));
     forward_with(k, L, params, X, m, ws.zs.data(), ws.as.data());
-    return backward_with(k, L, params, X, y, m, ws, grads);
+    return backward_with(k, L, params, X, y, static_cast<const T*>(nullptr), double(m), m, ws,
+                         grads);
 }
 
 // Applies optimizer updates. The iterate (parameters and optimizer state) has
@@ -385,17 +427,40 @@ class Updater {
     int cur_ = 0;  // which home holds the current iterate
 };
 
+// Adds the L2 penalty l2 / (2 w_sum) * sum_l ||W_l||^2 (weights only, not
+// biases) to a batch's objective: its gradient into grads, its value returned.
+template <typename T>
+static double add_l2(const Layout& L, const T* params, T* grads, double l2, double w_sum) {
+    if (l2 == 0.0 || w_sum == 0.0) return 0.0;
+    const T scale = T(l2 / w_sum);
+    double squares = 0.0;
+    for (int64_t l = 0; l < L.num_layers(); l++) {
+        const int64_t n = L.sizes[l] * L.sizes[l + 1];
+        const T* W = params + L.w_off[l];
+        T* dW = grads + L.w_off[l];
+        for (int64_t i = 0; i < n; i++) {
+            squares += double(W[i]) * double(W[i]);
+            dW[i] += scale * W[i];
+        }
+    }
+    return 0.5 * l2 * squares / w_sum;
+}
+
 // One training iteration on a batch: forward, loss, backward and, if the
 // loss is finite, the update (undone if it makes a parameter NaN/Inf).
-// Returns the loss; `updated` says whether params moved. This is the one
-// place that decides what a step does.
+// Rows weigh w (null: 1 each); l2 adds the penalty of add_l2. Returns the
+// loss; `updated` says whether params moved. This is the one place that
+// decides what a step does.
 template <typename T>
-static double train_step(const Kernels<T>& k, const Layout& L, const T* X, const T* y, int64_t m,
-                         Updater<T>& u, Workspace<T>& ws, T* grads, bool& updated) {
+static double train_step(const Kernels<T>& k, const Layout& L, const T* X, const T* y,
+                         const T* w, int64_t m, double l2, Updater<T>& u, Workspace<T>& ws,
+                         T* grads, bool& updated) {
     const T* params = u.params();
     forward_with(k, L, params, X, m, ws.zs.data(), ws.as.data());
     std::fill_n(grads, L.num_params, T(0));
-    double loss = backward_with(k, L, params, X, y, m, ws, grads);
+    const double w_sum = weight_sum(w, m);
+    double loss = backward_with(k, L, params, X, y, w, w_sum, m, ws, grads);
+    loss += add_l2(L, params, grads, l2, w_sum);
     // With a finite loss and a huge gradient, apply keeps the weights whose loss this is.
     updated = std::isfinite(loss) && u.apply(k, grads);
     return loss;
@@ -409,7 +474,8 @@ StepResult step(const Layout& L, T* params, const T* X, const T* y, int64_t m, d
     plain.lr = lr;
     Updater<T> u(Optim::sgd, plain, 0, params, nullptr, L.num_params);
     StepResult r;
-    r.loss = train_step(kernels<T>(), L, X, y, m, u, ws, grads.data(), r.updated);
+    r.loss = train_step(kernels<T>(), L, X, y, static_cast<const T*>(nullptr), m, 0.0, u, ws,
+                        grads.data(), r.updated);
     return r;
 }
 
@@ -444,8 +510,8 @@ void epoch_permutation(int64_t* perm, int64_t m, uint64_t seed, uint64_t epoch) 
 }
 
 template <typename T>
-FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* y, int64_t m,
-              const T* X_val, const T* y_val, int64_t m_val, const FitOptions& opt,
+FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* y, const T* w,
+              int64_t m, const T* X_val, const T* y_val, int64_t m_val, const FitOptions& opt,
               double* loss_out, double* epoch_out, const LogHook& on_log, const PollHook& poll) {
     const int64_t n_in = L.inputs(), K = L.outputs(), P = L.num_params;
     const bool full = opt.batch_size <= 0 || opt.batch_size >= m;
@@ -455,18 +521,25 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
     const double nan = std::numeric_limits<double>::quiet_NaN();
     // Accuracy counts rows for cross-entropy, outputs for binary cross-entropy.
     const double per_row = L.loss == Loss::binary_cross_entropy ? double(K) : 1.0;
-    const bool early = m_val > 0 && opt.patience > 0;
+    // The monitored quantity exists every epoch (training loss), or with
+    // validation data; accuracy only for the losses that classify.
+    const bool watched = opt.monitor == Monitor::loss ||
+                         (m_val > 0 && (opt.monitor == Monitor::val_loss || L.classifies()));
+    const bool early = watched && opt.patience > 0;
+    const bool keep_best = early && opt.restore_best && opt.monitor != Monitor::loss;
 
     // Everything the loop touches is allocated here, once.
     Workspace<T> ws(L, bs);
     Updater<T> u(opt.optim, opt.settings, opt.steps, params, state, P);
     std::vector<T> grads(P);
     std::vector<T> xb(full ? 0 : bs * n_in), yb(full ? 0 : bs * K);
+    std::vector<T> wb(full || w == nullptr ? 0 : bs);
     std::vector<int64_t> perm(full ? 0 : m);
     std::vector<std::pair<uint64_t, int64_t>> keys;  // epoch_permutation's scratch
     keys.reserve(full ? 0 : size_t(m));
     if (!full) std::iota(perm.begin(), perm.end(), int64_t(0));
-    std::vector<T> best(early && opt.restore_best ? P : 0);
+    std::vector<T> best(keep_best ? P : 0);
+    // The best monitored value so far, as a loss: accuracy enters negated.
     double best_loss = std::numeric_limits<double>::infinity();
     int64_t waited = 0;  // epochs since the validation loss last improved
 
@@ -488,6 +561,7 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
         for (int64_t b = 0; b < batches; b++, it++) {
             const T* xs = X;
             const T* ys = y;
+            const T* wr = w;
             int64_t rows = m;
             if (!full) {
                 int64_t start = b * bs;
@@ -496,13 +570,15 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
                     int64_t src = perm[start + r_];
                     std::memcpy(xb.data() + r_ * n_in, X + src * n_in, sizeof(T) * n_in);
                     std::memcpy(yb.data() + r_ * K, y + src * K, sizeof(T) * K);
+                    if (w != nullptr) wb[r_] = w[src];
                 }
                 xs = xb.data();
                 ys = yb.data();
+                if (w != nullptr) wr = wb.data();
             }
 
             bool updated = false;
-            double loss = train_step(k, L, xs, ys, rows, u, ws, grads.data(), updated);
+            double loss = train_step(k, L, xs, ys, wr, rows, opt.l2, u, ws, grads.data(), updated);
             if (!std::isfinite(loss)) {
                 // The previous update produced these weights: undo it.
                 if (it > 0) u.undo();
@@ -545,8 +621,13 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
             Evaluation ev = evaluate_with(k, L, u.params(), X_val, y_val, m_val);
             row[2] = ev.loss;
             row[3] = L.classifies() ? double(ev.correct) / (double(m_val) * per_row) : nan;
-            if (ev.loss < best_loss - opt.min_delta) {  // an improvement, as Keras counts it
-                best_loss = ev.loss;
+        }
+        if (watched) {
+            const double value = opt.monitor == Monitor::loss       ? row[0]
+                                 : opt.monitor == Monitor::val_loss ? row[2]
+                                                                    : -row[3];
+            if (value < best_loss - opt.min_delta) {  // an improvement, as Keras counts it
+                best_loss = value;
                 r.best_epoch = epoch;
                 waited = 0;
                 if (!best.empty()) std::memcpy(best.data(), u.params(), sizeof(T) * P);
@@ -568,7 +649,8 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
     template double gradients<T>(const Layout&, const T*, const T*, const T*, int64_t, T*);      \
     template Evaluation evaluate<T>(const Layout&, const T*, const T*, const T*, int64_t);       \
     template StepResult step<T>(const Layout&, T*, const T*, const T*, int64_t, double);         \
-    template FitResult fit<T>(const Layout&, T*, T* const*, const T*, const T*, int64_t,         \
+    template FitResult fit<T>(const Layout&, T*, T* const*, const T*, const T*, const T*,        \
+                              int64_t,                                                           \
                               const T*, const T*, int64_t, const FitOptions&, double*, double*,  \
                               const LogHook&, const PollHook&);
 

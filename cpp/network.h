@@ -106,6 +106,15 @@ struct StepResult {
 template <typename T>
 StepResult step(const Layout& L, T* params, const T* X, const T* y, int64_t m, double lr);
 
+// What early stopping (and the best epoch) watches: the validation loss
+// (lower is better), the training loss of the epoch (lower is better; its
+// weights are never put back), or the validation accuracy (higher is better).
+enum class Monitor { val_loss, loss, val_accuracy };
+constexpr const char* kMonitorNames[] = {"val_loss", "loss", "val_accuracy"};
+
+// Parse "val_loss", "loss" or "val_accuracy"; throw std::invalid_argument.
+Monitor monitor_from_name(const std::string& name);
+
 struct FitOptions {
     Optim optim = Optim::sgd;  // the update rule, and its settings
     Optimizer settings;
@@ -116,12 +125,18 @@ struct FitOptions {
     bool shuffle = true;
     uint64_t seed = 0;
     int64_t log_every = 0;     // 0: never call on_log
-    // Early stopping on the validation loss (needs validation data): stop
-    // after `patience` epochs (0: never) without an improvement of more than
-    // min_delta, and then, if restore_best, put back the best epoch's weights.
+    // Early stopping on the monitored quantity (the validation ones need
+    // validation data): stop after `patience` epochs (0: never) without an
+    // improvement of more than min_delta, and then, if restore_best and a
+    // validation quantity is watched, put back the best epoch's weights.
+    Monitor monitor = Monitor::val_loss;
     int64_t patience = 0;
     double min_delta = 0.0;
     bool restore_best = true;
+    // scikit-learn's alpha: each batch's objective gains l2 / (2 w_sum) *
+    // sum_l ||W_l||^2, the weights only (w_sum: the batch's rows, or the sum
+    // of its row weights); its value is part of the loss reported.
+    double l2 = 0.0;
 };
 
 // Where fit writes one row per epoch: training loss (row-weighted mean of the
@@ -134,7 +149,7 @@ struct FitResult {
     int64_t iterations = 0;  // completed iterations (entries written to loss_out)
     int64_t updates = 0;     // optimizer updates that stand (its step count advances by this)
     int64_t epochs = 0;      // epochs completed (rows written to epoch_out)
-    int64_t best_epoch = -1; // the epoch of the lowest validation loss; -1 without validation
+    int64_t best_epoch = -1; // the epoch of the best monitored value; -1 when there is none
     bool nonfinite = false;  // stopped because the loss became NaN/Inf
     bool stopped = false;    // stopped because on_log returned false
     bool early_stopped = false;  // stopped by patience
@@ -152,14 +167,16 @@ int64_t fit_iterations(int64_t m, int64_t epochs, int64_t batch_size);
 // The fused training loop: epochs x batches of forward, loss, backward, update.
 // loss_out receives one loss per iteration (fit_iterations(...) entries),
 // epoch_out kEpochColumns per epoch. state holds optimizer_slots(opt.optim)
-// arrays of num_params, updated in place. X_val/y_val (m_val rows, 0: none)
-// are evaluated after every epoch.
+// arrays of num_params, updated in place. w (m, or null) weighs the rows:
+// each batch's loss and objective are then the weighted means over its rows
+// (0 for a batch whose weights sum to 0). X_val/y_val (m_val rows, 0: none)
+// are evaluated after every epoch, unweighted.
 // If a loss is NaN/Inf, or an update makes a parameter NaN/Inf, params and
 // state are restored to the last iterate whose loss is finite (the last one
 // recorded) and the loop stops with result.nonfinite set.
 template <typename T>
-FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* y, int64_t m,
-              const T* X_val, const T* y_val, int64_t m_val, const FitOptions& opt,
+FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* y, const T* w,
+              int64_t m, const T* X_val, const T* y_val, int64_t m_val, const FitOptions& opt,
               double* loss_out, double* epoch_out, const LogHook& on_log, const PollHook& poll);
 
 // Sample order for one epoch: argsort of a counter-based hash of

@@ -37,6 +37,8 @@ def test_the_core_tables_match_the_python_layer():
     assert len(_core.LOSSES) == 3 and _core.LOSSES[0] == "mse"
     assert _core.OPTIMIZERS == _layout.OPTIMIZERS
     assert len(_core.OPTIMIZERS) == 4 and "sgd" in _core.OPTIMIZERS
+    assert _core.MONITORS == _layout.MONITORS == ref.MONITORS
+    assert _core.MONITORS[0] == "val_loss"  # the default, watched before there was a choice
     assert _core.MAX_ELEMENTS == _layout.MAX_ELEMENTS
     # and the reference's tables have one line per name, in the same order
     assert tuple(ref.LOSS_TABLE) == _layout.LOSSES

@@ -69,12 +69,15 @@ def test_validation_split_holds_out_the_last_rows_before_shuffling(rng):
     np.testing.assert_array_equal(ha.val_loss, hb.val_loss)
 
 
+def _overfitting(rng, backend):
+    """Few noisy rows and a wide network: it overfits, and the validation loss turns up."""
+    X_all, l_all = _blobs(rng, n=260, spread=2.0)
+    return _classifier(backend, hidden=64), X_all[:60], l_all[:60], X_all[60:], l_all[60:]
+
+
 @pytest.mark.parametrize("backend", pn.BACKENDS)
 def test_patience_stops_early_and_restores_the_best_weights(rng, backend):
-    # Few noisy rows and a wide network: it overfits, and the validation loss turns up.
-    X_all, l_all = _blobs(rng, n=260, spread=2.0)
-    X, labels, Xv, yv = X_all[:60], l_all[:60], X_all[60:], l_all[60:]
-    net = _classifier(backend, hidden=64)
+    net, X, labels, Xv, yv = _overfitting(rng, backend)
     h = net.fit(X, labels, optimizer=optim.Adam(lr=1e-2), epochs=500, batch_size=8, seed=0,
                 validation_data=(Xv, yv), patience=5)
     assert h.stopped_early and h.epoch_loss.size < 500
@@ -100,9 +103,145 @@ def test_min_delta_counts_only_real_improvements(rng):
     assert runs[0].epoch_loss.size > 4
 
 
+@pytest.mark.parametrize("batch_size", [None, 8])
+def test_patience_on_the_training_loss_needs_no_validation_and_backends_agree(rng, batch_size):
+    X, labels = _blobs(rng, n=80)
+    runs = {}
+    for backend in pn.BACKENDS:
+        net = _classifier(backend)
+        runs[backend] = (net, net.fit(X, labels, optimizer=optim.SGD(lr=0.05), epochs=400,
+                                      batch_size=batch_size, seed=3, monitor="loss",
+                                      patience=4, min_delta=1e-3))
+    (a_net, a), (b_net, b) = runs["native"], runs["numpy"]
+    np.testing.assert_allclose(a.epoch_loss, b.epoch_loss, rtol=1e-10)
+    assert a.stopped_early and b.stopped_early and a.epoch_loss.size < 400
+    assert a.best_epoch == b.best_epoch
+    assert a.val_loss is None
+    # The rule, Keras's: stop after `patience` epochs in a row none of which
+    # beats the best so far by min_delta; the best is the last such epoch.
+    best, waited, stop = np.inf, 0, None
+    for e, value in enumerate(a.epoch_loss):
+        if value < best - 1e-3:
+            best, waited, best_epoch = value, 0, e
+        else:
+            waited += 1
+            if waited >= 4:
+                stop = e
+                break
+    assert stop == a.epoch_loss.size - 1 and best_epoch == a.best_epoch
+    for W, V in zip(a_net.weights, b_net.weights):
+        np.testing.assert_allclose(W, V, rtol=1e-9, atol=1e-12)
+    # The training loss's weights are never put back: the network ends on the last epoch.
+    kept = _classifier()
+    kept.fit(X, labels, optimizer=optim.SGD(lr=0.05), epochs=400, batch_size=batch_size,
+             seed=3, monitor="loss", patience=4, min_delta=1e-3, restore_best=False)
+    for W, V in zip(a_net.weights, kept.weights):
+        np.testing.assert_array_equal(W, V)
+
+
+@pytest.mark.parametrize("backend", pn.BACKENDS)
+def test_patience_on_the_validation_accuracy_keeps_its_best_epoch(rng, backend):
+    net, X, labels, Xv, yv = _overfitting(rng, backend)
+    h = net.fit(X, labels, optimizer=optim.Adam(lr=1e-2), epochs=300, batch_size=8, seed=0,
+                validation_data=(Xv, yv), patience=5, monitor="val_accuracy")
+    assert h.stopped_early
+    # the first epoch of the highest accuracy (ties do not improve), whose weights are back
+    assert h.best_epoch == int(np.argmax(h.val_accuracy)) == h.epoch_loss.size - 6
+    assert net.evaluate(Xv, yv)["accuracy"] == h.val_accuracy[h.best_epoch]
+
+
+def test_both_backends_stop_on_the_same_validation_accuracy(rng):
+    X, labels = _blobs(rng, n=160, spread=2.0)
+    hs = [_classifier(b, hidden=32).fit(X, labels, optimizer=optim.Adam(lr=1e-2), epochs=200,
+                                        batch_size=16, seed=2, validation_split=0.3,
+                                        patience=3, monitor="val_accuracy")
+          for b in pn.BACKENDS]
+    np.testing.assert_array_equal(hs[0].val_accuracy, hs[1].val_accuracy)
+    assert hs[0].best_epoch == hs[1].best_epoch and hs[0].stopped_early
+
+
+# ---------------------------------------------------------------- sample weights and l2
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "binary_cross_entropy", "mse"])
+def test_both_backends_agree_with_sample_weights_and_l2(rng, loss):
+    X, labels = _blobs(rng, n=90)
+    w = rng.random(90) * 3
+    w[::7] = 0.0
+    out = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid", "mse": "linear"}[loss]
+    y = labels if loss == "cross_entropy" else np.eye(3)[labels]
+    runs = []
+    for backend in pn.BACKENDS:
+        net = pn.Network([4, 8, 3], activation="tanh", output_activation=out, loss=loss,
+                         init="xavier", seed=1, backend=backend)
+        h = net.fit(X, y, optimizer=optim.Adam(lr=1e-2), epochs=12, batch_size=16, seed=4,
+                    sample_weight=w, l2=0.3)
+        runs.append((net, h))
+    (a, ha), (b, hb) = runs
+    np.testing.assert_allclose(ha.loss, hb.loss, rtol=1e-10)
+    for W, V in zip(a.weights, b.weights):
+        np.testing.assert_allclose(W, V, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", pn.BACKENDS)
+def test_integer_weights_are_repeated_rows_and_zero_weights_removed_rows(rng, backend):
+    X, labels = _blobs(rng, n=30)
+    w = rng.integers(0, 4, 30)
+    fits = []
+    for Xs, ys, ws in ((X, labels, w), (X.repeat(w, axis=0), labels.repeat(w), None)):
+        net = _classifier(backend)
+        h = net.fit(Xs, ys, optimizer=optim.SGD(lr=0.1, momentum=0.9), epochs=20,
+                    sample_weight=ws, l2=0.5)  # full batch: one weight sum, one l2 term
+        fits.append((net, h))
+    (a, ha), (b, hb) = fits
+    np.testing.assert_allclose(ha.loss, hb.loss, rtol=1e-12)
+    for W, V in zip(a.weights, b.weights):
+        np.testing.assert_allclose(W, V, rtol=1e-10, atol=1e-13)
+
+
+def test_l2_penalises_the_weights_only_scaled_by_the_batch(rng):
+    X, labels = _blobs(rng, n=40)
+    net = _classifier()
+    before = net.copy()
+    dW, db = before.gradients(X, labels)
+    alpha, lr = 0.7, 0.05
+    h = net.fit(X, labels, optimizer=optim.SGD(lr=lr), epochs=1, l2=alpha)
+    squares = sum(float(np.sum(W * W)) for W in before.weights)
+    assert h.loss[0] == pytest.approx(before.loss(X, labels) + 0.5 * alpha * squares / 40,
+                                      rel=1e-13)
+    for W0, g, W1 in zip(before.weights, dW, net.weights):
+        np.testing.assert_allclose(W1, W0 - lr * (g + alpha / 40 * W0), rtol=1e-12, atol=1e-15)
+    for b0, g, b1 in zip(before.biases, db, net.biases):
+        np.testing.assert_allclose(b1, b0 - lr * g, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    (dict(sample_weight=np.ones(5)), ValueError, r"^sample_weight: expected shape \(120,\)"),
+    (dict(sample_weight=-np.ones(120)), ValueError, "^sample_weight: expected weights >= 0"),
+    (dict(sample_weight=np.zeros(120)), ValueError, "^sample_weight: the weights are all 0"),
+    (dict(sample_weight=np.full(120, np.nan)), ValueError, "^sample_weight: expected finite"),
+    (dict(sample_weight=["a"] * 120), TypeError, "^sample_weight"),
+    (dict(sample_weight=np.r_[np.zeros(96), np.ones(24)], validation_split=0.2), ValueError,
+     "^sample_weight: the weights of the training rows"),
+    (dict(l2=-1.0), ValueError, "^l2: expected a finite number >= 0"),
+    (dict(l2="big"), TypeError, "^l2"),
+])
+def test_bad_weights_are_refused_and_change_nothing(rng, kwargs, error, match):
+    X, labels = _blobs(rng)
+    net = _classifier()
+    before = net.weights
+    with pytest.raises(error, match=match):
+        net.fit(X, labels, lr=0.1, epochs=2, **kwargs)
+    for W, V in zip(before, net.weights):
+        np.testing.assert_array_equal(W, V)
+    assert net.optimizer is None
+
+
 def test_validation_of_an_mse_network_reports_no_accuracy(rng, xor_data):
     X, y = xor_data
     net = pn.Network([2, 4, 1], seed=42)
+    with pytest.raises(ValueError, match="^monitor: 'val_accuracy' needs a loss that classifies"):
+        net.fit(X, y, epochs=2, validation_data=(X, y), monitor="val_accuracy")
     h = net.fit(X, y, epochs=20, validation_data=(X, y))
     assert h.accuracy is None and h.val_accuracy is None
     assert h.val_loss.shape == (20,) and h.val_loss[-1] == pytest.approx(net.loss(X, y))
@@ -123,6 +262,12 @@ def test_validation_of_an_mse_network_reports_no_accuracy(rng, xor_data):
      "^min_delta: expected a finite number >= 0"),
     (dict(patience=2, validation_split=0.1, restore_best=1), TypeError,
      "^restore_best: expected a bool"),
+    (dict(patience=2, monitor="val_accuracy"), ValueError,
+     "^patience: early stopping watches the validation loss"),
+    (dict(monitor="val_loss"), ValueError, "^monitor: 'val_loss' needs validation data"),
+    (dict(patience=2, validation_split=0.1, monitor="accuracy"), ValueError,
+     "^monitor: expected one of"),
+    (dict(monitor=1), TypeError, "^monitor"),
 ])
 def test_bad_validation_arguments_are_refused_and_change_nothing(rng, kwargs, error, match):
     X, labels = _blobs(rng)

@@ -211,16 +211,19 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
               const py::dict& optimizer, const py::list& state_, int64_t steps, int64_t epochs,
               int64_t batch_size, bool shuffle, uint64_t seed, int64_t log_every,
               const py::object& callback, const py::object& X_val_, const py::object& y_val_,
-              int64_t patience, double min_delta, bool restore_best, int64_t first_epoch) {
+              int64_t patience, double min_delta, bool restore_best, int64_t first_epoch,
+              const std::string& monitor, const py::object& sample_weight_, double l2) {
     if (batch_size < 0) throw py::value_error("batch_size: expected >= 0");
     if (log_every < 0) throw py::value_error("log_every: expected >= 0");
     if (steps < 0) throw py::value_error("steps: expected >= 0");
     if (first_epoch < 0) throw py::value_error("first_epoch: expected >= 0");
     if (patience < 0) throw py::value_error("patience: expected >= 0");
+    if (!(l2 >= 0.0) || !std::isfinite(l2)) throw py::value_error("l2: expected a finite number >= 0");
     if (X_val_.is_none() != y_val_.is_none()) {
         throw py::value_error("X_val, y_val: expected both or neither");
     }
     auto [kind, settings] = optimizer_arg(optimizer);
+    const Monitor watch = monitor_from_name(monitor);  // invalid_argument: ValueError
     return with_network(params_, sizes, acts, loss, X_, &y_, [&](const Layout& L, auto a) -> py::tuple {
         using T = ElementOf<decltype(a)>;
         FitOptions opt;
@@ -233,9 +236,11 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
         opt.shuffle = shuffle;
         opt.seed = seed;
         opt.log_every = callback.is_none() ? 0 : log_every;
+        opt.monitor = watch;
         opt.patience = patience;
         opt.min_delta = min_delta;
         opt.restore_best = restore_best;
+        opt.l2 = l2;
 
         StateArrays<T> state(state_, optimizer_slots(kind), {L.num_params});
         In<T> X_val, y_val;
@@ -248,6 +253,17 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
             check_shape(X_val, "X_val", {m_val, L.inputs()});
             y_val = as_input<T>(y_val_, "y_val");
             check_shape(y_val, "y_val", {m_val, L.outputs()});
+        }
+        In<T> weights;
+        if (!sample_weight_.is_none()) {
+            weights = as_input<T>(sample_weight_, "sample_weight");
+            check_shape(weights, "sample_weight", {a.m});
+            const T* wd = weights.data();
+            for (int64_t i = 0; i < a.m; i++) {
+                if (!(wd[i] >= T(0)) || !std::isfinite(wd[i])) {
+                    throw py::value_error("sample_weight: expected finite numbers >= 0");
+                }
+            }
         }
         py::array_t<double> losses(iterations(a.m, epochs, batch_size));
         py::array_t<double> per_epoch({epochs, int64_t(kEpochColumns)});
@@ -267,13 +283,14 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
         };
         T* p = a.params.mutable_data();
         const T *x = a.X.data(), *t = a.y.data();
+        const T* wt = sample_weight_.is_none() ? nullptr : weights.data();
         const T *xv = m_val ? X_val.data() : nullptr, *yv = m_val ? y_val.data() : nullptr;
         double *lo = losses.mutable_data(), *eo = per_epoch.mutable_data();
         FitResult r;
         try {
             py::gil_scoped_release nogil;
-            r = plainnet::fit(L, p, state.data.data(), x, t, a.m, xv, yv, m_val, opt, lo, eo, on_log,
-                              poll);
+            r = plainnet::fit(L, p, state.data.data(), x, t, wt, a.m, xv, yv, m_val, opt, lo, eo,
+                              on_log, poll);
         } catch (py::error_already_set& e) {
             // Ctrl-C seen by the poll, or an exception raised inside the
             // callback, stops between iterations: params and state hold the
@@ -306,6 +323,11 @@ py::array permutation(int64_t m, uint64_t seed, uint64_t epoch) {
 void register_network(py::module_& m) {
     m.attr("MAX_ELEMENTS") = kMaxElements;
     m.def("num_parameters", &num_parameters, py::arg("sizes"));
+    m.attr("MONITORS") = [] {
+        py::list names;
+        for (const char* name : kMonitorNames) names.append(name);
+        return py::tuple(names);
+    }();
     m.attr("OPTIMIZERS") = [] {
         py::list names;
         for (const char* name : kOptimNames) names.append(name);
@@ -332,8 +354,10 @@ void register_network(py::module_& m) {
           py::arg("seed"), py::arg("log_every"), py::arg("callback").none(true),
           py::arg("X_val").none(true), py::arg("y_val").none(true), py::arg("patience"),
           py::arg("min_delta"), py::arg("restore_best"), py::arg("first_epoch") = 0,
+          py::arg("monitor") = "val_loss", py::arg("sample_weight").none(true) = py::none(),
+          py::arg("l2") = 0.0,
           "The fused training loop; (losses, iterations, status, updates, per-epoch table "
-          "[loss, accuracy, val_loss, val_accuracy], best epoch).");
+          "[loss, accuracy, val_loss, val_accuracy], best epoch of the monitored quantity).");
     m.def("fit_iterations", &iterations, py::arg("m"), py::arg("epochs"), py::arg("batch_size"));
     m.def("epoch_permutation", &permutation, py::arg("m"), py::arg("seed"), py::arg("epoch"));
 }

@@ -190,6 +190,25 @@ def samples(value: Any, name: str, columns: int, dt: np.dtype, rows: Optional[in
     return out
 
 
+def sample_weight(value: Any, rows: int, dt: np.dtype) -> np.ndarray:
+    """One finite weight >= 0 per row of X, not all 0, as a C-contiguous array of dt."""
+    arr = real_array(value, "sample_weight")
+    if arr.shape != (rows,):
+        raise ValueError(f"sample_weight: expected shape ({rows},) (one weight per row of X), "
+                         f"got {arr.shape}")
+    if arr.dtype.kind == "f":
+        finite(arr, "sample_weight")
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(arr, dtype=dt)
+    finite(out, f"sample_weight (converted to {dt})")
+    if (out < 0).any():
+        i = int(np.argmax(out < 0))
+        raise ValueError(f"sample_weight: expected weights >= 0, got {out[i]} at index {i}")
+    if not out.any():
+        raise ValueError("sample_weight: the weights are all 0; at least one must be positive")
+    return out
+
+
 def iterations(m: int, epochs: int, batch_size: int) -> int:
     """Iterations per epoch of a fit, refusing a run of more than MAX_ELEMENTS iterations."""
     per_epoch = fit_iterations(m, 1, batch_size)

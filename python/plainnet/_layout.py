@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 # The names of the tables in cpp/ops.h, in the same order (a test holds the
-# core's _core.ACTIVATIONS, OUTPUT_ACTIVATIONS, LOSSES and OPTIMIZERS to these,
+# core's _core.ACTIVATIONS, OUTPUT_ACTIVATIONS, LOSSES, OPTIMIZERS and MONITORS to these,
 # and reference.py's tables to them).
 ACTIVATIONS: tuple[str, ...] = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu",
                                 "softplus", "silu", "gelu", "mish")
@@ -20,6 +20,8 @@ ACTIVATIONS: tuple[str, ...] = ("linear", "sigmoid", "tanh", "relu", "leaky_relu
 OUTPUT_ACTIVATIONS: tuple[str, ...] = ("softmax",)
 LOSSES: tuple[str, ...] = ("mse", "binary_cross_entropy", "cross_entropy")
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adamw", "rprop")
+# What early stopping watches (cpp/network.h's Monitor; the core exports MONITORS).
+MONITORS: tuple[str, ...] = ("val_loss", "loss", "val_accuracy")
 
 # The most parameters, iterations or buffer elements a network may have: more
 # could not be allocated anyway, and below it no index overflows int64. The

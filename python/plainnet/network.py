@@ -98,8 +98,9 @@ class History:
     losses, weighted by rows), ``val_loss`` (None without validation data),
     and, for cross-entropy and binary cross-entropy networks, ``accuracy``
     (of the predictions made on the batches during the epoch) and
-    ``val_accuracy``. ``best_epoch`` is the epoch (from 0) of the lowest
-    validation loss, None without validation data.
+    ``val_accuracy``. ``best_epoch`` is the epoch (from 0) of the best
+    value of what ``fit`` monitored (by default the lowest validation loss),
+    None when it was not there (no validation data).
     """
 
     loss: np.ndarray
@@ -454,7 +455,9 @@ class Network:
             log_every: int = 0, callback: Optional[Callback] = None,
             optimizer: Optional[optim.Optimizer] = None, validation_data: Any = None,
             validation_split: Optional[float] = None, patience: Optional[int] = None,
-            min_delta: float = 0.0, restore_best: bool = True) -> History:
+            min_delta: float = 0.0, restore_best: bool = True,
+            monitor: Optional[str] = None, sample_weight: Any = None,
+            l2: float = 0.0) -> History:
         """Train the network; returns a History (a loss per iteration, metrics per epoch).
 
         Without ``optimizer`` this is plain gradient descent with step ``lr``
@@ -478,6 +481,24 @@ class Network:
         by more than ``min_delta`` for that many epochs, and the weights of the
         best epoch are put back if ``restore_best`` (the optimizer's state is
         that of the last epoch).
+
+        ``monitor`` chooses what patience and ``History.best_epoch`` watch:
+        ``"val_loss"`` (the default when there is validation data),
+        ``"val_accuracy"`` (higher is better; the cross-entropies only), or
+        ``"loss"``, the epoch's training loss (``History.epoch_loss``), which
+        needs no validation data; its weights are never put back, since the
+        epoch's loss was measured on the batches before their updates.
+
+        ``sample_weight`` (one number >= 0 per row of X) weighs the rows:
+        each batch's loss, and the objective it descends, is the weighted
+        mean over its rows (a batch whose weights sum to 0 counts 0 and does
+        not move the weights). With ``validation_split`` the held-out rows'
+        weights are dropped: validation is unweighted. ``l2`` adds
+        ``l2 / (2 w) * sum_l ||W_l||**2`` to every batch's objective and
+        reported loss, where w is the batch's number of rows (or the sum of
+        its weights): the weights only, not the biases. This is
+        scikit-learn's ``alpha``; the optimizers' ``weight_decay`` is
+        torch's, on every parameter and independent of the batch.
 
         If the loss becomes NaN/Inf, or an update makes a weight NaN/Inf,
         training stops with FloatingPointError and the network keeps the weights
@@ -521,11 +542,31 @@ class Network:
             callback = _print_progress
         elif callback is not None and every == 0:
             every = 1
+        w = None if sample_weight is None else check.sample_weight(sample_weight, x.shape[0],
+                                                                    self.dtype)
+        penalty = check.real(l2, "l2")
+        if not math.isfinite(penalty) or penalty < 0:
+            raise ValueError(f"l2: expected a finite number >= 0, got {penalty!r}")
+        n_all = x.shape[0]
         x, t, xv, tv = self._validation(x, t, validation_data, validation_split)
+        if w is not None and x.shape[0] < n_all:
+            w = np.ascontiguousarray(w[:x.shape[0]])  # the training rows' weights
+            if not w.any():
+                raise ValueError("sample_weight: the weights of the training rows (those not "
+                                 "held out by validation_split) are all 0")
         wait = 0 if patience is None else check.integer(patience, "patience", minimum=1)
-        if wait and xv is None:
+        watch = "val_loss" if monitor is None else check.choice(monitor, "monitor",
+                                                                _layout.MONITORS)
+        if wait and xv is None and watch != "loss":
             raise ValueError("patience: early stopping watches the validation loss; pass "
-                             "validation_data or validation_split too")
+                             "validation_data or validation_split too (or monitor='loss' to "
+                             "watch the training loss)")
+        if monitor is not None and watch != "loss" and xv is None:
+            raise ValueError(f"monitor: {watch!r} needs validation data; pass validation_data "
+                             f"or validation_split too")
+        if watch == "val_accuracy" and self._loss == "mse":
+            raise ValueError("monitor: 'val_accuracy' needs a loss that classifies "
+                             "(cross_entropy or binary_cross_entropy), got loss 'mse'")
         delta = check.real(min_delta, "min_delta")
         if not math.isfinite(delta) or delta < 0:
             raise ValueError(f"min_delta: expected a finite number >= 0, got {delta!r}")
@@ -551,7 +592,7 @@ class Network:
                 if xv is not None:
                     h.val_loss = table[:, 2].copy()
                     h.val_accuracy = table[:, 3].copy() if classifies else None
-                    h.best_epoch = best if best >= 0 else None
+                h.best_epoch = best if best >= 0 else None
             return h
 
         def took(updates: int, epochs_done: int) -> None:
@@ -566,7 +607,7 @@ class Network:
                 losses, done, status, updates, table, best = self._impl.fit(
                     self._params, self._sizes, self._acts, self._loss, x, t, opt._for_core(),
                     state, opt.steps, n_epochs, bs, bool(shuffle), seed, every, callback, xv, tv,
-                    wait, delta, bool(restore_best), opt.epochs)
+                    wait, delta, bool(restore_best), opt.epochs, watch, w, penalty)
             except BaseException as exc:
                 # Both backends stop between iterations (Ctrl-C, or an exception
                 # from the callback) and say how far they got.

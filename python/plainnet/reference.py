@@ -29,7 +29,7 @@ from typing import Any, Callable, Optional, Sequence, TypeVar
 import numpy as np
 
 # num_parameters and fit_iterations are here as the twins of _core's functions of those names.
-from ._layout import ACTIVATIONS, fit_iterations, num_parameters, unpack  # noqa: F401
+from ._layout import ACTIVATIONS, MONITORS, fit_iterations, num_parameters, unpack  # noqa: F401
 
 Array = np.ndarray
 
@@ -372,14 +372,48 @@ def forward(params: Array, sizes: Sequence[int], activations: Sequence[str], los
     return forward_trace(params, sizes, activations, loss, X)[-1][1]
 
 
+def _weighted_loss(loss_fwd: Callable[[Array, Array, Array], float], z: Array, a: Array,
+                   y: Array, w: Array, w_sum: float) -> float:
+    """sum_n w_n * (row n's loss) / sum_n w_n, summed in row order; 0 when w_sum is 0."""
+    if w_sum == 0.0:
+        return 0.0
+    total = 0.0
+    for n in range(z.shape[0]):
+        if w[n] != 0:
+            total += float(w[n]) * loss_fwd(z[n:n + 1], a[n:n + 1], y[n:n + 1])
+    return total / w_sum
+
+
+def _weight_sum(w: Optional[Array], m: int) -> float:
+    """The sum of a batch's row weights, in float64 and row order (m without weights)."""
+    if w is None:
+        return float(m)
+    total = 0.0
+    for v in w:
+        total += float(v)
+    return total
+
+
 def _backward(params: Array, sizes: Sequence[int], activations: Sequence[str], loss_name: str,
-              X: Array, y: Array, trace: list[tuple[Array, Array]], grads: Array) -> float:
-    """Blame flows backward: accumulate dE/dparams into grads; return the loss."""
+              X: Array, y: Array, trace: list[tuple[Array, Array]], grads: Array,
+              w: Optional[Array] = None, w_sum: float = 0.0) -> float:
+    """Blame flows backward: accumulate dE/dparams into grads; return the loss.
+
+    With row weights w (summing to w_sum), E and the loss are weighted means
+    over the rows: each row's output error is scaled by w_n * m / w_sum.
+    """
     loss_fwd, loss_bwd, at_z = _loss_line(loss_name)
     z, a = trace[-1]
-    loss = loss_fwd(z, a, y)
     d = np.zeros_like(a)
     loss_bwd(d, z, a, y)  # error at the output, averaged over the m rows
+    if w is None:
+        loss = loss_fwd(z, a, y)
+    else:
+        m = z.shape[0]
+        scale = (np.zeros(m) if w_sum == 0.0 else
+                 w.astype(np.float64) * float(m) / w_sum).astype(d.dtype)
+        d *= scale[:, None]
+        loss = _weighted_loss(loss_fwd, z, a, y, w, w_sum)
     layers, grad_layers = unpack(params, sizes), unpack(grads, sizes)
     for l in reversed(range(len(layers))):
         z, a = trace[l]
@@ -398,14 +432,33 @@ def _backward(params: Array, sizes: Sequence[int], activations: Sequence[str], l
     return loss
 
 
+def _add_l2(params: Array, sizes: Sequence[int], grads: Array, l2: float, w_sum: float) -> float:
+    """The penalty l2 / (2 w_sum) * sum ||W_l||^2 (weights only): gradient into grads, value out."""
+    if l2 == 0.0 or w_sum == 0.0:
+        return 0.0
+    scale = params.dtype.type(l2 / w_sum)
+    squares = 0.0
+    for (W, _), (dW, _) in zip(unpack(params, sizes), unpack(grads, sizes)):
+        w64 = W.astype(np.float64).ravel()
+        squares += float(np.dot(w64, w64))
+        dW += scale * W
+    return 0.5 * l2 * squares / w_sum
+
+
 def _gradients_and_trace(params: Array, sizes: Sequence[int], activations: Sequence[str],
-                         loss: str, X: Array, y: Array
-                         ) -> tuple[float, Array, list[tuple[Array, Array]]]:
-    """(loss as reported, flat gradient of E, the forward trace they came from)."""
+                         loss: str, X: Array, y: Array, w: Optional[Array] = None,
+                         l2: float = 0.0) -> tuple[float, Array, list[tuple[Array, Array]]]:
+    """(loss as reported, flat gradient of E, the forward trace they came from).
+
+    Rows weigh w (None: 1 each), and l2 adds the penalty of _add_l2, as the
+    core's train_step does.
+    """
     with np.errstate(over="ignore", invalid="ignore"):
         grads = np.zeros_like(params)
         trace = forward_trace(params, sizes, activations, loss, X)
-        value = _backward(params, sizes, activations, loss, X, y, trace, grads)
+        w_sum = _weight_sum(w, X.shape[0])
+        value = _backward(params, sizes, activations, loss, X, y, trace, grads, w, w_sum)
+        value += _add_l2(params, sizes, grads, l2, w_sum)
     return value, grads, trace
 
 
@@ -528,7 +581,8 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
         batch_size: int, shuffle: bool, seed: int, log_every: int,
         callback: Optional[Callable[[int, float], Any]], X_val: Optional[Array],
         y_val: Optional[Array], patience: int, min_delta: float, restore_best: bool,
-        first_epoch: int = 0) -> tuple[Array, int, str, int, Array, int]:
+        first_epoch: int = 0, monitor: str = "val_loss", sample_weight: Optional[Array] = None,
+        l2: float = 0.0) -> tuple[Array, int, str, int, Array, int]:
     """The training loop, in place on params and the optimizer's state arrays.
 
     Returns (losses, iterations done, status, updates made, per-epoch table,
@@ -537,8 +591,15 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
     parameter became NaN/Inf; params and state then hold the last iterate
     whose loss was finite, the last one recorded). The table has a row per
     completed epoch: training loss (row-weighted mean of the batch losses),
-    training accuracy, validation loss, validation accuracy. best epoch is
-    that of the lowest validation loss (-1 without validation data). The
+    training accuracy, validation loss, validation accuracy. ``monitor`` is
+    what early stopping and the best epoch watch: "val_loss" (lower is
+    better), "loss" (the epoch's training loss; its weights are never put
+    back) or "val_accuracy" (higher is better); best epoch is that of its
+    best value (-1 when it is not there: no validation data, or accuracy of
+    the MSE). ``sample_weight`` (m, or None) weighs the rows of each batch's
+    loss and objective (weighted means; 0 for a batch whose weights sum to
+    0), and ``l2`` adds l2 / (2 * the batch's weight sum) * sum ||W_l||^2 to
+    it, the weights only; the validation data is evaluated unweighted. The
     mini-batch order of epoch e is that of epoch first_epoch + e of a fit
     that started from scratch, so a fit that continues one that trained
     first_epoch epochs shuffles as one fit straight through would.
@@ -557,8 +618,14 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
     u = _Updater(optimizer, state, steps, params)
     classifies = loss != "mse"
     per_row = K if loss == "binary_cross_entropy" else 1
-    early = X_val is not None and patience > 0
-    best = params.copy() if early and restore_best else None
+    if monitor not in MONITORS:
+        raise ValueError(f"monitor: unknown monitor {monitor!r}; expected one of: "
+                         f"{', '.join(MONITORS)}")
+    column = {"loss": 0, "val_loss": 2, "val_accuracy": 3}[monitor]
+    sign = -1.0 if monitor == "val_accuracy" else 1.0  # accuracy enters negated, as a loss
+    watched = monitor == "loss" or (X_val is not None and (monitor == "val_loss" or classifies))
+    early = watched and patience > 0
+    best = params.copy() if early and restore_best and monitor != "loss" else None
     best_loss, best_epoch, waited = np.inf, -1, 0
     order = np.arange(m)
     it, done_epochs, status = 0, 0, "done"
@@ -575,8 +642,10 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
             for b in range(batches):
                 rows = order[b * bs : (b + 1) * bs]
                 xb, yb = (X, y) if full else (X[rows], y[rows])
+                wb = None if sample_weight is None else (
+                    sample_weight if full else sample_weight[rows])
                 value, grads, trace = _gradients_and_trace(params, sizes, activations, loss,
-                                                           xb, yb)
+                                                           xb, yb, wb, l2)
                 if not np.isfinite(value):
                     if it > 0:
                         u.undo(params)  # undo the update that led here
@@ -606,8 +675,10 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
                 row[2] = val_loss
                 if classifies:
                     row[3] = val_correct / (X_val.shape[0] * per_row)
-                if val_loss < best_loss - min_delta:  # an improvement, as Keras counts it
-                    best_loss, best_epoch, waited = val_loss, epoch, 0
+            if watched:
+                value = sign * row[column]
+                if value < best_loss - min_delta:  # an improvement, as Keras counts it
+                    best_loss, best_epoch, waited = value, epoch, 0
                     if best is not None:
                         best[...] = params
                 elif early:
