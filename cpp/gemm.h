@@ -47,7 +47,10 @@ constexpr int64_t NC = 1024;
 // Unrolling both i and j by hand instead hands the tile to the basic-block
 // vectoriser, which (GCC 12) loaded a[0..3] as one vector and spread it with
 // shuffles, and permuted every b vector: six shuffles per eight FMAs, about
-// 18 GFLOP/s in double on an AVX2 core whose FMAs allow ~45.
+// 18 GFLOP/s in double on an AVX2 core whose FMAs allow ~45. NR is kept to
+// two vectors: GCC 12 peels a j loop of two vector iterations into straight
+// code, but keeps one of four as a loop, and then holds the accumulators in
+// memory (dispatch.cpp's AVX-512 tile).
 template <typename T, int MR, int NR, bool CT>
 inline void micro_tile(int64_t kc, const T* __restrict pa, const T* __restrict pb,
                        T* __restrict c, int64_t ldc) {
