@@ -211,3 +211,11 @@ def test_without_matplotlib_the_figure_is_skipped_or_refused_when_asked_for(tmp_
                        capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert r.returncode == 2 and r.stdout == ""
     assert "error: argument --plot: drawing the figure needs matplotlib" in r.stderr
+
+
+@needs_sklearn
+def test_a_network_too_big_for_memory_is_an_error_not_a_traceback(capsys):
+    code, out, err = run(capsys, "--hidden", str(10**11), "--no-plot")
+    assert code == 2
+    assert out.rstrip().endswith("training plainnet ...")   # the line is ended, then the error
+    assert err.startswith("error: layers: ") and "bytes" in err

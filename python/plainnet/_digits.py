@@ -376,7 +376,11 @@ def from_args(args: argparse.Namespace) -> int:
     fits = []
     for name, model in estimators(args):
         print(f"  training {name} ...", end="", flush=True)
-        fits.append(fit(name, model, data))
+        try:
+            fits.append(fit(name, model, data))
+        except BaseException:
+            print(flush=True)  # the line ends before the error is told
+            raise
         print(f" {fits[-1].seconds:.2f} s", flush=True)
     print()
     print(table(fits))
