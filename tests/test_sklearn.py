@@ -333,6 +333,16 @@ def test_bad_parameters_name_themselves_at_fit(iris, params, error, match):
     assert not hasattr(est, "network_")
 
 
+def test_a_validation_split_smaller_than_the_classes_names_validation_fraction(rng):
+    X = rng.standard_normal((50, 4))
+    y = np.arange(50) % 10  # 10 classes, 5 rows of validation
+    net = MLPClassifier(hidden_layer_sizes=(4,), early_stopping=True, validation_fraction=0.1)
+    with pytest.raises(ValueError, match=r"^validation_fraction: 0\.1 of 50 rows cannot be split "
+                                         r"for early stopping .*test_size = 5"):
+        net.fit(X, y)
+    assert not hasattr(net, "network_")
+
+
 def test_bad_data_and_unfitted_estimators(iris):
     X, y = iris
     with pytest.raises(NotFittedError):

@@ -246,8 +246,13 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
                ) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray, np.ndarray]:
         """(X, Y, weights) to train on and (X, Y) to validate on, drawn from rs."""
         arrays = [X, Y] + ([] if w is None else [w])
-        parts = train_test_split(*arrays, random_state=rs, test_size=self.validation_fraction,
-                                 stratify=self._stratify(Y))
+        try:
+            parts = train_test_split(*arrays, random_state=rs, test_size=self.validation_fraction,
+                                     stratify=self._stratify(Y))
+        except ValueError as exc:  # a stratified split with fewer rows than classes
+            raise ValueError(f"validation_fraction: {self.validation_fraction} of {X.shape[0]} "
+                             f"rows cannot be split for early stopping ({exc}); increase "
+                             "validation_fraction or the size of your dataset") from None
         X_t, X_v, Y_t, Y_v = parts[:4]
         if X_v.shape[0] < 2:
             raise ValueError("validation_fraction: the validation set is too small "
