@@ -16,6 +16,7 @@ LOSSES: tuple[str, ...]
 OPTIMIZERS: tuple[str, ...]
 LEAKY_SLOPE: float
 MAX_ELEMENTS: int
+PROGRESS_INTERVAL: float
 
 # ---------------------------------------------------------------- kernels
 
@@ -50,7 +51,9 @@ def fit(params: np.ndarray, sizes: Sequence[int], activations: Sequence[str], lo
         steps: int, epochs: int, batch_size: int, shuffle: bool, seed: int, log_every: int,
         callback: Optional[Callable[[int, float], Any]], X_val: Optional[np.ndarray],
         y_val: Optional[np.ndarray], patience: int, min_delta: float, restore_best: bool,
-        first_epoch: int = 0) -> tuple[np.ndarray, int, str, int, np.ndarray, int]: ...
+        first_epoch: int = 0,
+        progress: Optional[Callable[[int, int, tuple[float, float, float, float]], Any]] = None,
+        ) -> tuple[np.ndarray, int, str, int, np.ndarray, int]: ...
 def fit_iterations(m: int, epochs: int, batch_size: int) -> int: ...
 def epoch_permutation(m: int, seed: int, epoch: int) -> np.ndarray: ...
 
