@@ -276,9 +276,3 @@ def test_without_tqdm_progress_true_names_the_extra_before_training():
     assert lines[2] == "unchanged True True"
     assert lines[3] == "trained 10"
 
-
-def test_import_plainnet_does_not_import_tqdm():
-    out = subprocess.run([sys.executable, "-c", "import sys, plainnet, plainnet.experiments; "
-                          "print(sorted(m for m in sys.modules if m.split('.')[0] == 'tqdm'))"],
-                         capture_output=True, text=True, timeout=60, check=True).stdout
-    assert out.strip() == "[]"
