@@ -83,7 +83,7 @@ def test_missing_values_are_named_with_their_columns(frame):
         "X: missing values (NaN) in columns 'height' (1 of 40 rows, first at row 3), "
         "'floors' (2 of 40 rows, first at row 5); fill or drop them (for example with "
         ".fillna(...) or .dropna())")
-    with pytest.raises(ValueError, match=r"X: missing values \(NaN\) in columns 'height'"):
+    with pytest.raises(ValueError, match=r"X: missing values \(NaN\) in columns 'height' "):
         net.forward(X)
     X["height"] = X["height"].fillna(0.0)
     X["floors"] = X["floors"].fillna(0)
@@ -93,7 +93,7 @@ def test_missing_values_are_named_with_their_columns(frame):
 def test_infinite_values_are_named_too(frame):
     X = frame.copy()
     X.loc[9, "height"] = -np.inf
-    with pytest.raises(ValueError, match=r"^X: infinite values in columns 'height' "
+    with pytest.raises(ValueError, match=r"^X: infinite values in column 'height' "
                                          r"\(1 of 40 rows, first at row 9\)"):
         pn.Network([4, 3, 1], seed=0).loss(X, np.zeros(40))
 
@@ -110,10 +110,10 @@ def test_targets_and_validation_frames_are_named_as_such(frame):
                                          r"\(20 of 40 rows, first at row 1\)"):
         net.fit(X, y_gap, epochs=1)
     y_frame = pd.DataFrame({"target": [0.0, 1.0] * 20, "note": ["x"] * 40})
-    with pytest.raises(TypeError, match=r"^y: .* in columns 'note' \("):
+    with pytest.raises(TypeError, match=r"^y: .* in column 'note' \("):
         net.fit(X, y_frame, epochs=1)
     X_val = X.assign(rooms=X["rooms"].astype(float).where(X["rooms"] > 1))
-    with pytest.raises(ValueError, match=r"^X_val: missing values \(NaN\) in columns 'rooms'"):
+    with pytest.raises(ValueError, match=r"^X_val: missing values \(NaN\) in column 'rooms'"):
         net.fit(X, np.zeros(40), epochs=1, validation_data=(X_val, np.zeros(40)))
     assert net.optimizer is None
 

@@ -145,22 +145,23 @@ def _table_array(value: Any, name: str, labels: list[Any], dtypes: list[Any]) ->
     """A table's values as an array, or ValueError/TypeError naming the columns at fault:
     those that are not numbers, and those with missing (NaN) or infinite values."""
     series = getattr(value, "ndim", 2) == 1
-    what = "column" if series else "columns"
     unnamed = series and labels[0] is None
 
     def named(j: int, detail: str) -> str:
         return f"({detail})" if unnamed else f"{labels[j]!r} ({detail})"
 
-    if unnamed:
-        what = "the Series"
+    def where(items: list[str]) -> str:
+        if unnamed:
+            return f"the Series {items[0]}"
+        return f"{'column' if len(items) == 1 else 'columns'} {_column_list(items)}"
+
     odd = [named(j, str(dt)) for j, dt in enumerate(dtypes)
            if getattr(dt, "kind", "O") not in "biuf"]
     if odd:
         every = "" if series else " in every column"
         raise TypeError(f"{name}: expected real numbers (bool, int or float){every}, got "
-                        f"non-numeric dtypes in {what} {_column_list(odd)}; convert or drop "
-                        f"them (for example with .astype(float), pd.get_dummies or "
-                        f".drop(columns=[...]))")
+                        f"non-numeric dtypes in {where(odd)}; convert or drop them (for "
+                        f"example with .astype(float), pd.get_dummies or .drop(columns=[...]))")
     try:
         arr = np.asarray(value)
         if arr.dtype.kind not in "biuf":  # mixed kinds (bool and int), nullable Int64 with NA
@@ -175,11 +176,11 @@ def _table_array(value: Any, name: str, labels: list[Any], dtypes: list[Any]) ->
                                     "(for example with .fillna(...) or .dropna())"),
                                    (np.isinf, "infinite values", "replace or drop them")):
             bad = test(cols)
-            where = [named(int(j), f"{int(bad[:, j].sum())} of {cols.shape[0]} rows, first at "
+            found = [named(int(j), f"{int(bad[:, j].sum())} of {cols.shape[0]} rows, first at "
                                    f"row {int(np.argmax(bad[:, j]))}")
                      for j in np.flatnonzero(bad.any(axis=0))]
-            if where:
-                raise ValueError(f"{name}: {reason} in {what} {_column_list(where)}; {hint}")
+            if found:
+                raise ValueError(f"{name}: {reason} in {where(found)}; {hint}")
     return arr
 
 
