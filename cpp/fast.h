@@ -10,7 +10,7 @@
 //    about 1 ulp, instead of a call into libm per element;
 //  - each activation runs its own loop (ops.h), one branch-free loop each.
 //
-// This header is compiled once per instruction set (see dispatch.cpp): every
+// This header is compiled once per instruction set (see cpp/variants/): every
 // function is a template that the per-target entry points instantiate and
 // inline, so no code generated for AVX-512 is ever shared with the baseline.
 #pragma once

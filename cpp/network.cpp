@@ -512,7 +512,8 @@ void epoch_permutation(int64_t* perm, int64_t m, uint64_t seed, uint64_t epoch) 
 template <typename T>
 FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* y, const T* w,
               int64_t m, const T* X_val, const T* y_val, int64_t m_val, const FitOptions& opt,
-              double* loss_out, double* epoch_out, const LogHook& on_log, const PollHook& poll) {
+              double* loss_out, double* epoch_out, const LogHook& on_log, const PollHook& poll,
+              const ProgressHook& progress) {
     const int64_t n_in = L.inputs(), K = L.outputs(), P = L.num_params;
     const bool full = opt.batch_size <= 0 || opt.batch_size >= m;
     const int64_t bs = full ? m : opt.batch_size;
@@ -545,6 +546,7 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
 
     using clock = std::chrono::steady_clock;
     auto last_poll = clock::now();
+    auto last_progress = last_poll;
 
     FitResult r;
     auto finish = [&]() {  // every return: the updates that stand
@@ -633,9 +635,17 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
                 if (!best.empty()) std::memcpy(best.data(), u.params(), sizeof(T) * P);
             } else if (early && ++waited >= opt.patience) {
                 r.early_stopped = true;
-                break;
             }
         }
+        // Once per epoch, outside the batch loop: without a hook this is one test.
+        if (progress) {
+            auto now = clock::now();
+            if (now - last_progress >= std::chrono::milliseconds(kProgressMillis)) {
+                last_progress = now;
+                progress(r.epochs, r.iterations, row);
+            }
+        }
+        if (r.early_stopped) break;
     }
     if (!best.empty() && r.best_epoch >= 0 && r.best_epoch != r.epochs - 1) {
         std::memcpy(u.params(), best.data(), sizeof(T) * P);
@@ -652,7 +662,7 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
     template FitResult fit<T>(const Layout&, T*, T* const*, const T*, const T*, const T*,        \
                               int64_t,                                                           \
                               const T*, const T*, int64_t, const FitOptions&, double*, double*,  \
-                              const LogHook&, const PollHook&);
+                              const LogHook&, const PollHook&, const ProgressHook&);
 
 PLAINNET_INSTANTIATE(float)
 PLAINNET_INSTANTIATE(double)

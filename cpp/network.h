@@ -160,6 +160,13 @@ using LogHook = std::function<bool(int64_t, double)>;
 // Called every few milliseconds of training with the number of completed
 // iterations; may throw to abort (Ctrl-C).
 using PollHook = std::function<void(int64_t)>;
+// Called after an epoch, at most once every kProgressMillis of wall time,
+// with the epochs and iterations completed so far and that epoch's row of
+// epoch_out (kEpochColumns values); may throw to abort. For progress bars:
+// the first call comes kProgressMillis after the fit starts, none after the
+// last epoch (the caller has the final row when fit returns).
+using ProgressHook = std::function<void(int64_t epochs, int64_t iterations, const double* row)>;
+constexpr int64_t kProgressMillis = 200;
 
 // Iterations of a fit; -1 when there would be more than kMaxElements.
 int64_t fit_iterations(int64_t m, int64_t epochs, int64_t batch_size);
@@ -170,14 +177,16 @@ int64_t fit_iterations(int64_t m, int64_t epochs, int64_t batch_size);
 // arrays of num_params, updated in place. w (m, or null) weighs the rows:
 // each batch's loss and objective are then the weighted means over its rows
 // (0 for a batch whose weights sum to 0). X_val/y_val (m_val rows, 0: none)
-// are evaluated after every epoch, unweighted.
+// are evaluated after every epoch, unweighted. on_log, poll and progress may
+// be empty.
 // If a loss is NaN/Inf, or an update makes a parameter NaN/Inf, params and
 // state are restored to the last iterate whose loss is finite (the last one
 // recorded) and the loop stops with result.nonfinite set.
 template <typename T>
 FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* y, const T* w,
               int64_t m, const T* X_val, const T* y_val, int64_t m_val, const FitOptions& opt,
-              double* loss_out, double* epoch_out, const LogHook& on_log, const PollHook& poll);
+              double* loss_out, double* epoch_out, const LogHook& on_log, const PollHook& poll,
+              const ProgressHook& progress = ProgressHook());
 
 // Sample order for one epoch: argsort of a counter-based hash of
 // (seed, epoch, index). reference.py computes the same permutation in NumPy.

@@ -40,6 +40,7 @@ def test_the_core_tables_match_the_python_layer():
     assert _core.MONITORS == _layout.MONITORS == ref.MONITORS
     assert _core.MONITORS[0] == "val_loss"  # the default, watched before there was a choice
     assert _core.MAX_ELEMENTS == _layout.MAX_ELEMENTS
+    assert _core.PROGRESS_INTERVAL == _layout.PROGRESS_INTERVAL == ref.PROGRESS_INTERVAL
     # and the reference's tables have one line per name, in the same order
     assert tuple(ref.LOSS_TABLE) == _layout.LOSSES
     assert tuple(ref.OPTIMIZER_TABLE) == _layout.OPTIMIZERS

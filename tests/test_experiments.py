@@ -1,5 +1,6 @@
 """The tutorial's claims, asserted from the numbers the experiments return."""
 
+import io
 import json
 import math
 import re
@@ -285,3 +286,63 @@ def test_xor_command_still_works(capsys):
 def test_numpy_backend_warns_how_long_reliability_takes():
     text = report.numpy_estimate()
     assert "4,800 networks" in text and "minutes" in text
+
+
+# ---------------------------------------------------------------- progress bars
+
+SMALL_RELIABILITY = {"hidden": (1, 2), "lrs": (2.0,), "seeds": 6, "iterations": 500}
+
+
+class Terminal(io.StringIO):
+    """A stderr that says it is a terminal, as tqdm asks."""
+
+    def isatty(self):
+        return True
+
+
+def test_xor_reliability_bar_counts_the_trainings():
+    pytest.importorskip("tqdm", reason='the bar is tqdm\'s: pip install "plainnet[progress]"')
+    buf = io.StringIO()
+    shown = experiments.run("xor-reliability", progress={"file": buf}, **SMALL_RELIABILITY)
+    plain = experiments.run("xor-reliability", **SMALL_RELIABILITY)
+    last = buf.getvalue().replace("\n", "\r").rstrip("\r").split("\r")[-1]
+    assert last.startswith("xor-reliability: 100%") and "12/12" in last and "training" in last
+    assert shown.data["seed_solved"] == plain.data["seed_solved"]
+
+
+def test_cli_shows_the_bar_on_a_terminal_only(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("tqdm", reason='the bar is tqdm\'s: pip install "plainnet[progress]"')
+    texts = {}
+    for tty in (True, False):
+        err = Terminal() if tty else io.StringIO()
+        monkeypatch.setattr(sys, "stderr", err)
+        report.run_experiments(["xor-reliability"], tmp_path,
+                               progress=report.cli_progress(),
+                               options={"xor-reliability": SMALL_RELIABILITY})
+        texts[tty] = capsys.readouterr().out, err.getvalue()
+    (out_tty, err_tty), (out_plain, err_plain) = texts[True], texts[False]
+    assert "xor-reliability:" in err_tty and "/12 " in err_tty   # the bar, on stderr
+    assert err_plain == ""                                        # not a terminal: no bar
+    # stdout is the report either way (the timings aside)
+    strip = re.compile(r"\d+\.\d+ s")
+    assert strip.sub("", out_tty) == strip.sub("", out_plain)
+    assert "verdict:" in out_tty and "%|" not in out_tty
+    assert report.cli_progress(False) is False
+
+
+def test_cli_without_tqdm_runs_without_a_bar(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    assert report.cli_progress() is False
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    rep = report.run_experiments(["xor-reliability"], tmp_path, progress=report.cli_progress(),
+                                 options={"xor-reliability": SMALL_RELIABILITY})
+    assert sys.stderr.getvalue() == ""
+    assert "verdict:" in capsys.readouterr().out
+    assert rep.results[0].data["runs"] == 12
+    # and the command line itself, with the bar switched off or not
+    for flag in ([], ["--no-progress"]):
+        assert main(["experiments", "--only", "sigmoid", "--out", str(tmp_path), *flag]) == 0
+    # asking for a bar without tqdm names the extra
+    with pytest.raises(ImportError, match=r'pip install "plainnet\[progress\]"'):
+        experiments.run("xor-reliability", progress=True, **SMALL_RELIABILITY)

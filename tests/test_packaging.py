@@ -71,3 +71,13 @@ def test_build_info_keys():
     info = _core.build_info()
     assert {"compiler", "flags", "variants", "variant", "num_threads"} <= set(info)
     assert info["variant"] in info["variants"]
+
+
+def test_import_plainnet_imports_no_optional_dependency():
+    # tqdm, pandas, matplotlib, ... are imported where they are used, if at all
+    optional = ["tqdm", "pandas", "matplotlib", "torch", "sklearn"]
+    code = ("import sys, plainnet, plainnet.experiments, plainnet.experiments.report; "
+            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {optional!r}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    assert out.strip() == "[]"

@@ -212,13 +212,18 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
               int64_t batch_size, bool shuffle, uint64_t seed, int64_t log_every,
               const py::object& callback, const py::object& X_val_, const py::object& y_val_,
               int64_t patience, double min_delta, bool restore_best, int64_t first_epoch,
-              const std::string& monitor, const py::object& sample_weight_, double l2) {
+              const std::string& monitor, const py::object& sample_weight_, double l2,
+              const py::object& progress_) {
     if (batch_size < 0) throw py::value_error("batch_size: expected >= 0");
     if (log_every < 0) throw py::value_error("log_every: expected >= 0");
     if (steps < 0) throw py::value_error("steps: expected >= 0");
     if (first_epoch < 0) throw py::value_error("first_epoch: expected >= 0");
     if (patience < 0) throw py::value_error("patience: expected >= 0");
     if (!(l2 >= 0.0) || !std::isfinite(l2)) throw py::value_error("l2: expected a finite number >= 0");
+    if (!progress_.is_none() && !PyCallable_Check(progress_.ptr())) {
+        throw py::type_error("progress: expected a callable or None, got " +
+                             py::str(py::type::of(progress_).attr("__name__")).cast<std::string>());
+    }
     if (X_val_.is_none() != y_val_.is_none()) {
         throw py::value_error("X_val, y_val: expected both or neither");
     }
@@ -281,6 +286,15 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
             py::gil_scoped_acquire gil;
             if (PyErr_CheckSignals() != 0) throw py::error_already_set();
         };
+        ProgressHook progress;
+        if (!progress_.is_none()) {
+            progress = [&progress_, &completed](int64_t epochs_done, int64_t done,
+                                                const double* row) {
+                completed = done;
+                py::gil_scoped_acquire gil;
+                progress_(epochs_done, done, py::make_tuple(row[0], row[1], row[2], row[3]));
+            };
+        }
         T* p = a.params.mutable_data();
         const T *x = a.X.data(), *t = a.y.data();
         const T* wt = sample_weight_.is_none() ? nullptr : weights.data();
@@ -290,7 +304,7 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
         try {
             py::gil_scoped_release nogil;
             r = plainnet::fit(L, p, state.data.data(), x, t, wt, a.m, xv, yv, m_val, opt, lo, eo,
-                              on_log, poll);
+                              on_log, poll, progress);
         } catch (py::error_already_set& e) {
             // Ctrl-C seen by the poll, or an exception raised inside the
             // callback, stops between iterations: params and state hold the
@@ -322,6 +336,7 @@ py::array permutation(int64_t m, uint64_t seed, uint64_t epoch) {
 
 void register_network(py::module_& m) {
     m.attr("MAX_ELEMENTS") = kMaxElements;
+    m.attr("PROGRESS_INTERVAL") = double(kProgressMillis) / 1000.0;
     m.def("num_parameters", &num_parameters, py::arg("sizes"));
     m.attr("MONITORS") = [] {
         py::list names;
@@ -355,9 +370,11 @@ void register_network(py::module_& m) {
           py::arg("X_val").none(true), py::arg("y_val").none(true), py::arg("patience"),
           py::arg("min_delta"), py::arg("restore_best"), py::arg("first_epoch") = 0,
           py::arg("monitor") = "val_loss", py::arg("sample_weight").none(true) = py::none(),
-          py::arg("l2") = 0.0,
+          py::arg("l2") = 0.0, py::arg("progress").none(true) = py::none(),
           "The fused training loop; (losses, iterations, status, updates, per-epoch table "
-          "[loss, accuracy, val_loss, val_accuracy], best epoch of the monitored quantity).");
+          "[loss, accuracy, val_loss, val_accuracy], best epoch of the monitored quantity). "
+          "progress(epochs, iterations, row) is called after an epoch at most every "
+          "PROGRESS_INTERVAL seconds.");
     m.def("fit_iterations", &iterations, py::arg("m"), py::arg("epochs"), py::arg("batch_size"));
     m.def("epoch_permutation", &permutation, py::arg("m"), py::arg("seed"), py::arg("epoch"));
 }

@@ -126,8 +126,85 @@ def layer_sizes(value: Any, name: str = "layers") -> tuple[int, ...]:
     return sizes
 
 
+# Columns named in one message at most; the rest are counted.
+_SHOWN_COLUMNS = 5
+
+
+def _column_list(items: Sequence[str]) -> str:
+    shown = ", ".join(items[:_SHOWN_COLUMNS])
+    more = len(items) - _SHOWN_COLUMNS
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _table_columns(value: Any) -> Optional[tuple[list[Any], list[Any]]]:
+    """(labels, dtypes) of a table with named columns (a pandas DataFrame, or a
+    Series as one column), or None for anything else. Read from the object's
+    own ``columns``/``dtypes`` (``name``/``dtype``): pandas is not imported."""
+    ndim = getattr(value, "ndim", None)
+    if ndim == 2 and hasattr(value, "columns") and hasattr(value, "dtypes"):
+        try:
+            labels, dtypes = list(value.columns), list(value.dtypes)
+        except TypeError:
+            return None
+        return (labels, dtypes) if len(labels) == len(dtypes) else None
+    if ndim == 1 and hasattr(value, "name") and hasattr(value, "dtype") and hasattr(value, "index"):
+        return [value.name], [value.dtype]
+    return None
+
+
+def _table_array(value: Any, name: str, labels: list[Any], dtypes: list[Any]) -> np.ndarray:
+    """A table's values as an array, or ValueError/TypeError naming the columns at fault:
+    those that are not numbers, and those with missing (NaN) or infinite values."""
+    series = getattr(value, "ndim", 2) == 1
+    unnamed = series and labels[0] is None
+
+    def named(j: int, detail: str) -> str:
+        return f"({detail})" if unnamed else f"{labels[j]!r} ({detail})"
+
+    def where(items: list[str]) -> str:
+        if unnamed:
+            return f"the Series {items[0]}"
+        return f"{'column' if len(items) == 1 else 'columns'} {_column_list(items)}"
+
+    odd = [named(j, str(dt)) for j, dt in enumerate(dtypes)
+           if getattr(dt, "kind", "O") not in "biuf"]
+    if odd:
+        every = "" if series else " in every column"
+        raise TypeError(f"{name}: expected real numbers (bool, int or float){every}, got "
+                        f"non-numeric dtypes in {where(odd)}; convert or drop them (for "
+                        f"example with .astype(float), pd.get_dummies or .drop(columns=[...]))")
+    try:
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "biuf":  # mixed kinds (bool and int), nullable Int64 with NA
+            to_numpy = getattr(value, "to_numpy", None)
+            arr = (to_numpy(dtype=np.float64, na_value=np.nan) if callable(to_numpy)
+                   else np.asarray(value, dtype=np.float64))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name}: could not be read as a numeric array ({exc})") from None
+    if arr.dtype.kind == "f":
+        cols = arr.reshape(arr.shape[0], -1)
+        for test, reason, hint in ((np.isnan, "missing values (NaN)", "fill or drop them "
+                                    "(for example with .fillna(...) or .dropna())"),
+                                   (np.isinf, "infinite values", "replace or drop them")):
+            bad = test(cols)
+            found = [named(int(j), f"{int(bad[:, j].sum())} of {cols.shape[0]} rows, first at "
+                                   f"row {int(np.argmax(bad[:, j]))}")
+                     for j in np.flatnonzero(bad.any(axis=0))]
+            if found:
+                raise ValueError(f"{name}: {reason} in {where(found)}; {hint}")
+    return arr
+
+
 def real_array(value: Any, name: str) -> np.ndarray:
-    """Any array-like of real numbers (bool, int, uint, float), as an ndarray."""
+    """Any array-like of real numbers (bool, int, uint, float), as an ndarray.
+
+    A pandas DataFrame (or Series) is read by position, its column names
+    aside; one with non-numeric columns, or with missing or infinite values,
+    is refused with a message naming those columns.
+    """
+    table = _table_columns(value)
+    if table is not None:
+        return _table_array(value, name, *table)
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:

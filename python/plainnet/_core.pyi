@@ -17,6 +17,7 @@ OPTIMIZERS: tuple[str, ...]
 MONITORS: tuple[str, ...]
 LEAKY_SLOPE: float
 MAX_ELEMENTS: int
+PROGRESS_INTERVAL: float
 
 # ---------------------------------------------------------------- kernels
 
@@ -52,7 +53,8 @@ def fit(params: np.ndarray, sizes: Sequence[int], activations: Sequence[str], lo
         callback: Optional[Callable[[int, float], Any]], X_val: Optional[np.ndarray],
         y_val: Optional[np.ndarray], patience: int, min_delta: float, restore_best: bool,
         first_epoch: int = 0, monitor: str = "val_loss",
-        sample_weight: Optional[np.ndarray] = None, l2: float = 0.0
+        sample_weight: Optional[np.ndarray] = None, l2: float = 0.0,
+        progress: Optional[Callable[[int, int, tuple[float, float, float, float]], Any]] = None,
         ) -> tuple[np.ndarray, int, str, int, np.ndarray, int]: ...
 def fit_iterations(m: int, epochs: int, batch_size: int) -> int: ...
 def epoch_permutation(m: int, seed: int, epoch: int) -> np.ndarray: ...

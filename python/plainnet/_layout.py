@@ -27,6 +27,10 @@ MONITORS: tuple[str, ...] = ("val_loss", "loss", "val_accuracy")
 # could not be allocated anyway, and below it no index overflows int64. The
 # core refuses more too (_core.MAX_ELEMENTS, tested equal).
 MAX_ELEMENTS = 2**62
+# The least wall time, in seconds, between two calls of fit's progress hook
+# (_core.PROGRESS_INTERVAL, tested equal): a progress bar redraws a few times a
+# second, however short the epochs.
+PROGRESS_INTERVAL = 0.2
 
 
 def num_parameters(sizes: Sequence[int]) -> int:

@@ -24,12 +24,14 @@ Conventions, shared with the C++ kernels:
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Optional, Sequence, TypeVar
 
 import numpy as np
 
 # num_parameters and fit_iterations are here as the twins of _core's functions of those names.
 from ._layout import ACTIVATIONS, MONITORS, fit_iterations, num_parameters, unpack  # noqa: F401
+from ._layout import PROGRESS_INTERVAL
 
 Array = np.ndarray
 
@@ -582,7 +584,9 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
         callback: Optional[Callable[[int, float], Any]], X_val: Optional[Array],
         y_val: Optional[Array], patience: int, min_delta: float, restore_best: bool,
         first_epoch: int = 0, monitor: str = "val_loss", sample_weight: Optional[Array] = None,
-        l2: float = 0.0) -> tuple[Array, int, str, int, Array, int]:
+        l2: float = 0.0,
+        progress: Optional[Callable[[int, int, tuple[float, float, float, float]], Any]] = None,
+        ) -> tuple[Array, int, str, int, Array, int]:
     """The training loop, in place on params and the optimizer's state arrays.
 
     Returns (losses, iterations done, status, updates made, per-epoch table,
@@ -603,6 +607,12 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
     mini-batch order of epoch e is that of epoch first_epoch + e of a fit
     that started from scratch, so a fit that continues one that trained
     first_epoch epochs shuffles as one fit straight through would.
+
+    ``progress(epochs, iterations, row)``, if given, is called after an epoch
+    at most once every PROGRESS_INTERVAL seconds (the first time that long
+    after the start, never for the last epoch alone) with the epochs and
+    iterations completed and that epoch's row of the table as a tuple of 4
+    floats. An exception it raises stops training as the callback's does.
 
     A KeyboardInterrupt (Ctrl-C) or an exception from the callback leaves
     params as they were after the last completed iteration and carries
@@ -634,6 +644,7 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
         return losses, it, status, u.t - steps, table[:done_epochs], best_epoch
 
     updating = -1  # the iteration whose update may be half-recorded, else -1
+    last_progress = time.monotonic()
     try:
         for epoch in range(epochs):
             if not full and shuffle:
@@ -685,7 +696,14 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
                     waited += 1
                     if waited >= patience:
                         status = "early_stopped"
-                        break
+            if progress is not None:
+                now = time.monotonic()
+                if now - last_progress >= PROGRESS_INTERVAL:
+                    last_progress = now
+                    progress(done_epochs, it, (float(row[0]), float(row[1]), float(row[2]),
+                                               float(row[3])))
+            if status == "early_stopped":
+                break
     except BaseException as exc:
         # Ctrl-C may come between any two statements: if that was inside the
         # update of iteration `it`, roll the update back so params match `it`.

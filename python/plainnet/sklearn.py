@@ -16,7 +16,6 @@ alone never imports it.
 
 from __future__ import annotations
 
-import inspect
 import math
 import numbers
 import warnings
@@ -118,10 +117,6 @@ def _activation(value: Any) -> str:
     names = list(SKLEARN_ACTIVATIONS) + [a for a in ACTIVATIONS if a not in SKLEARN_ACTIVATIONS
                                          and a != "linear" and a != "sigmoid"]
     raise _fail("activation", "one of " + ", ".join(map(repr, names)), value)
-
-
-def _fit_accepts(name: str) -> bool:
-    return name in inspect.signature(Network.fit).parameters
 
 
 class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no type information
@@ -323,8 +318,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
             warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going "
                           "to be clipped", UserWarning, stacklevel=3)
             bs = n
-        if _fit_accepts("progress"):  # the progress bar, where Network.fit offers one
-            kwargs["progress"] = p["progress"]
+        kwargs["progress"] = p["progress"]
         h = net.fit(X, Y, optimizer=opt, epochs=1 if incremental else p["max_iter"],
                     batch_size=bs, shuffle=p["shuffle"], seed=fit_seed, sample_weight=w,
                     l2=p["alpha"], **kwargs)
@@ -474,8 +468,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
     backend : {"native", "numpy"}, default="native"
         The C++ core or its NumPy twin (same numbers, much slower).
     progress : bool, default=False
-        Shows a tqdm progress bar per epoch while training, where the
-        installed plainnet's ``Network.fit`` offers one.
+        Shows a tqdm progress bar over the epochs while training (needs
+        tqdm: ``pip install "plainnet[progress]"``).
 
     Sparse X is accepted (CSR or CSC, as scikit-learn's MLPs accept it) and
     made dense before training or prediction: the core computes on dense

@@ -14,6 +14,7 @@ all and writes a report.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from . import (activations, few_hidden, house_prices, linear_collapse, lr_too_high, lr_too_low,
@@ -25,7 +26,8 @@ _MODULES = (xor_dataset, sigmoid, linear_collapse, house_prices, xor, lr_too_hig
 
 REGISTRY: dict[str, Experiment] = {
     m.NAME: Experiment(name=m.NAME, title=m.TITLE, compute=m.compute, plot=m.plot,
-                       summary=(m.__doc__ or "").strip().splitlines()[0])
+                       summary=(m.__doc__ or "").strip().splitlines()[0],
+                       shows_progress="progress" in inspect.signature(m.compute).parameters)
     for m in _MODULES
 }
 

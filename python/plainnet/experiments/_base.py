@@ -46,6 +46,8 @@ class Experiment:
     compute: Callable[..., Result]
     plot: Plotter
     summary: str
+    # compute takes progress= (a bar for experiments that run long)
+    shows_progress: bool = False
 
 
 def new_figure(width: float = 7.0, height: float = 4.5) -> "Figure":

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from .. import __version__
+from .. import __version__, _progress
 from . import get, names
 from ._base import Result, jsonable
 
@@ -55,9 +55,25 @@ def matplotlib_missing() -> Optional[str]:
     return None
 
 
+def cli_progress(enabled: bool = True) -> Any:
+    """The command line's progress bars: on stderr, only on a terminal, gone when done.
+
+    False (no bar) when disabled or when tqdm is not installed: the command's
+    output is the same with and without tqdm.
+    """
+    if not enabled or not _progress.tqdm_available():
+        return False
+    return {"disable": None, "leave": False}
+
+
 def run_experiments(selected: Sequence[str], out_dir: Path, backend: str = "native",
-                    printer: Callable[[str], None] = print) -> Report:
-    """Run ``selected`` in order, print each, and write PNGs, results.json and report.html."""
+                    printer: Callable[[str], None] = print, progress: Any = False,
+                    options: Optional[dict[str, dict[str, Any]]] = None) -> Report:
+    """Run ``selected`` in order, print each, and write PNGs, results.json and report.html.
+
+    ``progress`` is passed to the experiments that show a bar (xor-reliability);
+    ``options`` maps an experiment's name to more arguments for its ``compute``.
+    """
     experiments = [get(n) for n in selected]
     out_dir.mkdir(parents=True, exist_ok=True)
     missing = matplotlib_missing()
@@ -69,8 +85,11 @@ def run_experiments(selected: Sequence[str], out_dir: Path, backend: str = "nati
     figures: list[SavedFigure] = []
     seconds: dict[str, float] = {}
     for n, experiment in enumerate(experiments, 1):
+        kwargs = dict((options or {}).get(experiment.name, {}))
+        if experiment.shows_progress and progress is not False:
+            kwargs["progress"] = progress
         start = time.perf_counter()
-        result = experiment.compute(backend=backend)
+        result = experiment.compute(backend=backend, **kwargs)
         seconds[experiment.name] = time.perf_counter() - start
         results.append(result)
         _echo(f"[{n}/{len(experiments)}] {experiment.name}: {result.title}", printer)
@@ -178,6 +197,9 @@ def add_arguments(parser: Any, backends: Sequence[str]) -> None:
     parser.add_argument("--backend", choices=backends, default="native",
                         help="native (default, C++) or numpy (pure NumPy, much slower)")
     parser.add_argument("--list", action="store_true", help="name the experiments and exit")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar for the long experiments (shown on a terminal "
+                             "when tqdm is installed: pip install \"plainnet[progress]\")")
 
 
 def from_args(args: Any) -> int:
@@ -186,5 +208,6 @@ def from_args(args: Any) -> int:
             print(f"{name:<24} {get(name).summary.split(': ', 1)[-1]}")
         return 0
     selected = names() if not args.only else [n for n in names() if n in set(args.only)]
-    run_experiments(selected, Path(args.out), backend=args.backend)
+    run_experiments(selected, Path(args.out), backend=args.backend,
+                    progress=cli_progress(not args.no_progress))
     return 0

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from .. import datasets
+from .. import _progress, datasets
 from ..network import Network
 from ._base import Result, format_table, new_figure
 
@@ -36,16 +36,21 @@ def solves(hidden: int, lr: float, seed: int, iterations: int, backend: str) -> 
 
 
 def compute(backend: str = "native", hidden: Sequence[int] = HIDDEN, lrs: Sequence[float] = LRS,
-            seeds: int = SEEDS, iterations: int = ITERATIONS, workers: int = 0) -> Result:
+            seeds: int = SEEDS, iterations: int = ITERATIONS, workers: int = 0,
+            progress: Any = False) -> Result:
     """Fraction of seeds 0..seeds-1 that solve XOR, for every (hidden size, lr) pair.
 
     Runs are independent and collected by index, so the result does not depend
     on how the threads are scheduled. ``workers=0`` uses one thread per core.
+    ``progress`` shows a tqdm bar counting the trainings (True, a dict of tqdm
+    arguments or a tqdm class, as ``Network.fit`` takes it).
     """
+    bars = _progress.bars(progress)
     jobs = [(h, lr, s) for h in hidden for lr in lrs for s in range(seeds)]
     n_workers = workers or min(os.cpu_count() or 1, 8)
     with ThreadPoolExecutor(max_workers=n_workers) as pool:
-        out = list(pool.map(lambda j: solves(j[0], j[1], j[2], iterations, backend), jobs))
+        runs = pool.map(lambda j: solves(j[0], j[1], j[2], iterations, backend), jobs)
+        out = list(_progress.counted(runs, bars, len(jobs), desc=NAME, unit="training"))
     solved = np.array(out, dtype=bool).reshape(len(hidden), len(lrs), seeds)
     fraction = solved.mean(axis=2)
     header = ["hidden \\ lr"] + [f"{lr:g}" for lr in lrs]
