@@ -310,7 +310,12 @@ def _value(t: dict[str, Any]) -> str:
     v = t["measured"]
     if v is None:
         return "n/a"
-    return percent(v) if t["unit"] == "%" else f"{v:.0f} s" if t["unit"] == "s" else f"{v:.2f}×"
+    if t["unit"] == "%":
+        return f"{100 * v:.1f}%"
+    if t["unit"] == "s":
+        return f"{v:.0f} s"
+    # three decimals near the goal, so that 1.004 is not shown as a 1.00 that missed 1
+    return f"{v:.3f}×" if v < 10 else f"{v:.1f}×"
 
 
 def _target(what: str, measured: Optional[float], op: str, goal: float,

@@ -514,7 +514,7 @@ def test_targets_of_known_measurements():
     failed = {t["what"]: t for t in report.targets(m)}["digits 64-64-10 b32 sgd: numpy/native"]
     assert failed["measured"] is None and not failed["met"]
     text = report.targets_text(report.targets(m))
-    assert "90%   target >= 85%" in text and "NOT MET" in text
+    assert "90.0%   target >= 85%" in text and "NOT MET" in text
 
 
 def test_command_line_shows_every_new_part(tmp_path, capsys):
