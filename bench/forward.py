@@ -4,14 +4,15 @@ PyTorch (inference_mode, the faster of 1 and 2 threads), 784-128-10 sigmoid.
     python bench/forward.py                  # 256 and 100,000 rows, float64 and float32
     python bench/forward.py --rows 256 --dtypes float64 --repeats 20
 
-Each peer's output is checked against the numpy backend's before any time is
-shown (rtol 1e-12 in float64, 1e-5 in float32). Each peer is timed after an
-idle second and one untimed call (BLAS and OpenMP threads keep spinning after
-a call and would steal the other core), and the best of --repeats calls is
-reported, with the median beside it. The last column is the native core's peak
-memory growth during one forward call, measured in a fresh process: a forward
-pass builds no training workspace, only the output and scratch for a chunk of
-rows.
+Each peer is timed after an idle second and one untimed call (BLAS and
+OpenMP threads keep spinning after a call and would steal the other core),
+and the best of --repeats calls is reported, with the median beside it. The
+untimed call's output is checked against the numpy backend's (rtol 1e-12 in
+float64, 1e-5 in float32); a peer that does not match is marked FAILED. The
+last column is the native core's peak memory growth during one forward call,
+measured in a fresh process: a forward pass builds no training workspace,
+only the output and scratch for a chunk of rows. bench/run.py runs the same
+measurement (without the memory) as its inference part.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -63,34 +65,94 @@ def torch_forward(net: pn.Network, threads: int) -> Optional[Callable[[np.ndarra
     return run
 
 
-def peers(net: pn.Network) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+def peers(net: pn.Network, torch: bool = True) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    """native, numpy and (if installed and ``torch``) PyTorch on 1 and 2 threads."""
     out: dict[str, Callable[[np.ndarray], np.ndarray]] = {
         "native": net.forward, "numpy": net.with_backend("numpy").forward}
-    for threads in (1, 2):
+    for threads in (1, 2) if torch else ():
         run = torch_forward(net, threads)
         if run is not None:
             out[f"torch/{threads}t"] = run
     return out
 
 
+def deviation(got: np.ndarray, want: np.ndarray) -> float:
+    """Largest difference over the largest magnitude of ``want``."""
+    return float(np.max(np.abs(got - want)) / np.max(np.abs(want)))
+
+
 def check(rows: int, dtype: str) -> dict[str, float]:
     """Each peer's largest relative deviation from the numpy backend's output."""
     net, X = problem(rows, dtype)
     found = {name: run(X) for name, run in peers(net).items()}
-    want = found["numpy"]
-    scale = float(np.max(np.abs(want)))
-    return {name: float(np.max(np.abs(got - want)) / scale) for name, got in found.items()}
+    return {name: deviation(got, found["numpy"]) for name, got in found.items()}
 
 
-def best_of(run: Callable[[np.ndarray], Any], X: np.ndarray, repeats: int) -> tuple[float, float]:
-    time.sleep(1.0)  # let other libraries' threads stop spinning
-    run(X)  # untimed
+def timed_calls(run: Callable[[np.ndarray], Any], X: np.ndarray, repeats: int,
+                pause: float = 1.0) -> tuple[Any, list[float]]:
+    """(the output of one untimed call after an idle pause, the seconds of each of
+    ``repeats`` calls after it)."""
+    time.sleep(pause)  # let other libraries' threads stop spinning
+    out = run(X)  # untimed
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         run(X)
         times.append(time.perf_counter() - start)
-    return min(times), statistics.median(times)
+    return out, times
+
+
+@dataclass
+class ForwardResult:
+    """One peer's forward pass on one batch: its times and its output check."""
+
+    rows: int
+    dtype: str
+    peer: str                # "native", "numpy", "torch/1t", "torch/2t"
+    deviation: float         # largest relative difference from the numpy backend's output
+    ok: bool
+    times: list[float] = field(default_factory=list)  # seconds per call
+    best: bool = True        # False for the slower torch thread count
+    ratio: Optional[float] = None  # best time / native's best time
+
+    @property
+    def min(self) -> float:
+        return min(self.times) if self.times else float("nan")
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times) if self.times else float("nan")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rows": self.rows, "dtype": self.dtype, "peer": self.peer,
+                "deviation": self.deviation, "ok": self.ok, "times": self.times,
+                "best": self.best, "ratio": self.ratio, "min": self.min, "median": self.median}
+
+
+def measure(rows: int, dtype: str, repeats: int, pause: float = 1.0,
+            torch: bool = True) -> list[ForwardResult]:
+    """Every peer's forward on ``rows`` rows, timed (an idle pause, one untimed call,
+    ``repeats`` timed calls); the untimed call's output is checked against the numpy
+    backend's. Of torch's thread counts, the faster (best time) is marked best;
+    ratios are peer / native of the best times."""
+    net, X = problem(rows, dtype)
+    outputs, times = {}, {}
+    for name, run in peers(net, torch).items():
+        outputs[name], times[name] = timed_calls(run, X, repeats, pause)
+    out = []
+    for name in outputs:
+        dev = deviation(outputs[name], outputs["numpy"])
+        out.append(ForwardResult(rows, dtype, name, dev, dev <= RTOL[dtype], times[name]))
+    torch_runs = [r for r in out if r.peer.startswith("torch")]
+    if torch_runs:
+        fastest = min(torch_runs, key=lambda r: r.min)
+        for r in torch_runs:
+            r.best = r is fastest
+    native = out[0]
+    for r in out:
+        if r.ok and native.ok:
+            r.ratio = r.min / native.min
+    return out
 
 
 def peak_rss_kib() -> int:
@@ -138,18 +200,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     failed = False
     for dtype in args.dtypes:
         for rows in args.rows:
-            deviations = check(rows, dtype)
-            net, X = problem(rows, dtype)
             repeats = args.repeats or (30 if rows < 10_000 else 5)
-            timings = {name: best_of(run, X, repeats) for name, run in peers(net).items()}
+            results = measure(rows, dtype, repeats)
             memory = peak_memory_mb(rows, dtype)
-            for name, (best, median) in timings.items():
-                ok = deviations[name] <= RTOL[dtype]
-                failed |= not ok
-                ratio = timings["numpy"][0] / best
-                print(f"| {rows:,} | {dtype} | {name} | {best * 1e3:.3f} | {median * 1e3:.3f} | "
-                      f"{ratio:.2f} | {'ok' if ok else f'FAILED ({deviations[name]:.1e})'} | "
-                      f"{f'{memory:.1f}' if name == 'native' else ''} |")
+            numpy_best = next(r.min for r in results if r.peer == "numpy")
+            for r in results:
+                failed |= not r.ok
+                print(f"| {rows:,} | {dtype} | {r.peer} | {r.min * 1e3:.3f} | "
+                      f"{r.median * 1e3:.3f} | {numpy_best / r.min:.2f} | "
+                      f"{'ok' if r.ok else f'FAILED ({r.deviation:.1e})'} | "
+                      f"{f'{memory:.1f}' if r.peer == 'native' else ''} |")
     return 1 if failed else 0
 
 

@@ -32,7 +32,8 @@ def _cpu() -> dict[str, Any]:
             "simd": simd or NA, "hypervisor": "hypervisor" in flags}
 
 
-def _numpy_blas() -> dict[str, Any]:
+def numpy_blas() -> dict[str, Any]:
+    """NumPy's own BLAS: name, version, threads and kernel (threadpoolctl's architecture)."""
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
@@ -96,8 +97,9 @@ def collect() -> dict[str, Any]:
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "numpy_blas": _numpy_blas(),
+        "numpy_blas": numpy_blas(),
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "unset"),
+        "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE", "unset"),
         "torch": _torch(),
         "sklearn": _sklearn(),
         "plainnet": pn.__version__,
@@ -117,7 +119,8 @@ def describe(info: dict[str, Any]) -> list[str]:
         f"{cpu['model']}, {cpu['cores']} cores ({_join(cpu['simd'])}); {info['os']}",
         f"Python {info['python']}; NumPy {info['numpy']} with {blas['name']} {blas['version']} "
         f"({blas['architecture']}), {blas['threads']} threads; "
-        f"OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']}",
+        f"OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']}, "
+        f"OPENBLAS_L2_SIZE={info.get('OPENBLAS_L2_SIZE', 'unset')}",
         f"torch {torch['version']} ({torch.get('blas', NA)}), {torch['threads']} threads by default; "
         f"scikit-learn {info['sklearn']}",
         f"plainnet {info['plainnet']}: compiler {build['compiler']}; flags {build['flags']}; "

@@ -17,7 +17,7 @@ time.
 from __future__ import annotations
 
 import warnings
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -58,7 +58,82 @@ class PlainnetPeer:
         return float(hist.loss[-1]), hist.loss
 
 
-class TorchPeer:
+def torch_model(weights: list[np.ndarray], biases: list[np.ndarray], activation: str,
+                output: bool = True) -> tuple[Any, list[Any]]:
+    """(nn.Sequential, its nn.Linear layers): plainnet's layers with ``activation``
+    ("sigmoid" or "relu") after each, and after the last one only if ``output``.
+    Every layer starts with zero weights; TorchTraining.reset loads the real ones."""
+    import torch
+
+    dtype = torch.float64 if weights[0].dtype == np.float64 else torch.float32
+    act = {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU}[activation]
+    linears = [torch.nn.Linear(W.shape[0], W.shape[1], dtype=dtype) for W in weights]
+    modules: list[Any] = []
+    for lin in linears:
+        modules += [lin, act()]
+    return torch.nn.Sequential(*(modules if output else modules[:-1])), linears
+
+
+class TorchTraining:
+    """A PyTorch training loop: one optimizer step per batch, in order, on N threads.
+
+    ``reset`` puts plainnet's initial weights back (nn.Linear keeps its weight
+    as (outputs, inputs): the transpose of plainnet's W) and clears the
+    optimizer's state (Adam's moments and step count), keeping its settings.
+    """
+
+    def __init__(self, weights: list[np.ndarray], biases: list[np.ndarray], model: Any,
+                 linears: list[Any], batches: list[tuple[Any, Any]], loss_fn: Any,
+                 optimizer: Any, threads: int) -> None:
+        import torch
+
+        self.torch = torch
+        self.model, self.linears, self.batches = model, linears, batches
+        self.loss_fn, self.optimizer = loss_fn, optimizer
+        self.threads = threads
+        self.label = f"torch/{threads}t"
+        self._initial = [(torch.from_numpy(np.array(W.T, order="C")), torch.from_numpy(b.copy()))
+                         for W, b in zip(weights, biases)]
+        self.reset()
+
+    def reset(self) -> None:
+        with self.torch.no_grad():
+            for lin, (W, b) in zip(self.linears, self._initial):
+                lin.weight.copy_(W)
+                lin.bias.copy_(b)
+        self.optimizer.state.clear()
+
+    def run(self, record: bool = False,
+            iterations: Optional[int] = None) -> tuple[float, Optional[np.ndarray]]:
+        """(the last batch's loss, every batch's loss if ``record``); ``iterations``
+        shortens the run (for choosing the thread count)."""
+        torch = self.torch
+        previous = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            model, loss_fn, opt = self.model, self.loss_fn, self.optimizer
+            batches = self.batches if iterations is None else self.batches[:iterations]
+            if record:
+                losses = np.empty(len(batches))
+                for i, (xb, yb) in enumerate(batches):
+                    opt.zero_grad(set_to_none=True)
+                    loss = loss_fn(model(xb), yb)
+                    loss.backward()
+                    opt.step()
+                    losses[i] = loss.item()
+                return float(losses[-1]), losses
+            loss = None
+            for xb, yb in batches:  # the timed loop: nothing but the training step
+                opt.zero_grad(set_to_none=True)
+                loss = loss_fn(model(xb), yb)
+                loss.backward()
+                opt.step()
+            return float(loss.item()), None
+        finally:
+            torch.set_num_threads(previous)
+
+
+class TorchPeer(TorchTraining):
     """PyTorch on the CPU: nn.Linear + nn.Sigmoid layers, SGD without momentum.
 
     plainnet descends E = (1/2m) sum (pred - y)^2 while nn.MSELoss is the mean
@@ -70,110 +145,34 @@ class TorchPeer:
     def __init__(self, problem: Problem, threads: int) -> None:
         import torch
 
-        self.torch = torch
         self.problem = problem
-        self.threads = threads
-        self.label = f"torch/{threads}t"
-        dtype = {"float64": torch.float64, "float32": torch.float32}[problem.dtype]
         weights, biases = problem.initial_parameters()
-        modules: list = []
-        for W in weights:
-            modules += [torch.nn.Linear(W.shape[0], W.shape[1], dtype=dtype), torch.nn.Sigmoid()]
-        self.model = torch.nn.Sequential(*modules)
-        self.linears = [m for m in modules if isinstance(m, torch.nn.Linear)]
-        # nn.Linear keeps its weight as (outputs, inputs): the transpose of plainnet's W.
-        self._initial = [(torch.from_numpy(np.array(W.T, order="C")), torch.from_numpy(b.copy()))
-                         for W, b in zip(weights, biases)]
-        self.X = torch.from_numpy(problem.X)
-        self.y = torch.from_numpy(problem.y)
-        self.loss_fn = torch.nn.MSELoss()
+        model, linears = torch_model(weights, biases, "sigmoid")
+        X, y = torch.from_numpy(problem.X), torch.from_numpy(problem.y)
         self.lr = problem.lr * problem.outputs / 2
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=self.lr, momentum=0.0)
-        self.reset()
-
-    def reset(self) -> None:
-        with self.torch.no_grad():
-            for lin, (W, b) in zip(self.linears, self._initial):
-                lin.weight.copy_(W)
-                lin.bias.copy_(b)
-
-    def run(self, record: bool = False,
-            iterations: Optional[int] = None) -> tuple[float, Optional[np.ndarray]]:
-        """As the other peers' run; ``iterations`` shortens it (for choosing the thread count)."""
-        torch = self.torch
-        previous = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        try:
-            model, loss_fn, opt, X, y = self.model, self.loss_fn, self.optimizer, self.X, self.y
-            iters = self.problem.iterations if iterations is None else iterations
-            if record:
-                losses = np.empty(iters)
-                for i in range(iters):
-                    opt.zero_grad(set_to_none=True)
-                    loss = loss_fn(model(X), y)
-                    loss.backward()
-                    opt.step()
-                    losses[i] = loss.item()
-                return float(losses[-1]), losses
-            loss = None
-            for _ in range(iters):  # the timed loop: nothing but the training step
-                opt.zero_grad(set_to_none=True)
-                loss = loss_fn(model(X), y)
-                loss.backward()
-                opt.step()
-            return float(loss.item()), None
-        finally:
-            torch.set_num_threads(previous)
+        super().__init__(weights, biases, model, linears, [(X, y)] * problem.iterations,
+                         torch.nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=self.lr,
+                                                             momentum=0.0), threads)
 
 
-class SklearnPeer:
-    """scikit-learn's MLPRegressor with plain full-batch SGD.
+class SklearnWarmStart:
+    """A scikit-learn MLP that each fit starts from plainnet's initial weights.
 
-    MLPRegressor's output layer is always the identity, and its backward pass
-    starts from (pred - y) without the output activation's slope, so it cannot
-    train a sigmoid output layer by the MSE gradient. It is therefore compared
-    with plainnet training the same network with a linear output layer
-    (``problem.output_activation == "linear"``), which it matches exactly:
-    its loss is MSE/2 and its gradient is that of (1/2m) sum (pred - y)^2,
-    the core's E, so the learning rates are equal.
-
-    The estimator is initialised by one untimed fit of one iteration, then
-    given plainnet's initial weights in place; ``warm_start=True`` makes each
-    timed ``fit`` start from them.
+    The estimator is initialised by one untimed fit, then given plainnet's
+    initial weights in place; ``warm_start=True`` makes each later ``fit``
+    start from them (and make a new optimizer, so Adam's moments start at 0).
     """
 
-    def __init__(self, problem: Problem) -> None:
+    model: Any
+    _initial: list[np.ndarray]
+
+    def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
         from sklearn.exceptions import ConvergenceWarning
-        from sklearn.neural_network import MLPRegressor
 
-        if problem.output_activation != "linear":
-            raise ValueError(f"problem: SklearnPeer needs a linear output layer, "
-                             f"got {problem.output_activation!r}")
-        self.problem = problem
-        self.threads = None
-        self.label = "sklearn"
-        self._warning = ConvergenceWarning
-        weights, biases = problem.initial_parameters()
-        self._initial = [np.array(a) for a in (*weights, *biases)]
-        self.y = problem.y.ravel() if problem.outputs == 1 else problem.y
-        self.model = MLPRegressor(
-            hidden_layer_sizes=problem.size.layers[1:-1], activation="logistic", solver="sgd",
-            alpha=0.0, batch_size=problem.size.m, learning_rate="constant",
-            learning_rate_init=problem.lr, max_iter=1, shuffle=False, tol=0.0,
-            warm_start=True, momentum=0.0, nesterovs_momentum=False, early_stopping=False,
-            n_iter_no_change=np.inf, random_state=0)
-        self._fit()  # allocates coefs_ and intercepts_ with the right shapes and dtype
-        if self.model.out_activation_ != "identity":
-            raise RuntimeError(f"MLPRegressor's output activation is "
-                               f"{self.model.out_activation_!r}, expected 'identity'")
-        self.model.set_params(max_iter=problem.iterations)
-        self.reset()
-
-    def _fit(self) -> None:
         with warnings.catch_warnings():
             # Reaching max_iter is the point of a fixed-length run, not a problem.
-            warnings.simplefilter("ignore", self._warning)
-            self.model.fit(self.problem.X, self.y)
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.model.fit(X, y)
 
     def reset(self) -> None:
         model = self.model
@@ -183,8 +182,46 @@ class SklearnPeer:
         model.best_loss_ = np.inf
         model._no_improvement_count = 0
 
+
+class SklearnPeer(SklearnWarmStart):
+    """scikit-learn's MLPRegressor with plain full-batch SGD.
+
+    MLPRegressor's output layer is always the identity, and its backward pass
+    starts from (pred - y) without the output activation's slope, so it cannot
+    train a sigmoid output layer by the MSE gradient. It is therefore compared
+    with plainnet training the same network with a linear output layer
+    (``problem.output_activation == "linear"``), which it matches exactly:
+    its loss is MSE/2 and its gradient is that of (1/2m) sum (pred - y)^2,
+    the core's E, so the learning rates are equal.
+    """
+
+    def __init__(self, problem: Problem) -> None:
+        from sklearn.neural_network import MLPRegressor
+
+        if problem.output_activation != "linear":
+            raise ValueError(f"problem: SklearnPeer needs a linear output layer, "
+                             f"got {problem.output_activation!r}")
+        self.problem = problem
+        self.threads = None
+        self.label = "sklearn"
+        weights, biases = problem.initial_parameters()
+        self._initial = [np.array(a) for a in (*weights, *biases)]
+        self.y = problem.y.ravel() if problem.outputs == 1 else problem.y
+        self.model = MLPRegressor(
+            hidden_layer_sizes=problem.size.layers[1:-1], activation="logistic", solver="sgd",
+            alpha=0.0, batch_size=problem.size.m, learning_rate="constant",
+            learning_rate_init=problem.lr, max_iter=1, shuffle=False, tol=0.0,
+            warm_start=True, momentum=0.0, nesterovs_momentum=False, early_stopping=False,
+            n_iter_no_change=np.inf, random_state=0)
+        self._fit(problem.X, self.y)  # allocates coefs_ and intercepts_ with the right shapes
+        if self.model.out_activation_ != "identity":
+            raise RuntimeError(f"MLPRegressor's output activation is "
+                               f"{self.model.out_activation_!r}, expected 'identity'")
+        self.model.set_params(max_iter=problem.iterations)
+        self.reset()
+
     def run(self, record: bool = False) -> tuple[float, Optional[np.ndarray]]:
-        self._fit()
+        self._fit(self.problem.X, self.y)
         losses = 2.0 * np.asarray(self.model.loss_curve_)  # its loss is MSE / 2
         return float(losses[-1]), losses
 

@@ -1,23 +1,73 @@
-"""Showing the results: the table (plain or markdown), the targets, JSON, a plot."""
+"""Showing the results: the tables (plain or markdown), the targets, JSON, a plot.
+
+One run of the suite fills a ``Measured``: the GEMM rates, the full-batch
+training rows, the mini-batch rows, the inference rows, the overheads of the
+optimizer and the loss, and the NumPy rows; every part may be missing (not
+run). ``text`` and ``markdown`` show what is there, ``targets`` checks it
+against the performance targets.
+"""
 
 from __future__ import annotations
 
 import json
 import math
-from typing import Any, Optional
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
 
+from forward import ForwardResult
+from gemm import GemmRate
+from living import Living
+from minibatch import SIZES as MINIBATCH_SIZES
+from overhead import ratios as overhead_ratios
 from suite import RTOL_TRAJECTORY, Result
 
-# The request's targets. float64: the numpy backend's time over native's, per size.
+# Full-batch float64: the numpy backend's time over native's, per size.
 TARGETS_NUMPY = {"xor": 150.0, "small": 3.0, "medium": 1.2, "large": 1.2}
-# float32: PyTorch (its best thread count) over native, at these sizes.
+# Full-batch float32: PyTorch (its best thread count) over native, at these sizes.
 TARGETS_TORCH = {"medium": 1.0, "large": 1.0}
+# Full-batch: native's share of the machine's GEMM rate of its dtype.
+TARGETS_GEMM = {("large", "float64"): 0.85, ("medium", "float32"): 0.75,
+                ("large", "float32"): 0.75}
+# Mini-batch: peer time over native's, for every optimizer's row.
+TARGETS_MINIBATCH = {"digits": {"numpy": 5.0, "sklearn": 8.0, "torch": 8.0},
+                     "mnist": {"sklearn": 2.0, "torch": 2.0}}
+TARGETS_MINIBATCH_GEMM = {"mnist": 0.70}
+TARGET_ADAM_OVER_SGD = 1.10  # at most
+TARGET_CE_OVER_MSE = 1.0     # at most
+TARGET_FORWARD_ROWS_TORCH = 100_000  # native forward at least as fast as torch from here on
+TARGET_NUMPY_NEAR_FIT = 1.10  # NumPy's products near a fit over after an idle second, at most
+TARGET_SPINNING_FIT = 1.0     # a fit among NumPy's spinning threads over one thread, at most
+TARGET_SECONDS = {False: 300.0, True: 60.0}  # the whole run (--quick: True), at most
 
 FOOTNOTE = """\
-ratio = peer median / native median (above 1: native is faster). torch/Nt: PyTorch
-with N threads, the faster of 1 and 2 in short probe runs (both are loss-checked).
-sklearn: MLPRegressor's output layer is linear, so it is checked and timed against
-native-lin, plainnet training that same network (smaller lr, see bench/problems.py)."""
+best = the fastest of the timed runs; ratio = peer best / native best (above 1: native
+is faster). torch/Nt: PyTorch with N threads, the faster of 1 and 2 in short probe runs
+(both are loss-checked). GFLOP/s counts only the products an iteration needs (forward,
+weight gradients, input gradients of every layer but the first); "of GEMM" is that
+over the GEMM rate of the same dtype above. sklearn: MLPRegressor's output layer is
+linear, so it is checked and timed against native-lin, plainnet training that same
+network (smaller lr, see bench/problems.py)."""
+
+MINIBATCH_FOOTNOTE = """\
+Mini-batch: relu then softmax, cross-entropy, shuffled every epoch; every peer makes
+the same updates (same weights, batches in fit's order, same rule) and its final
+weights' loss on the training rows is checked against native's (bench/minibatch.py)."""
+
+
+@dataclass
+class Measured:
+    """Everything one run of the suite measured; a part not run stays empty."""
+
+    gemm: dict[str, GemmRate] = field(default_factory=dict)      # by dtype
+    training: list[Result] = field(default_factory=list)         # full-batch
+    trajectories: list[tuple[str, float, bool]] = field(default_factory=list)
+    minibatch: list[Result] = field(default_factory=list)
+    minibatch_trajectories: list[tuple[str, float, bool]] = field(default_factory=list)
+    forward: list[ForwardResult] = field(default_factory=list)
+    overhead: list[Result] = field(default_factory=list)
+    living: Optional[Living] = None
+    elapsed: Optional[float] = None
+    quick: bool = False
 
 
 def us(seconds: float) -> str:
@@ -28,93 +78,339 @@ def us(seconds: float) -> str:
     return f"{v:.3f}" if v < 10 else f"{v:.1f}" if v < 10000 else f"{v:.0f}"
 
 
+def ms(seconds: float) -> str:
+    v = seconds * 1e3
+    return f"{v:.3f}" if math.isfinite(v) else "-"
+
+
+def percent(value: Optional[float]) -> str:
+    return f"{100 * value:.0f}%" if value is not None and math.isfinite(value) else "-"
+
+
 def shown(results: list[Result]) -> list[Result]:
-    """The rows of the table: every result but the slower torch thread count."""
+    """The rows of a table: every result but the slower torch thread count."""
     return [r for r in results if r.best]
 
 
-def _row(r: Result) -> list[str]:
-    if r.ok:
-        times = [us(r.median), us(r.min), us(r.max)]
-        ratio = f"{r.ratio:.2f}" if r.ratio is not None else "-"
-        check = r.message
-    else:
-        times, ratio, check = ["FAILED", "-", "-"], "-", "FAILED"
+def gemm_fraction(r: Result, gemm: dict[str, GemmRate]) -> Optional[float]:
+    """The result's GFLOP/s over the GEMM rate of its dtype (None if either is missing)."""
+    rate = gemm.get(r.dtype)
+    if not r.ok or r.gflops is None or rate is None or not rate.times:
+        return None
+    return r.gflops / rate.gflops
+
+
+def _times(r: Result) -> tuple[list[str], str, str]:
+    """([best, median, max], check, ratio) as shown."""
+    if not r.ok:
+        return ["FAILED", "-", "-"], "FAILED", "-"
+    ratio = f"{r.ratio:.2f}" if r.ratio is not None else "-"
+    return [us(r.min), us(r.median), us(r.max)], r.message, ratio
+
+
+def _flop_cells(r: Result, gemm: dict[str, GemmRate]) -> list[str]:
+    rate = r.gflops if r.ok else None
+    return [f"{rate:.1f}" if rate is not None else "-", percent(gemm_fraction(r, gemm))]
+
+
+def _row(r: Result, gemm: Optional[dict[str, GemmRate]] = None) -> list[str]:
+    times, check, ratio = _times(r)
     return [r.size, r.dtype, r.label, str(r.iterations), *times, f"{r.final_loss:.10g}", check,
-            ratio]
+            ratio, *_flop_cells(r, gemm or {})]
 
 
-HEADER = ["size", "dtype", "peer", "iters", "median us/it", "min", "max", "final loss",
-          "loss check", "peer/native"]
-RIGHT = {3, 4, 5, 6, 7, 9}
+HEADER = ["size", "dtype", "peer", "iters", "best us/it", "median", "max", "final loss",
+          "loss check", "peer/native", "GFLOP/s", "of GEMM"]
+RIGHT = {3, 4, 5, 6, 7, 9, 10, 11}
 
 
-def table(results: list[Result]) -> str:
-    rows = [HEADER] + [_row(r) for r in shown(results)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
-    lines = ["  ".join(cell.rjust(w) if i in RIGHT else cell.ljust(w)
-                       for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
+def _minibatch_row(r: Result, gemm: dict[str, GemmRate]) -> list[str]:
+    times, check, ratio = _times(r)
+    return [f"{r.size} {MINIBATCH_SIZES[r.size].label}", r.optimizer, r.label,
+            str(r.iterations), *times, f"{r.final_loss:.10g}", check, ratio,
+            *_flop_cells(r, gemm)]
+
+
+MINIBATCH_HEADER = ["problem", "optimizer", "peer", "iters", "best us/it", "median", "max",
+                    "final weights' loss", "loss check", "peer/native", "GFLOP/s", "of GEMM"]
+
+
+def _forward_row(r: ForwardResult) -> list[str]:
+    check = f"ok {r.deviation:.1e}" if r.ok else f"FAILED {r.deviation:.1e}"
+    ratio = f"{r.ratio:.2f}" if r.ratio is not None else "-"
+    times = [ms(r.min), ms(r.median)] if r.ok else ["FAILED", "-"]
+    return [f"{r.rows:,}", r.dtype, r.peer, *times, check, ratio]
+
+
+FORWARD_HEADER = ["rows", "dtype", "peer", "best ms", "median ms", "output check",
+                  "peer/native"]
+FORWARD_RIGHT = {0, 3, 4, 6}
+
+
+def _overhead_row(r: Result) -> list[str]:
+    times, check, _ = _times(r)
+    return [r.label, str(r.iterations), *times, f"{r.final_loss:.10g}", check]
+
+
+OVERHEAD_HEADER = ["run (medium, native)", "iters", "best us/it", "median", "max",
+                   "final loss", "check"]
+OVERHEAD_RIGHT = {1, 2, 3, 4, 5}
+
+
+def _living_rows(living: Living) -> list[list[str]]:
+    return [[name, ms(living.best(name)), ms(living.median(name)), str(len(times))]
+            for name, times in living.times.items()]
+
+
+LIVING_HEADER = ["scenario", "best ms", "median ms", "repeats"]
+LIVING_RIGHT = {1, 2, 3}
+
+
+def render(header: list[str], rows: list[list[str]], right: set[int]) -> str:
+    """A plain-text table, columns aligned."""
+    body = [header] + rows
+    widths = [max(len(row[i]) for row in body) for i in range(len(header))]
+    lines = ["  ".join(cell.rjust(w) if i in right else cell.ljust(w)
+                       for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in body]
     lines.insert(1, "-" * len(lines[0]))
-    failures = [f"  {r.size} {r.dtype} {r.label}: {r.message}" for r in results if not r.ok]
-    if failures:
-        lines += ["", "Peers whose losses did not match (no time reported):", *failures]
     return "\n".join(lines)
 
 
-def markdown(results: list[Result], machine_lines: list[str], date: str,
-             goals: list[dict[str, Any]], trajectory: str, elapsed: float,
-             load: str = "") -> str:
+def render_markdown(header: list[str], rows: list[list[str]], right: set[int]) -> str:
+    head = [h.replace("us/it", "µs/iteration") for h in header]
+    lines = ["| " + " | ".join(head) + " |",
+             "|" + "|".join("---:" if i in right else "---" for i in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _failures(results: list[Result]) -> list[str]:
+    failures = [f"  {r.size} {r.dtype} {r.optimizer} {r.label}: {r.message}"
+                for r in results if not r.ok]
+    return ["", "Peers whose losses did not match (no time reported):", *failures] \
+        if failures else []
+
+
+def table(results: list[Result], gemm: Optional[dict[str, GemmRate]] = None) -> str:
+    """The full-batch training table (GFLOP/s and the GEMM fraction need ``gemm``)."""
+    lines = [render(HEADER, [_row(r, gemm) for r in shown(results)], RIGHT)]
+    return "\n".join(lines + _failures(results))
+
+
+def minibatch_table(results: list[Result], gemm: dict[str, GemmRate]) -> str:
+    lines = [render(MINIBATCH_HEADER, [_minibatch_row(r, gemm) for r in shown(results)], RIGHT)]
+    return "\n".join(lines + _failures(results))
+
+
+def gemm_text(gemm: dict[str, GemmRate]) -> str:
+    """One line: each dtype's GEMM rate, with the BLAS, kernel and threads that ran it."""
+    if not gemm:
+        return ""
+    first = next(iter(gemm.values()))
+    parts = [f"{'dgemm' if d == 'float64' else 'sgemm'} {g.gflops:.1f} GFLOP/s "
+             f"(median {g.median_gflops:.1f})" for d, g in gemm.items()]
+    return (f"GEMM rate (NumPy matmul {first.n}x{first.n}, {first.blas}, kernel {first.kernel}, "
+            f"{first.threads} threads, best of {len(first.times)}): " + ", ".join(parts))
+
+
+def overhead_text(results: list[Result]) -> str:
+    r = overhead_ratios(results)
+    return (f"Adam over SGD: {_x(r['adam/sgd'])}; cross-entropy over MSE: {_x(r['ce/mse'])} "
+            f"(best times per iteration)")
+
+
+def living_text(living: Living) -> str:
+    r = living.ratios()
+    return (f"burst = {living.products} NumPy matmuls of 512x512 float64; {living.message}. "
+            f"NumPy products inside a fit callback / after an idle second: "
+            f"{_x(r['callback/idle'])}; right after a fit returns / idle: {_x(r['after/idle'])}; "
+            f"a fit started while NumPy's threads spin / the same fit on one thread after an "
+            f"idle second: {_x(r['spinning/one thread'])} (/ on the default threads after an "
+            f"idle second: {_x(r['spinning/idle'])})")
+
+
+def _x(value: Optional[float]) -> str:
+    return f"{value:.2f}x" if value is not None else "n/a"
+
+
+def text(m: Measured) -> str:
+    """Every part that ran, as plain text: the tables, their notes, the targets."""
+    out: list[str] = []
+    if m.gemm:
+        out += [gemm_text(m.gemm), ""]
+    if m.training:
+        out += ["Full-batch training", table(m.training, m.gemm), FOOTNOTE, ""]
+        if m.trajectories:
+            out += [trajectory_text(m.trajectories), ""]
+    if m.minibatch:
+        out += ["Mini-batch training", minibatch_table(m.minibatch, m.gemm), MINIBATCH_FOOTNOTE,
+                ""]
+        if m.minibatch_trajectories:
+            out += [trajectory_text(m.minibatch_trajectories), ""]
+    if m.forward:
+        out += ["Inference (784-128-10 sigmoid, Network.forward; torch: inference_mode)",
+                render(FORWARD_HEADER, [_forward_row(r) for r in m.forward if r.best],
+                       FORWARD_RIGHT), ""]
+    if m.overhead:
+        out += ["What the optimizer and the loss cost",
+                render(OVERHEAD_HEADER, [_overhead_row(r) for r in m.overhead], OVERHEAD_RIGHT),
+                overhead_text(m.overhead), ""]
+    if m.living is not None:
+        out += ["Living with NumPy", render(LIVING_HEADER, _living_rows(m.living), LIVING_RIGHT),
+                living_text(m.living), ""]
+    out.append(targets_text(targets(m)))
+    return "\n".join(out)
+
+
+def markdown(m: Measured, machine_lines: list[str], date: str, load: str = "") -> str:
     """The run as markdown, to paste into the README as it is."""
-    head = [h.replace("us/it", "µs/iteration") for h in HEADER]
-    lines = [f"Measured {date} on {machine_lines[0]}; " + "; ".join(machine_lines[1:]) + "; "
-             f"the whole run took {elapsed:.0f} s" + (f", load average {load}" if load else "")
-             + ".",
-             "",
-             "| " + " | ".join(head) + " |",
-             "|" + "|".join("---:" if i in RIGHT else "---" for i in range(len(HEADER))) + "|"]
-    lines += ["| " + " | ".join(_row(r)) + " |" for r in shown(results)]
-    if trajectory:
-        lines += ["", trajectory[0].upper() + trajectory[1:] + "."]
+    elapsed = f"; the whole run took {m.elapsed:.0f} s" if m.elapsed is not None else ""
+    lines = [f"Measured {date} on {machine_lines[0]}; " + "; ".join(machine_lines[1:])
+             + elapsed + (f", load average {load}" if load else "") + "."]
+    if m.gemm:
+        lines += ["", gemm_text(m.gemm) + "."]
+    if m.training:
+        lines += ["", render_markdown(HEADER, [_row(r, m.gemm) for r in shown(m.training)],
+                                      RIGHT)]
+        if m.trajectories:
+            t = trajectory_text(m.trajectories)
+            lines += ["", t[0].upper() + t[1:] + "."]
+    if m.minibatch:
+        lines += ["", render_markdown(MINIBATCH_HEADER,
+                                      [_minibatch_row(r, m.gemm) for r in shown(m.minibatch)],
+                                      RIGHT)]
+        if m.minibatch_trajectories:
+            t = trajectory_text(m.minibatch_trajectories)
+            lines += ["", t[0].upper() + t[1:] + "."]
+    if m.forward:
+        lines += ["", render_markdown(FORWARD_HEADER,
+                                      [_forward_row(r) for r in m.forward if r.best],
+                                      FORWARD_RIGHT)]
+    if m.overhead:
+        lines += ["", render_markdown(OVERHEAD_HEADER, [_overhead_row(r) for r in m.overhead],
+                                      OVERHEAD_RIGHT), "", overhead_text(m.overhead) + "."]
+    if m.living is not None:
+        lines += ["", render_markdown(LIVING_HEADER, _living_rows(m.living), LIVING_RIGHT), "",
+                  living_text(m.living) + "."]
+    goals = targets(m)
     if goals:
         lines += ["", "| target | measured | |", "|---|---:|---|"]
         for t in goals:
-            ratio = f"{t['ratio']:.2f}×" if t["ratio"] is not None else "n/a"
-            lines.append(f"| {t['size']} {t['dtype']}: {t['ratio_of']} ≥ {t['target']:g}× "
-                         f"| {ratio} | {'met' if t['met'] else 'not met'} |")
+            lines.append(f"| {t['what']} {'≥' if t['op'] == '>=' else '≤'} "
+                         f"{_goal(t)} | {_value(t)} | {'met' if t['met'] else 'not met'} |")
     return "\n".join(lines)
 
 
-def targets(results: list[Result]) -> list[dict[str, Any]]:
-    """Each of the request's targets with the measured ratio and whether it is met."""
-    out = []
+def _goal(t: dict[str, Any]) -> str:
+    g = t["goal"]
+    return percent(g) if t["unit"] == "%" else f"{g:g} s" if t["unit"] == "s" else f"{g:g}×"
 
-    def find(size: str, dtype: str, peer: str) -> Optional[Result]:
-        return next((r for r in results if (r.size, r.dtype, r.peer) == (size, dtype, peer)
-                     and r.best), None)
 
+def _value(t: dict[str, Any]) -> str:
+    v = t["measured"]
+    if v is None:
+        return "n/a"
+    if t["unit"] == "%":
+        return f"{100 * v:.1f}%"
+    if t["unit"] == "s":
+        return f"{v:.0f} s"
+    # three decimals near the goal, so that 1.004 is not shown as a 1.00 that missed 1
+    return f"{v:.3f}×" if v < 10 else f"{v:.1f}×"
+
+
+def _target(what: str, measured: Optional[float], op: str, goal: float,
+            unit: str = "x") -> dict[str, Any]:
+    met = measured is not None and (measured >= goal if op == ">=" else measured <= goal)
+    return {"what": what, "measured": measured, "op": op, "goal": goal, "unit": unit,
+            "met": met}
+
+
+def targets(m: Measured) -> list[dict[str, Any]]:
+    """Each performance target that the parts run can answer, measured, and whether it is met.
+
+    A target whose rows failed their check, or did not run, is listed as not
+    met with no value; targets of parts not run at all are left out."""
+    out: list[dict[str, Any]] = []
+
+    def find(results: list[Result], pred: Callable[[Result], bool]) -> Optional[Result]:
+        return next((r for r in results if r.best and pred(r)), None)
+
+    def trained(size: str, dtype: str, peer: str) -> Optional[Result]:
+        return find(m.training, lambda r: (r.size, r.dtype, r.peer) == (size, dtype, peer))
+
+    ran = {(r.size, r.dtype) for r in m.training}
     for size, goal in TARGETS_NUMPY.items():
-        r = find(size, "float64", "numpy")
+        r = trained(size, "float64", "numpy")
         if r is not None:
-            out.append({"size": size, "dtype": "float64", "ratio_of": "numpy/native",
-                        "target": goal, "ratio": r.ratio,
-                        "met": r.ratio is not None and r.ratio >= goal})
+            out.append(_target(f"{size} float64: numpy/native", r.ratio, ">=", goal))
     for size, goal in TARGETS_TORCH.items():
-        r = find(size, "float32", "torch")
+        r = trained(size, "float32", "torch")
         if r is not None:
-            out.append({"size": size, "dtype": "float32",
-                        "ratio_of": f"torch({r.threads}t)/native", "target": goal,
-                        "ratio": r.ratio, "met": r.ratio is not None and r.ratio >= goal})
+            out.append(_target(f"{size} float32: torch({r.threads}t)/native", r.ratio, ">=",
+                               goal))
+    for (size, dtype), goal in TARGETS_GEMM.items():
+        if (size, dtype) in ran and dtype in m.gemm:
+            r = trained(size, dtype, "native")
+            fraction = gemm_fraction(r, m.gemm) if r is not None else None
+            blas = "dgemm" if dtype == "float64" else "sgemm"
+            out.append(_target(f"{size} {dtype}: native of the {blas} rate", fraction, ">=",
+                               goal, "%"))
+
+    for name, goals in TARGETS_MINIBATCH.items():
+        for opt in dict.fromkeys(r.optimizer for r in m.minibatch if r.size == name):
+            label = f"{name} {MINIBATCH_SIZES[name].label} {opt}"
+            for peer, goal in goals.items():
+                r = find(m.minibatch, lambda r: (r.size, r.optimizer, r.peer) == (name, opt, peer))
+                if r is not None:
+                    shown_peer = f"torch({r.threads}t)" if peer == "torch" else peer
+                    out.append(_target(f"{label}: {shown_peer}/native", r.ratio, ">=", goal))
+            if name in TARGETS_MINIBATCH_GEMM and "float64" in m.gemm:
+                r = find(m.minibatch, lambda r: (r.size, r.optimizer, r.peer) == (name, opt,
+                                                                                "native"))
+                out.append(_target(f"{label}: native of the dgemm rate",
+                                   gemm_fraction(r, m.gemm) if r is not None else None, ">=",
+                                   TARGETS_MINIBATCH_GEMM[name], "%"))
+
+    if m.overhead:
+        r = overhead_ratios(m.overhead)
+        out.append(_target("medium: Adam/SGD per iteration", r["adam/sgd"], "<=",
+                           TARGET_ADAM_OVER_SGD))
+        out.append(_target("medium: cross-entropy/MSE per iteration", r["ce/mse"], "<=",
+                           TARGET_CE_OVER_MSE))
+
+    for f in m.forward:
+        if f.peer == "numpy":
+            out.append(_target(f"forward {f.rows:,} rows {f.dtype}: numpy/native", f.ratio, ">=",
+                               1.0))
+        if f.peer.startswith("torch") and f.best and f.rows >= TARGET_FORWARD_ROWS_TORCH:
+            shown_peer = f"torch({f.peer.split('/')[1]})"
+            out.append(_target(f"forward {f.rows:,} rows {f.dtype}: {shown_peer}/native", f.ratio,
+                               ">=", 1.0))
+
+    if m.living is not None:
+        r = m.living.ratios()
+        out.append(_target("NumPy products in a fit callback / idle", r["callback/idle"], "<=",
+                           TARGET_NUMPY_NEAR_FIT))
+        out.append(_target("NumPy products right after a fit / idle", r["after/idle"], "<=",
+                           TARGET_NUMPY_NEAR_FIT))
+        out.append(_target("fit among spinning NumPy threads / one thread",
+                           r["spinning/one thread"], "<=", TARGET_SPINNING_FIT))
+
+    if m.elapsed is not None:
+        out.append(_target("the whole run" + (" (--quick)" if m.quick else ""), m.elapsed, "<=",
+                           TARGET_SECONDS[m.quick], "s"))
     return out
 
 
 def targets_text(items: list[dict[str, Any]]) -> str:
     if not items:
-        return "Targets: none of the target sizes/peers were run."
-    lines = ["Targets (float64 vs the numpy backend; float32 vs PyTorch at its best thread count):"]
+        return "Targets: none of the targets' rows were run."
+    width = max(len(t["what"]) for t in items)
+    lines = ["Targets:"]
     for t in items:
-        ratio = f"{t['ratio']:.2f}x" if t["ratio"] is not None else "n/a"
-        lines.append(f"  {t['size']:<7} {t['dtype']:<8} {t['ratio_of']:<18} {ratio:>9}   "
-                     f"target >= {t['target']:g}x   {'met' if t['met'] else 'NOT MET'}")
+        lines.append(f"  {t['what']:<{width}}  {_value(t).replace('×', 'x'):>7}   target "
+                     f"{t['op']} {_goal(t).replace('×', 'x'):<5}  "
+                     f"{'met' if t['met'] else 'NOT MET'}")
     return "\n".join(lines)
 
 

@@ -1,25 +1,66 @@
-"""Time full-batch training: plainnet's native core against its NumPy backend,
-PyTorch and scikit-learn, on the same network, weights, data and updates.
+"""Time plainnet's native core against its NumPy backend, PyTorch, scikit-learn and the GEMM rate.
 
-    python bench/run.py [--quick] [--sizes xor,small,medium,large] [--dtypes float64,float32]
-                        [--peers native,numpy,torch,sklearn] [--repeats 5]
+Training and inference on the same networks, weights, data and updates in
+every peer, and the core's GFLOP/s against the machine's own GEMM rate.
+
+    python bench/run.py [--quick] [--parts gemm,training,minibatch,inference,overhead,numpy]
+                        [--sizes xor,small,medium,large] [--dtypes float64,float32]
+                        [--minibatch digits,mnist] [--peers native,numpy,torch,sklearn]
+                        [--repeats 5] [--iterations N] [--epochs N] [--rows 256,100000]
+                        [--gemm-size 2048] [--pause 0.15] [--idle 1]
                         [--json PATH] [--plot PATH] [--markdown]
 
-Sizes (sigmoid on every layer, full-batch gradient descent, the core's MSE):
+The parts (--parts, all by default), in the order they run:
 
-    xor     2-4-1           m=4    10,000 iterations  (the tutorial's run)
-    small   64-32-10        m=256   1,000
-    medium  784-128-10      m=256     200
-    large   784-512-512-10  m=512      30
+gemm       NumPy's matmul of two 2048x2048 matrices (--gemm-size), which runs
+           OpenBLAS's dgemm and sgemm at NumPy's default thread count (threadpoolctl
+           reports the count and the kernel that ran), best of 3 after an idle
+           pause (--idle) and an untimed one: the machine's GEMM rate, which the
+           "of GEMM" columns divide by.
+training   Full-batch gradient descent, sigmoid on every layer, the core's MSE:
 
-Each peer runs once untimed (warm-up), then ``--repeats`` timed runs of all
-the iterations, interleaved with the other peers'; the table shows time per
-iteration (median, min, max) and the ratio peer/native. A time is shown only
-after the peer's final loss in every run matched native's (float64: rtol 1e-6,
-float32: 1e-3); a peer that does not match is marked FAILED. PyTorch runs with
-1 and 2 threads and the faster is shown. Peers not installed are skipped
-(``pip install ".[bench]"`` installs them). The exit status is 1 if any check
-failed.
+               xor     2-4-1           m=4     2,000 iterations  (the tutorial's network)
+               small   64-32-10        m=256     500
+               medium  784-128-10      m=256     100
+               large   784-512-512-10  m=512      20
+
+minibatch  Mini-batch training, relu then softmax on the cross-entropy, shuffled
+           every epoch, one row per optimizer (plain SGD, and Adam), float64:
+
+               digits  64-64-10    1,344 rows, batches of 32, 10 epochs
+               mnist   784-128-10  3,072 rows, batches of 64,  2 epochs
+
+           every peer with the same weights, the same batches in the same order
+           and the same rule (bench/minibatch.py).
+inference  Network.forward of 784-128-10 on 256 and 100,000 rows (--rows), native
+           against the numpy backend and PyTorch's inference_mode on 1 and 2 threads
+           (the faster is shown): each peer after an idle pause, one untimed call
+           whose output is checked against the numpy backend's, then 30 timed
+           calls (3 from 10,000 rows on) (bench/forward.py).
+overhead   The native core on medium: an Adam iteration over an SGD one, and a
+           cross-entropy iteration over an MSE one (bench/overhead.py).
+numpy      Living with NumPy: NumPy's products inside a fit callback and right after
+           a fit against after an idle second, and a fit started while NumPy's
+           threads still spin against the same fit on one thread (bench/living.py).
+
+Each peer runs once untimed (the warm-up), then --repeats timed runs,
+interleaved with the other peers', each run after an idle pause of --pause
+seconds (the threads of the library that ran before stop spinning); the
+tables show the best time per iteration with the median and the max, and the
+ratio peer/native of the best times. A time is shown only after the peer's
+loss in every run matched native's (full-batch: its final loss, float64 rtol
+1e-6, float32 1e-3; mini-batch: the loss of its final weights, rtol 1e-9, 1e-7
+for scikit-learn's Adam); a peer that does not match is marked FAILED. PyTorch
+runs with 1 and 2 threads and the faster is shown. Inference peers and the
+NumPy rows wait --idle seconds before each timed part. Peers not installed are
+skipped (``pip install ".[bench]"`` installs them). Last come the performance
+targets, each met or not with the measured value. The exit status is 1 if any
+check failed.
+
+--quick runs a tenth of the full-batch iterations, 3 repeats, 1-2 epochs of
+the mini-batch problems, one timed forward call on 100,000 rows (10 on 256),
+2 repeats of the NumPy rows, and pauses of 0.05 s (--pause) and 0.3 s (--idle):
+under a minute, for a first look.
 """
 
 from __future__ import annotations
@@ -32,11 +73,20 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import forward  # noqa: E402
+import gemm  # noqa: E402
+import living  # noqa: E402
 import machine  # noqa: E402
+import minibatch  # noqa: E402
+import overhead  # noqa: E402
 import report  # noqa: E402
 from peers import ALL_PEERS, available  # noqa: E402
 from problems import DTYPES, QUICK_DIVISOR, SIZES  # noqa: E402
-from suite import run_problem, trajectory_check  # noqa: E402
+from suite import PAUSE, RTOL_TRAJECTORY, run_problem, trajectory_check  # noqa: E402
+
+PARTS = ("gemm", "training", "minibatch", "inference", "overhead", "numpy")
+ROWS = (256, 100_000)
+QUICK_EPOCHS = {"digits": 2, "mnist": 1}
 
 
 def _names(values: list[str], arg: str, allowed) -> list[str]:
@@ -50,37 +100,152 @@ def _names(values: list[str], arg: str, allowed) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _rows(values: list[str]) -> list[int]:
+    rows = []
+    for v in (v for value in values for v in value.split(",") if v):
+        try:
+            n = int(v.replace("_", ""))
+        except ValueError:
+            raise SystemExit(f"--rows: expected integers >= 1, got {v!r}") from None
+        if n < 1:
+            raise SystemExit(f"--rows: expected integers >= 1, got {n}")
+        rows.append(n)
+    if not rows:
+        raise SystemExit("--rows: expected at least one row count")
+    return list(dict.fromkeys(rows))
+
+
 def parse(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="\n".join(__doc__.splitlines()[1:]))
     p.add_argument("--quick", action="store_true",
-                   help=f"{QUICK_DIVISOR}x fewer iterations and 3 repeats (under a minute)")
+                   help=f"{QUICK_DIVISOR}x fewer iterations, 3 repeats (under a minute)")
+    p.add_argument("--parts", nargs="+", default=[",".join(PARTS)], metavar="NAMES",
+                   help="comma-separated, from: " + ",".join(PARTS))
     p.add_argument("--sizes", nargs="+", default=[",".join(SIZES)], metavar="NAMES",
-                   help="comma-separated, from: " + ",".join(SIZES))
+                   help="full-batch sizes, comma-separated, from: " + ",".join(SIZES))
     p.add_argument("--dtypes", nargs="+", default=[",".join(DTYPES)], metavar="NAMES",
-                   help="comma-separated, from: " + ",".join(DTYPES))
+                   help="for gemm, training and inference; comma-separated, from: "
+                        + ",".join(DTYPES))
+    p.add_argument("--minibatch", nargs="+", default=[",".join(minibatch.SIZES)],
+                   metavar="NAMES", help="mini-batch problems, comma-separated, from: "
+                                         + ",".join(minibatch.SIZES))
     p.add_argument("--peers", nargs="+", default=None, metavar="NAMES",
                    help="comma-separated, from: " + ",".join(ALL_PEERS) +
                         " (default: all installed; native always runs, it is the reference)")
     p.add_argument("--repeats", type=int, default=None,
                    help="timed runs per peer after the warm-up (default 5, 3 with --quick)")
     p.add_argument("--iterations", type=int, default=None,
-                   help="iterations per run for every size (default: each size's own)")
+                   help="full-batch iterations per run, for every size and the overhead runs "
+                        "(default: each one's own)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="mini-batch epochs per run (default: each problem's own)")
+    p.add_argument("--rows", nargs="+", default=[",".join(map(str, ROWS))], metavar="N",
+                   help="inference batch sizes, comma-separated (default 256,100000)")
+    p.add_argument("--gemm-size", type=int, default=gemm.SIZE, metavar="N",
+                   help=f"n of the n x n matrices of the GEMM rate (default {gemm.SIZE})")
+    p.add_argument("--pause", type=float, default=None,
+                   help=f"idle seconds before every training run (default {PAUSE:g}, "
+                        f"0.05 with --quick)")
+    p.add_argument("--idle", type=float, default=None,
+                   help="idle seconds before each inference peer and in the NumPy rows "
+                        "(default 1, 0.3 with --quick)")
     p.add_argument("--json", metavar="PATH", help="write every figure and the machine to PATH")
-    p.add_argument("--plot", metavar="PATH", help="bar chart of the ratios (needs matplotlib)")
+    p.add_argument("--plot", metavar="PATH",
+                   help="bar chart of the full-batch ratios (needs matplotlib)")
     p.add_argument("--markdown", action="store_true",
-                   help="also print the table as markdown, ready for the README")
+                   help="also print the tables as markdown, ready for the README")
     args = p.parse_args(argv)
+    args.parts = _names(args.parts, "--parts", list(PARTS))
     args.sizes = _names(args.sizes, "--sizes", list(SIZES))
     args.dtypes = _names(args.dtypes, "--dtypes", list(DTYPES))
-    for arg in ("repeats", "iterations"):
+    args.minibatch = _names(args.minibatch, "--minibatch", list(minibatch.SIZES))
+    args.rows = _rows(args.rows)
+    for arg in ("repeats", "iterations", "epochs", "gemm_size"):
         value = getattr(args, arg)
         if value is not None and value < 1:
-            p.error(f"--{arg}: expected an integer >= 1, got {value}")
+            p.error(f"--{arg.replace('_', '-')}: expected an integer >= 1, got {value}")
+    for arg in ("pause", "idle"):
+        value = getattr(args, arg)
+        if value is not None and not value >= 0:
+            p.error(f"--{arg}: expected seconds >= 0, got {value}")
     if args.repeats is None:
         args.repeats = 3 if args.quick else 5
+    if args.pause is None:
+        args.pause = 0.05 if args.quick else PAUSE
+    if args.idle is None:
+        args.idle = 0.3 if args.quick else 1.0
     return args
+
+
+def _progress(what: str, t0: float) -> None:
+    print(f"  {what}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+
+
+def measure_all(args, peers: list[str]) -> report.Measured:
+    """Every part asked for, in order; each prints its time to stderr as it ends."""
+    m = report.Measured(quick=args.quick)
+    if "gemm" in args.parts:
+        for dtype in args.dtypes:
+            t0 = time.perf_counter()
+            m.gemm[dtype] = gemm.measure(dtype, args.gemm_size, pause=args.idle)
+            _progress(f"gemm {dtype}", t0)
+    if "training" in args.parts:
+        for dtype in args.dtypes:
+            for size in args.sizes:
+                iters = args.iterations
+                if iters is None and args.quick:
+                    iters = max(SIZES[size].iterations // QUICK_DIVISOR, 3)
+                t0 = time.perf_counter()
+                rs = run_problem(size, dtype, peers, args.repeats, iters, pause=args.pause)
+                m.training += rs
+                traj = trajectory_check(rs)
+                if traj is not None:
+                    m.trajectories.append((size, *traj))
+                _progress(f"{size} {dtype}", t0)
+    if "minibatch" in args.parts:
+        for name in args.minibatch:
+            for opt in minibatch.OPTIMIZERS:
+                epochs = args.epochs
+                if epochs is None and args.quick:
+                    epochs = QUICK_EPOCHS[name]
+                t0 = time.perf_counter()
+                rs = minibatch.run_problem(name, opt, peers, args.repeats, epochs,
+                                           pause=args.pause)
+                m.minibatch += rs
+                traj = trajectory_check(rs)
+                if traj is not None:
+                    m.minibatch_trajectories.append((f"{name} {opt}", *traj))
+                _progress(f"mini-batch {name} {opt}", t0)
+    if "inference" in args.parts:
+        for dtype in args.dtypes:
+            for rows in args.rows:
+                t0 = time.perf_counter()
+                repeats = (1 if args.quick else 3) if rows >= 10_000 else \
+                    (10 if args.quick else 30)
+                m.forward += forward.measure(rows, dtype, repeats, args.idle,
+                                             torch="torch" in peers)
+                _progress(f"forward {rows} {dtype}", t0)
+    if "overhead" in args.parts:
+        t0 = time.perf_counter()
+        iters = args.iterations or (overhead.ITERATIONS // QUICK_DIVISOR if args.quick
+                                    else overhead.ITERATIONS)
+        m.overhead = overhead.run_overheads(args.repeats, iters, pause=args.pause)
+        _progress("overhead", t0)
+    if "numpy" in args.parts:
+        t0 = time.perf_counter()
+        m.living = living.run_living(2 if args.quick else living.REPEATS, args.idle)
+        _progress("living with NumPy", t0)
+    return m
+
+
+def failed(m: report.Measured) -> bool:
+    """Whether any check of any part failed."""
+    return (any(not r.ok for r in m.training + m.minibatch + m.overhead)
+            or any(not ok for _, _, ok in m.trajectories + m.minibatch_trajectories)
+            or any(not f.ok for f in m.forward)
+            or (m.living is not None and not m.living.ok))
 
 
 def main(argv=None) -> int:
@@ -104,64 +269,59 @@ def main(argv=None) -> int:
     lines = machine.describe(info)
     print("\n".join(lines))
     load = info["loadavg"]
-    print(f"{date}; peers: native,{','.join(peers)}; repeats {args.repeats} after one warm-up"
+    print(f"{date}; parts: {','.join(args.parts)}; peers: native,{','.join(peers)}; "
+          f"repeats {args.repeats} after one warm-up"
           + ("; --quick" if args.quick else "")
           + (f"; load average {load[0]:.2f}" if isinstance(load, list) else ""))
     for p, why in skipped.items():
         print(f"skipping {p}: {why}")
     print(flush=True)
 
-    results, trajectories = [], []
-    for dtype in args.dtypes:
-        for size in args.sizes:
-            iters = args.iterations
-            if iters is None and args.quick:
-                iters = max(SIZES[size].iterations // QUICK_DIVISOR, 3)
-            t0 = time.perf_counter()
-            rs = run_problem(size, dtype, peers, args.repeats, iters)
-            results += rs
-            traj = trajectory_check(rs)
-            if traj is not None:
-                trajectories.append((size, *traj))
-            print(f"  {size} {dtype}: {time.perf_counter() - t0:.1f} s", file=sys.stderr,
-                  flush=True)
-
-    elapsed = time.perf_counter() - started
-    print(report.table(results))
-    print(report.FOOTNOTE)
-    print()
-    traj_text = report.trajectory_text(trajectories)
-    if traj_text:
-        print(traj_text)
-    goals = report.targets(results)
-    print(report.targets_text(goals))
+    m = measure_all(args, peers)
+    m.elapsed = time.perf_counter() - started
+    print(report.text(m))
     info["loadavg_after"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     if args.markdown:
         print()
         load = (f"{info['loadavg'][0]:.2f} at the start, {info['loadavg_after'][0]:.2f} at the end"
                 if isinstance(info["loadavg"], list) else "")
-        print(report.markdown(results, lines, date[:10], goals, traj_text, elapsed, load))
+        print(report.markdown(m, lines, date[:10], load))
     after = f", load average {os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else ""
-    print(f"\ntotal {elapsed:.1f} s{after}")
+    print(f"\ntotal {m.elapsed:.1f} s{after}")
 
     if args.json:
         report.write_json(args.json, {
             "date": date, "argv": sys.argv[1:] if argv is None else list(argv),
             "machine": info, "machine_lines": lines,
-            "options": {"sizes": args.sizes, "dtypes": args.dtypes, "peers": ["native", *peers],
+            "options": {"parts": args.parts, "sizes": args.sizes, "dtypes": args.dtypes,
+                        "minibatch": args.minibatch, "peers": ["native", *peers],
                         "repeats": args.repeats, "quick": args.quick,
-                        "iterations": args.iterations},
-            "results": [r.to_json() for r in results],
-            "trajectory_checks": [{"size": s, "deviation": d, "ok": ok, "rtol": 1e-9}
-                                  for s, d, ok in trajectories],
-            "targets": goals, "elapsed_s": elapsed})
+                        "iterations": args.iterations, "epochs": args.epochs,
+                        "rows": args.rows, "gemm_size": args.gemm_size, "pause": args.pause,
+                        "idle": args.idle},
+            "gemm": {d: g.to_json() for d, g in m.gemm.items()},
+            "results": [r.to_json() for r in m.training],
+            "trajectory_checks": [{"size": s, "deviation": d, "ok": ok, "rtol": RTOL_TRAJECTORY}
+                                  for s, d, ok in m.trajectories],
+            "minibatch": [r.to_json() for r in m.minibatch],
+            "minibatch_trajectory_checks": [
+                {"problem": s, "deviation": d, "ok": ok, "rtol": RTOL_TRAJECTORY}
+                for s, d, ok in m.minibatch_trajectories],
+            "inference": [f.to_json() for f in m.forward],
+            "overhead": [r.to_json() for r in m.overhead],
+            "overhead_ratios": overhead.ratios(m.overhead) if m.overhead else {},
+            "living": m.living.to_json() if m.living is not None else None,
+            "targets": report.targets(m), "elapsed_s": m.elapsed})
         print(f"wrote {args.json}")
     if args.plot:
-        why = report.plot(args.plot, results, f"plainnet native vs peers, {date[:10]}; {lines[0]}")
+        if m.training:
+            why = report.plot(args.plot, m.training,
+                              f"plainnet native vs peers, {date[:10]}; {lines[0]}")
+        else:
+            why = "the plot shows the training part, which did not run"
         print(f"wrote {args.plot}" if why is None else f"--plot: {why}")
 
-    failed = any(not r.ok for r in results) or any(not ok for _, _, ok in trajectories)
-    return 1 if failed else 0
+    return 1 if failed(m) else 0
 
 
 if __name__ == "__main__":

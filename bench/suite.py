@@ -2,9 +2,14 @@
 
 For one problem, every peer first runs once untimed (the warm-up, which also
 records the loss of every iteration), then the timed repeats run interleaved —
-each peer's first repeat, then each peer's second, ... — so that a noisy moment
-on a shared machine does not land on one peer only. Before each run the
-initial weights are put back, outside the timed region.
+each peer's first repeat, then each peer's second, ... — so that a noisy
+moment on a shared machine does not land on one peer only. Every run, warm-up
+or timed, starts after a short idle pause: BLAS and OpenMP threads keep
+spinning for a while after their library's last call (OpenBLAS's for about
+0.1 s), and would otherwise take the next peer's second core. Before each run
+the initial weights are put back, outside the timed region. A peer's time is
+the best of its repeats (on a shared machine the best is steady to a few per
+cent where medians swing by 30 %); the median is shown beside it.
 
 PyTorch runs with 1 and with 2 threads. Both warm up and are checked; then
 each makes PROBES short runs (a tenth of the iterations) and only the thread
@@ -16,7 +21,7 @@ timed run matches the reference's (native plainnet on the same network):
 float64 to rtol 1e-6, float32 to rtol 1e-3. The peers differ only in the order
 of floating-point sums and in their exp, so the float64 final losses agree to
 about 1e-14 here. In float32 they agree to 4e-7 and every iteration's loss to
-7e-6 (over xor's 10,000 iterations); 1e-3 leaves room for other summation
+7e-6 (over 10,000 iterations of xor); 1e-3 leaves room for other summation
 orders (blocking, threads), while a learning rate 10% off moves the final loss
 by 2% and torch without its lr*K/2 scaling by 66% (tests/test_bench.py).
 """
@@ -31,10 +36,12 @@ from typing import Any, Optional
 
 import numpy as np
 
+from gemm import training_flops
 from peers import PlainnetPeer, make_peers
 from problems import make_problem
 
 RTOL = {"float64": 1e-6, "float32": 1e-3}  # final loss, any peer vs its reference
+PAUSE = 0.15  # idle seconds before every run: longer than OpenBLAS's threads spin
 RTOL_TRAJECTORY = 1e-9  # float64: native vs numpy backend, the loss of every iteration
 PROBES = 3  # short runs per torch thread count to pick the one to time
 
@@ -50,6 +57,9 @@ class Result:
     threads: Optional[int]
     reference: str        # the label this peer is checked and timed against
     iterations: int
+    flops: Optional[int] = None  # per iteration, the products it needs (gemm.training_flops)
+    optimizer: str = "sgd"
+    rtol: Optional[float] = None  # this peer's tolerance, when not the problem's
     times: list[float] = field(default_factory=list)   # seconds per iteration, one per repeat
     finals: list[float] = field(default_factory=list)  # final loss: warm-up, then each repeat
     losses: Optional[np.ndarray] = None                # every iteration's loss in the warm-up
@@ -57,7 +67,7 @@ class Result:
     trajectory_deviation: Optional[float] = None  # worst over all iterations, when both recorded
     ok: bool = False
     message: str = ""
-    ratio: Optional[float] = None     # median / reference's median; None when not comparable
+    ratio: Optional[float] = None     # best / reference's best; None when not comparable
     best: bool = True                 # False for a torch thread count slower in the probes
     probe: list[float] = field(default_factory=list)  # torch: seconds per iteration, short runs
 
@@ -77,11 +87,18 @@ class Result:
     def final_loss(self) -> float:
         return self.finals[0] if self.finals else float("nan")
 
+    @property
+    def gflops(self) -> Optional[float]:
+        """GFLOP/s of the products an iteration needs, at the best time."""
+        if self.flops is None or not self.times:
+            return None
+        return self.flops / self.min / 1e9
+
     def to_json(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in (
-            "size", "dtype", "peer", "label", "threads", "reference", "iterations", "times",
-            "finals", "deviation", "trajectory_deviation", "ok", "message", "ratio", "best",
-            "probe", "median", "min", "max")}
+            "size", "dtype", "peer", "label", "threads", "reference", "iterations", "optimizer",
+            "times", "finals", "deviation", "trajectory_deviation", "ok", "message", "ratio",
+            "best", "probe", "median", "min", "max", "flops", "gflops", "rtol")}
         out["first_loss"] = float(self.losses[0]) if self.losses is not None else None
         return out
 
@@ -110,6 +127,8 @@ def _timed_run(peer, iterations: Optional[int] = None) -> tuple[float, float]:
     finally:
         if gc_was_enabled:
             gc.enable()
+    if final is None:  # peers that give no loss are checked on their final weights, untimed
+        final = peer.final_loss()
     return elapsed, final
 
 
@@ -127,56 +146,65 @@ def _pick_torch_threads(entries: list[tuple[Any, Result]]) -> None:
         result.best = result is fastest
 
 
-def measure(entries: list[tuple[Any, Result]], repeats: int) -> None:
+def measure(entries: list[tuple[Any, Result]], repeats: int, pause: float = PAUSE) -> None:
     """Warm up every peer, pick torch's thread count, then time ``repeats`` interleaved
-    rounds of the peers that count; fills each Result."""
+    rounds of the peers that count, each run after ``pause`` idle seconds; fills
+    each Result.
+
+    A peer's run returns (final loss, losses); a peer whose run has no final
+    loss to give (None) has a final_loss() method, called after each run."""
     for peer, result in entries:
         peer.reset()
+        time.sleep(pause)
         final, losses = peer.run(record=True)
-        result.finals.append(final)
+        result.finals.append(peer.final_loss() if final is None else final)
         result.losses = losses
     gc.collect()  # once: a full collection takes ~70 ms with torch and sklearn loaded
     _pick_torch_threads(entries)
     timed = [(p, r) for p, r in entries if r.best]
     for _ in range(repeats):
         for peer, result in timed:
+            time.sleep(pause)
             elapsed, final = _timed_run(peer)
             result.times.append(elapsed / result.iterations)
             result.finals.append(final)
 
 
 def check(results: list[Result], rtol: float) -> None:
-    """Set ok/message/deviation/ratio of each result against its reference's warm-up."""
+    """Set ok/message/deviation/ratio of each result against its reference's warm-up
+    (within ``rtol``, or the result's own rtol if it has one)."""
     by_label = {r.label: r for r in results}
     for r in results:
         ref = by_label[r.reference]
+        rtol_r = rtol if r.rtol is None else r.rtol
         target = ref.final_loss
         r.deviation = relative_deviation(r.finals, np.full(len(r.finals), target))
         if r.losses is not None and ref.losses is not None:
             r.trajectory_deviation = relative_deviation(r.losses, ref.losses)
-        r.ok = bool(np.isfinite(target) and r.deviation <= rtol)
+        r.ok = bool(np.isfinite(target) and r.deviation <= rtol_r)
         if r.ok:
             r.message = "reference" if r is ref else f"ok {r.deviation:.1e}"
         else:
             worst = max(r.finals, key=lambda v: abs(v - target) if np.isfinite(v) else np.inf)
             r.message = (f"FAILED: final loss {worst:.10g} vs {r.reference} {target:.10g} "
-                         f"(relative difference {r.deviation:.2e} > rtol {rtol:g})")
+                         f"(relative difference {r.deviation:.2e} > rtol {rtol_r:g})")
     for r in results:
         ref = by_label[r.reference]
         if r.ok and ref.ok and r.times and ref.times:
-            r.ratio = r.median / ref.median
+            r.ratio = r.min / ref.min
 
 
 def run_problem(size: str, dtype: str, peers: list[str], repeats: int,
                 iterations: Optional[int] = None,
-                torch_threads: tuple[int, ...] = (1, 2)) -> list[Result]:
+                torch_threads: tuple[int, ...] = (1, 2), pause: float = PAUSE) -> list[Result]:
     """Every requested peer on one problem, measured and checked; native always runs."""
     problem = make_problem(size, dtype, iterations)
+    flops = training_flops(problem.size.layers, problem.size.m)
     entries: list[tuple[Any, Result]] = []
 
     def add(peer_obj, kind: str, reference: str) -> None:
         entries.append((peer_obj, Result(size, dtype, kind, peer_obj.label, peer_obj.threads,
-                                         reference, problem.iterations)))
+                                         reference, problem.iterations, flops)))
 
     add(PlainnetPeer(problem, "native"), "native", "native")
     for name in peers:
@@ -188,7 +216,7 @@ def run_problem(size: str, dtype: str, peers: list[str], repeats: int,
             linear = make_problem(size, dtype, iterations, output_activation="linear")
             add(PlainnetPeer(linear, "native", label="native-lin"), "native-lin", "native-lin")
             add(make_peers("sklearn", linear)[0], "sklearn", "native-lin")
-    measure(entries, repeats)
+    measure(entries, repeats, pause)
     results = [r for _, r in entries]
     check(results, RTOL[dtype])
     return results

@@ -1,5 +1,6 @@
 """The benchmark suite's correctness parts: its peers compute the core's updates,
-and its loss check rejects a peer that does not. Nothing here is timed."""
+and its loss check rejects a peer that does not; the FLOP counts and the GEMM
+rate; the report's tables and targets. Nothing here asserts a time."""
 
 import dataclasses
 import json
@@ -14,7 +15,11 @@ if not (BENCH / "suite.py").is_file():  # tests copied away from the source tree
     pytest.skip(f"the benchmark suite is not at {BENCH}", allow_module_level=True)
 sys.path.insert(0, str(BENCH))
 
+import gemm  # noqa: E402
+import living  # noqa: E402
 import machine  # noqa: E402
+import minibatch  # noqa: E402
+import overhead  # noqa: E402
 import peers  # noqa: E402
 import problems  # noqa: E402
 import report  # noqa: E402
@@ -26,7 +31,8 @@ ITERS = {"xor": 100, "small": 5}  # enough steps for a wrong update to show in t
 
 
 def run_checked(size, dtype, names, **kw):
-    results = suite.run_problem(size, dtype, names, repeats=1, iterations=ITERS[size], **kw)
+    results = suite.run_problem(size, dtype, names, repeats=1, iterations=ITERS[size], pause=0,
+                                **kw)
     for r in results:
         assert r.ok, r.message
         if r.best:  # timed
@@ -91,7 +97,7 @@ def test_sklearn_refuses_a_sigmoid_output():
 
 
 def _measured(entries, rtol=suite.RTOL["float64"]):
-    suite.measure(entries, repeats=1)
+    suite.measure(entries, repeats=1, pause=0)
     results = [r for _, r in entries]
     suite.check(results, rtol)
     return results
@@ -150,24 +156,30 @@ def test_relative_deviation():
 
 def test_command_line_writes_json_and_markdown(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    status = run.main(["--sizes", "xor", "--dtypes", "float64", "--peers", "numpy",
-                       "--iterations", "50", "--repeats", "2", "--json", str(out), "--markdown"])
+    status = run.main(["--parts", "training", "--sizes", "xor", "--dtypes", "float64",
+                       "--peers", "numpy", "--iterations", "50", "--repeats", "2", "--pause", "0",
+                       "--json", str(out), "--markdown"])
     text = capsys.readouterr().out
     assert status == 0
     assert "| xor | float64 | numpy | 50 |" in text
     # a markdown table needs the separator row under its header (numbers right-aligned)
     lines = text.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("| size | dtype |"))
-    assert lines[header + 1] == "|---|---|---|---:|---:|---:|---:|---:|---|---:|"
+    assert lines[header + 1] == "|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|"
     assert "target >= 150x" in text
     data = json.loads(out.read_text())
     assert data["options"]["peers"] == ["native", "numpy"]
+    assert data["options"]["parts"] == ["training"] and data["gemm"] == {}
     rows = {r["label"]: r for r in data["results"]}
     assert len(rows["numpy"]["times"]) == 2 and len(rows["numpy"]["finals"]) == 3
-    assert rows["numpy"]["ratio"] == pytest.approx(rows["numpy"]["median"] /
-                                                   rows["native"]["median"])
+    # the ratio is of the best times; the median is shown beside the best
+    assert rows["numpy"]["ratio"] == pytest.approx(rows["numpy"]["min"] / rows["native"]["min"])
+    assert rows["numpy"]["min"] == min(rows["numpy"]["times"])
     assert data["trajectory_checks"][0]["ok"]
-    assert data["targets"][0]["size"] == "xor" and data["targets"][0]["target"] == 150.0
+    first = data["targets"][0]
+    assert first["what"] == "xor float64: numpy/native" and first["goal"] == 150.0
+    assert first["measured"] == rows["numpy"]["ratio"] and first["op"] == ">="
+    assert first["met"] == (first["measured"] >= 150.0)
     assert data["machine"]["plainnet_build"].keys() >= {"compiler", "flags", "variants",
                                                          "variant", "num_threads"}
 
@@ -175,8 +187,9 @@ def test_command_line_writes_json_and_markdown(tmp_path, capsys):
 def test_command_line_plot(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     png = tmp_path / "ratios.png"
-    status = run.main(["--sizes", "xor", "--dtypes", "float32", "--peers", "numpy",
-                       "--iterations", "20", "--repeats", "1", "--plot", str(png)])
+    status = run.main(["--parts", "training", "--sizes", "xor", "--dtypes", "float32",
+                       "--peers", "numpy", "--iterations", "20", "--repeats", "1", "--pause", "0",
+                       "--plot", str(png)])
     capsys.readouterr()
     assert status == 0 and png.stat().st_size > 1000
 
@@ -185,6 +198,10 @@ def test_command_line_plot(tmp_path, capsys):
     (["--sizes", "huge"], "--sizes"),
     (["--dtypes", "float16"], "--dtypes"),
     (["--peers", "jax"], "--peers"),
+    (["--parts", "everything"], "--parts"),
+    (["--minibatch", "cifar"], "--minibatch"),
+    (["--rows", "0"], "--rows"),
+    (["--rows", "many"], "--rows"),
 ])
 def test_command_line_rejects_unknown_names(argv, message):
     with pytest.raises(SystemExit, match=message):
@@ -256,3 +273,290 @@ def test_digits_bench_peers_train_on_the_same_split():
         finally:
             torch.set_num_threads(threads)
         assert run.epochs == 3 and run.accuracy > 0.5 and run.note == "1 thread"
+
+
+# ---------------------------------------------------------------- FLOPs and the GEMM rate
+
+
+def test_training_flops_count_the_products_an_iteration_needs():
+    # 784-128-10 on 64 rows: forward 2*64*(784*128 + 128*10), the weight gradients as
+    # much again, the input gradient of the second layer only 2*64*128*10
+    forward = 2 * 64 * (784 * 128 + 128 * 10)
+    assert gemm.forward_flops([784, 128, 10], 64) == forward == 13_008_896
+    assert gemm.training_flops([784, 128, 10], 64) == 2 * forward + 2 * 64 * 128 * 10
+    assert gemm.training_flops([784, 128, 10], 64) == 26_181_632  # the "about 26 MFLOP"
+    assert gemm.training_flops((64, 64, 10), 32) == 647_168  # the "about 0.65 MFLOP"
+    # one layer: the data's gradient is never needed
+    assert gemm.training_flops([3, 2], 5) == 2 * gemm.forward_flops([3, 2], 5) == 120
+    # large: the input gradients of the second and third layers
+    assert gemm.training_flops([784, 512, 512, 10], 512) == (
+        4 * 512 * (784 * 512 + 512 * 512 + 512 * 10) + 2 * 512 * (512 * 512 + 512 * 10))
+
+
+def test_gemm_rate_of_known_times():
+    rate = gemm.GemmRate("float64", 1000, 2, "Haswell", "openblas", times=[2.0, 1.0, 4.0])
+    assert rate.flops == 2_000_000_000
+    assert rate.gflops == 2.0 and rate.median_gflops == 1.0  # best time 1 s, median 2 s
+    assert gemm.gflops(3e9, 1.5) == 2.0
+    with pytest.raises(ValueError, match="seconds"):
+        gemm.gflops(1.0, 0.0)
+    r = suite.Result("small", "float64", "native", "native", None, "native", 10,
+                     flops=4_000_000_000, times=[4.0, 2.0])
+    assert r.gflops == 2.0
+    r.ok = True
+    assert report.gemm_fraction(r, {"float64": rate}) == 1.0
+    assert report.gemm_fraction(r, {"float32": rate}) is None  # no rate of its dtype
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_measure_reports_numpys_blas(dtype):
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason="reports the BLAS's threads")
+    rate = gemm.measure(dtype, n=64, repeats=2, pause=0)
+    assert rate.n == 64 and rate.dtype == dtype and len(rate.times) == 2
+    assert rate.gflops == pytest.approx(2 * 64 ** 3 / min(rate.times) / 1e9)
+    blas = [p for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+    assert rate.threads in {p["num_threads"] for p in blas}
+    assert rate.kernel in {p.get("architecture") for p in blas}
+    assert rate.to_json()["gflops"] == rate.gflops
+
+
+# ---------------------------------------------------------------- mini-batch rows
+
+MB_PEERS = ["numpy", "torch", "sklearn"]
+
+
+def _installed(names):
+    return [n for n in names if peers.available(n) is None]
+
+
+# mnist's shapes on fewer rows (10 batches): the same products, a tenth of the time
+MB_ROWS = {"digits": None, "mnist": 640}
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("name", ["digits", "mnist"])
+def test_minibatch_peers_make_the_same_updates(name, optimizer):
+    names = _installed(MB_PEERS)
+    results = minibatch.run_problem(name, optimizer, names, repeats=1, epochs=1,
+                                    torch_threads=(1,), pause=0, rows=MB_ROWS[name])
+    by = {r.label: r for r in results}
+    assert {"native", "numpy"} <= set(by)
+    size = minibatch.SIZES[name]
+    for r in results:
+        assert r.ok, r.message
+        assert len(r.times) == 1 and len(r.finals) == 2 and r.ratio is not None
+        assert r.iterations == (MB_ROWS[name] or size.rows) // size.batch
+        assert r.flops == gemm.training_flops(size.layers, size.batch)
+    problem = minibatch.make_problem(name, optimizer, rows=MB_ROWS[name])
+    start = problem.loss_of(problem.net.weights, problem.net.biases)
+    assert by["native"].final_loss < start  # it learns
+    assert by["numpy"].trajectory_deviation <= suite.RTOL_TRAJECTORY
+    if "torch/1t" in by:  # torch reports every batch's loss: the same trajectory
+        assert by["torch/1t"].trajectory_deviation <= 1e-12
+    if "sklearn" in by:
+        assert by["sklearn"].rtol == minibatch.rtol_for("sklearn", optimizer)
+
+
+def test_minibatch_problem_rows_are_whole_batches():
+    assert minibatch.make_problem("mnist", "sgd", rows=128).X.shape == (128, 784)
+    with pytest.raises(ValueError, match="rows: expected a positive multiple of the batch"):
+        minibatch.make_problem("mnist", "sgd", rows=100)
+
+
+def test_minibatch_problem_visits_batches_in_fits_order():
+    p = minibatch.make_problem("digits", "sgd", epochs=2)
+    X, labels = p.permuted()
+    assert X.shape == (2 * 1344, 64) and labels.shape == (2 * 1344,)
+    for e in range(2):
+        order = np.asarray(minibatch.pn.reference.epoch_permutation(1344, p.seed, e))
+        assert np.array_equal(X[e * 1344:(e + 1) * 1344], p.X[order])
+    assert not np.array_equal(X[:1344], X[1344:])  # reshuffled each epoch
+    assert sorted(set(p.labels)) == list(range(10))
+
+
+def _minibatch_entries(problem, peer, wrong):
+    """native on ``problem`` and ``peer`` on a copy changed by ``wrong``."""
+    bad = dataclasses.replace(problem, **wrong)
+    entries = []
+    for obj, kind in ((minibatch.make_peers("native", problem)[0], "native"),
+                      (minibatch.make_peers(peer, bad, (1,))[0], peer)):
+        entries.append((obj, suite.Result(
+            problem.size.name, problem.dtype, kind, obj.label, obj.threads, "native",
+            problem.iterations, optimizer=problem.optimizer,
+            rtol=None if kind == "native" else minibatch.rtol_for(kind, problem.optimizer))))
+    return _measured(entries, minibatch.RTOL)
+
+
+WRONG = {"lr 1% off": {"lr_factor": 1.01},
+         "another shuffle": {"order_seed": minibatch.SEED + 1}}
+
+
+@pytest.mark.parametrize("wrong", list(WRONG))
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("peer", MB_PEERS)
+def test_a_minibatch_peer_with_a_wrong_update_fails_the_check(peer, optimizer, wrong):
+    if peers.available(peer) is not None:
+        pytest.skip(f"{peer} is not installed")
+    problem = minibatch.make_problem("digits", optimizer, epochs=1)
+    native, bad = _minibatch_entries(problem, peer, WRONG[wrong])
+    assert native.ok
+    assert not bad.ok and bad.ratio is None and bad.message.startswith("FAILED"), bad.message
+    table = report.minibatch_table([native, bad], {})
+    assert f"{bad.label}: FAILED" in table
+
+
+def test_sklearn_adam_tolerance_sits_between_its_epsilon_and_a_wrong_update():
+    pytest.importorskip("sklearn", reason="the peer is scikit-learn's MLPClassifier")
+    # where scikit-learn puts Adam's epsilon moves the loss far less than its tolerance
+    problem = minibatch.make_problem("digits", "adam", epochs=1)
+    results = minibatch.run_problem("digits", "adam", ["sklearn"], repeats=1, epochs=1, pause=0)
+    sk = next(r for r in results if r.peer == "sklearn")
+    assert sk.ok and sk.deviation < minibatch.RTOL_SKLEARN_ADAM / 100
+    # and the tolerance is not loose enough to let a learning rate 1% off through
+    native, bad = _minibatch_entries(problem, "sklearn", {"lr_factor": 1.01})
+    assert bad.deviation > 100 * minibatch.RTOL_SKLEARN_ADAM
+
+
+# ---------------------------------------------------------------- inference, overhead, NumPy
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_forward_bench_measure_checks_and_compares_every_peer(dtype):
+    import forward
+
+    results = forward.measure(37, dtype, repeats=2, pause=0)
+    by = {r.peer: r for r in results}
+    assert {"native", "numpy"} <= set(by)
+    for r in results:
+        assert r.ok and r.deviation <= forward.RTOL[dtype], (r.peer, r.deviation)
+        assert len(r.times) == 2 and r.ratio == pytest.approx(r.min / by["native"].min)
+    torch_runs = [r for r in results if r.peer.startswith("torch")]
+    if torch_runs:
+        assert sum(r.best for r in torch_runs) == 1
+        assert min(torch_runs, key=lambda r: r.min).best
+    assert all(not r.peer.startswith("torch") for r in forward.measure(5, dtype, 1, 0, False))
+
+
+def test_overhead_runs_differ_only_in_optimizer_and_loss():
+    results = overhead.run_overheads(repeats=1, iterations=3, pause=0)
+    by = {r.label: r for r in results}
+    assert set(by) == {"sgd-mse", "adam-mse", "sgd-ce"}
+    for r in results:
+        assert r.ok and len(r.times) == 1 and r.iterations == 3, r.message
+    # the same first loss for the same loss function: same data and initial weights
+    assert by["sgd-mse"].losses[0] == by["adam-mse"].losses[0]
+    assert by["sgd-mse"].final_loss != by["adam-mse"].final_loss
+    assert by["sgd-ce"].losses[0] != by["sgd-mse"].losses[0]  # another loss
+    ratios = overhead.ratios(results)
+    assert ratios["adam/sgd"] == pytest.approx(by["adam-mse"].min / by["sgd-mse"].min)
+    assert ratios["ce/mse"] == pytest.approx(by["sgd-ce"].min / by["sgd-mse"].min)
+
+
+def test_living_with_numpy_runs_every_scenario_and_checks_the_fits():
+    from plainnet import _core
+
+    threads = _core.get_num_threads()
+    result = living.run_living(repeats=2, idle=0, iterations=4)
+    assert _core.get_num_threads() == threads  # put back
+    assert result.ok, result.message
+    assert result.products >= 1
+    assert set(result.times) == {"idle", "callback", "after", "spinning", "idle fit",
+                                 "one thread"}
+    assert all(len(t) == 2 for t in result.times.values())
+    ratios = result.ratios()
+    assert ratios["after/idle"] == pytest.approx(result.best("after") / result.best("idle"))
+    assert all(v is not None and v > 0 for v in ratios.values())
+    result.ok = False  # a failed check shows no ratio
+    assert set(result.ratios().values()) == {None}
+
+
+def test_burst_runs_its_products():
+    burst = living.Burst(2)
+    assert burst() > 0
+    assert np.allclose(burst.C, burst.A @ burst.B)
+    assert living.calibrate(idle=0, seconds=1e-9).products == 1
+
+
+# ---------------------------------------------------------------- the report
+
+
+def _result(size, peer, seconds, ratio=None, dtype="float64", optimizer="sgd", flops=None):
+    r = suite.Result(size, dtype, peer, peer, None, "native", 10, flops=flops,
+                     optimizer=optimizer, times=[seconds], finals=[1.0])
+    r.ok, r.ratio, r.message = True, ratio, "ok"
+    return r
+
+
+def test_targets_of_known_measurements():
+    rate = {"float64": gemm.GemmRate("float64", 1000, 2, "Haswell", "openblas", times=[0.02])}
+    # large: 1.643 GFLOP an iteration; 0.02 s for the GEMM's 2 GFLOP is 100 GFLOP/s
+    flops = gemm.training_flops(problems.SIZES["large"].layers, problems.SIZES["large"].m)
+    m = report.Measured(gemm=rate, elapsed=100.0)
+    m.training = [_result("large", "native", flops / 90e9, 1.0, flops=flops),
+                  _result("large", "numpy", 1.0, 1.3)]
+    m.minibatch = [_result("digits", "native", 1.0, 1.0), _result("digits", "numpy", 5.0, 5.0),
+                   _result("digits", "sklearn", 7.9, 7.9)]
+    m.overhead = [_result("medium", "sgd-mse", 1.0), _result("medium", "adam-mse", 1.2),
+                  _result("medium", "sgd-ce", 0.9)]
+    goals = {t["what"]: t for t in report.targets(m)}
+    assert goals["large float64: numpy/native"]["met"]  # 1.3 >= 1.2
+    share = goals["large float64: native of the dgemm rate"]
+    assert share["measured"] == pytest.approx(0.9) and share["met"] and share["unit"] == "%"
+    assert goals["digits 64-64-10 b32 sgd: numpy/native"]["met"]  # exactly 5
+    assert not goals["digits 64-64-10 b32 sgd: sklearn/native"]["met"]  # 7.9 < 8
+    assert goals["medium: Adam/SGD per iteration"]["measured"] == pytest.approx(1.2)
+    assert not goals["medium: Adam/SGD per iteration"]["met"]  # at most 1.10
+    assert goals["medium: cross-entropy/MSE per iteration"]["met"]  # 0.9 <= 1
+    assert goals["the whole run"]["met"]  # 100 s <= 300 s
+    # the parts not run have no targets; a failed row is not met and has no value
+    assert not any(w.startswith(("forward", "mnist", "NumPy")) for w in goals)
+    m.minibatch[1].ok, m.minibatch[1].ratio = False, None
+    failed = {t["what"]: t for t in report.targets(m)}["digits 64-64-10 b32 sgd: numpy/native"]
+    assert failed["measured"] is None and not failed["met"]
+    text = report.targets_text(report.targets(m))
+    assert "90.0%   target >= 85%" in text and "NOT MET" in text
+
+
+def test_command_line_shows_every_new_part(tmp_path, capsys):
+    out = tmp_path / "all.json"
+    names = ",".join(["numpy", *_installed(["torch", "sklearn"])])
+    status = run.main(["--quick", "--parts", "gemm,training,minibatch,inference,overhead,numpy",
+                       "--sizes", "small", "--dtypes", "float64", "--minibatch", "digits",
+                       "--peers", names, "--repeats", "1", "--iterations", "3", "--epochs", "1",
+                       "--rows", "37", "--gemm-size", "128", "--pause", "0", "--idle", "0",
+                       "--json", str(out), "--markdown"])
+    text = capsys.readouterr().out
+    assert status == 0, text
+    data = json.loads(out.read_text())
+    g = data["gemm"]["float64"]
+    assert g["n"] == 128 and len(g["times"]) == 3
+    assert text.count("GEMM rate (NumPy matmul 128x128") == 2  # plain and markdown
+    # the training table's new columns: native's GFLOP/s over the GEMM rate
+    native = next(r for r in data["results"] if r["label"] == "native")
+    fraction = native["gflops"] / g["gflops"]
+    row = next(line for line in text.splitlines() if line.startswith("| small | float64 | native"))
+    assert row.endswith(f"| {native['gflops']:.1f} | {100 * fraction:.0f}% |")
+    assert "| GFLOP/s | of GEMM |" in text
+    # mini-batch rows, one per optimizer, every peer checked
+    mb = data["minibatch"]
+    assert {(r["optimizer"], r["peer"]) for r in mb} >= {("sgd", "native"), ("adam", "numpy")}
+    assert all(r["ok"] for r in mb)
+    assert "| digits 64-64-10 b32 | adam | numpy | 42 |" in text
+    assert all(c["ok"] for c in data["minibatch_trajectory_checks"])
+    # inference, overhead and NumPy rows, each with its ratios
+    assert {r["peer"] for r in data["inference"]} >= {"native", "numpy"}
+    assert "| 37 | float64 | numpy |" in text
+    assert set(data["overhead_ratios"]) == {"adam/sgd", "ce/mse"}
+    assert "Adam over SGD:" in text and "cross-entropy over MSE:" in text
+    assert data["living"]["ok"] and "Living with NumPy" in text
+    # the targets of every part that ran
+    whats = {t["what"] for t in data["targets"]}
+    assert {"small float64: numpy/native", "digits 64-64-10 b32 sgd: numpy/native",
+            "digits 64-64-10 b32 adam: numpy/native", "medium: Adam/SGD per iteration",
+            "medium: cross-entropy/MSE per iteration", "forward 37 rows float64: numpy/native",
+            "NumPy products in a fit callback / idle",
+            "fit among spinning NumPy threads / one thread", "the whole run (--quick)"} <= whats
+    for t in data["targets"]:
+        shown = "met" if t["met"] else "NOT MET"
+        assert any(line.startswith(f"  {t['what']} ") and line.endswith(shown)
+                   for line in text.splitlines()), t
