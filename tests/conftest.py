@@ -66,6 +66,10 @@ else:
                               suppress_health_check=[HealthCheck.too_slow,
                                                      HealthCheck.data_too_large],
                               print_blob=True)
+    # "ci-repeat": ci with a quarter of its budget, for CI's second and third
+    # runs of the suite (the installed wheel, the sanitized build), which
+    # compute the same things as its first run, built otherwise.
+    settings.register_profile("ci-repeat", parent=settings.get_profile("ci"), max_examples=250)
     settings.register_profile("dev", max_examples=2000, deadline=None,
                               suppress_health_check=[HealthCheck.too_slow,
                                                      HealthCheck.data_too_large])
