@@ -275,6 +275,17 @@ OPS = ["forward", "forward_trace", "loss", "evaluate", "predict_classes", "gradi
        "fit", "save_load", "copy", "with_backend"]
 
 
+def products_can_overflow(net):
+    """Whether a product along the network can overflow its dtype: a weight or
+    bias beyond max ** (1 / number of sizes). There the fast kernels' fused
+    multiply-adds (one rounding) and NumPy's separate multiply and add give
+    inf, NaN or a finite number for the same sum (a saturated sigmoid of +inf
+    is 1, of NaN is NaN), and the two backends cannot be held to one answer."""
+    limit = float(np.finfo(net.dtype).max) ** (1.0 / len(net.layers))
+    top = max(float(np.max(np.abs(p))) for p in net.weights + net.biases)
+    return not top <= limit
+
+
 @given(net=networks(), data=st.data())
 def test_random_call_sequences_agree_with_numpy_or_refuse(net, data):
     twin = net.with_backend("numpy")
@@ -282,6 +293,9 @@ def test_random_call_sequences_agree_with_numpy_or_refuse(net, data):
     n_in, n_out = net.layers[0], net.layers[-1]
     trained = False
     for _ in range(data.draw(st.integers(1, 6), label="calls")):
+        if products_can_overflow(net) or products_can_overflow(twin):
+            event("stopped: weights so large that products overflow")
+            break
         op = data.draw(st.sampled_from(OPS), label="op")
         rows = data.draw(st.integers(1, 6), label="rows")
         if op == "save_load":
