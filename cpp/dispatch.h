@@ -22,7 +22,7 @@ struct Kernels {
     void (*dense_forward)(T* out, const T* inp, const T* weight, const T* bias, int64_t B,
                           int64_t C, int64_t OC);
     void (*dense_backward)(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
-                           const T* weight, int64_t B, int64_t C, int64_t OC);
+                           const T* weight, int64_t B, int64_t C, int64_t OC, bool accumulate);
     void (*activation_forward)(T* out, const T* z, int64_t N, Act act);
     // dense_forward into z, then activation_forward into a, fused.
     void (*dense_act_forward)(T* z, T* a, const T* inp, const T* weight, const T* bias, int64_t B,
@@ -34,7 +34,8 @@ struct Kernels {
     double (*loss_forward)(const T* z, const T* a, const T* y, int64_t B, int64_t K, Loss loss);
     // The t-th update of optimizer `kind` (ops.h) from params0 and state0
     // into params and state (separate arrays); each state has its slots.
-    void (*optimizer_update)(T* params, T* const* state, const T* params0, const T* const* state0,
+    // Returns whether every new parameter is finite.
+    bool (*optimizer_update)(T* params, T* const* state, const T* params0, const T* const* state0,
                              const T* grads, int64_t N, Optim kind, const Optimizer& o, int64_t t);
 };
 

@@ -128,7 +128,7 @@ struct Math {
 // ---------------------------------------------------------------- products
 
 // How C starts before the products are added.
-enum class Init { accumulate, row };  // C as it is, or a bias row (N) on every row
+enum class Init { accumulate, row, zero };  // C as it is, a bias row (N) on every row, or 0
 
 // One product C = init + A @ B, described once and computed in parts.
 template <typename T>
@@ -157,13 +157,18 @@ void apply_activation(const Product<T>& P, int64_t i0, int64_t i1, int64_t j0, i
 
 // Below this many multiply-adds a product is not worth blocking.
 constexpr int64_t kSmallProduct = 4096;
-// From this many multiply-adds on, a product is split over the thread pool.
-constexpr int64_t kThreadedProduct = int64_t(1) << 16;
+// From this many multiply-adds on (about 6 us on one core), a product is
+// split over the thread pool. Below it, handing half to another thread cost
+// more than it saved: a digits-sized mini-batch (64-64-10, batches of 32,
+// products of 2^17) ran faster on one thread than on two.
+constexpr int64_t kThreadedProduct = int64_t(1) << 18;
 // From this many on, into kPartsPerThread parts per thread, which the threads
 // claim as they come free: a thread that gets the core late (another
 // process's threads still spinning on it, say) then takes fewer parts instead
-// of holding up the others with a whole half.
-constexpr int64_t kFineProduct = int64_t(1) << 22;
+// of holding up the others with a whole half. Every part packs the whole of
+// one operand, so smaller products (an MNIST-sized mini-batch's 6.4M) stay in
+// one part per thread.
+constexpr int64_t kFineProduct = int64_t(1) << 24;
 constexpr int kPartsPerThread = 2;
 
 // The share of a register tile's work that is real when n is cut in tiles of t.
@@ -208,10 +213,13 @@ void product_part(const Product<T>& P, int p, int n) {
         N = hi - lo;
         c += ct ? lo * P.ldc : lo;
     }
+    const bool zero = P.init == Init::zero;
     if (ct)
-        gemm::blocked<T, MR, NR, true>(c, P.ldc, A, B, M, N, P.K, pack_a.data(), pack_b.data());
+        gemm::blocked<T, MR, NR, true>(c, P.ldc, A, B, M, N, P.K, pack_a.data(), pack_b.data(),
+                                       zero);
     else
-        gemm::blocked<T, MR, NR, false>(c, P.ldc, A, B, M, N, P.K, pack_a.data(), pack_b.data());
+        gemm::blocked<T, MR, NR, false>(c, P.ldc, A, B, M, N, P.K, pack_a.data(), pack_b.data(),
+                                        zero);
     // The activation of this band, while it is still in cache and on this thread.
     if (rows != ct)
         apply_activation(P, lo, hi, 0, P.N);  // a band of C's rows
@@ -234,6 +242,10 @@ void product(const Product<T>& P, PartFn<T> part) {
     // In double: the count itself may exceed int64 for absurd shapes.
     const double work = double(P.M) * double(P.N) * double(P.K);
     if (work < double(kSmallProduct)) {
+        for (int64_t i = 0; i < P.M && P.init == Init::zero; i++) {
+            T* ci = P.c + i * P.ldc;
+            for (int64_t j = 0; j < P.N; j++) ci[j] = T(0);
+        }
         // The same summation order as the blocked code.
         for (int64_t i = 0; i < P.M; i++) {
             T* ci = P.c + i * P.ldc;
@@ -258,6 +270,49 @@ void product(const Product<T>& P, PartFn<T> part) {
     }, &job);
 }
 
+// ---------------------------------------------------------------- optimizer
+
+// From this many parameters on, an update is split over the thread pool. An
+// update streams every parameter, gradient and state array once (an Adam
+// step on 100,000 float64 parameters moves 5.6 MB), so it is bound by memory
+// bandwidth, which two cores have more of than one.
+constexpr int64_t kThreadedUpdate = int64_t(1) << 15;
+
+// ops.h's optimizer_update, in parts of whole blocks on the pool when it is
+// big. Each element is computed by the same code whatever the part, so the
+// results do not depend on the thread count.
+template <typename T>
+bool optimizer_update(T* p, T* const* s, const T* p0, const T* const* s0, const T* g, int64_t N,
+                      Optim kind, const Optimizer& o, int64_t t) {
+    int n = N >= kThreadedUpdate ? threads::count() : 1;
+    if (n <= 1) return optimizer_update_range(p, s, p0, s0, g, 0, N, kind, o, t);
+    n = int(std::min<int64_t>(n, 64));
+    struct Job {
+        T* p;
+        T* const* s;
+        const T* p0;
+        const T* const* s0;
+        const T* g;
+        int64_t N;
+        Optim kind;
+        const Optimizer* o;
+        int64_t t;
+        int n;
+        bool finite[64];
+    } job{p, s, p0, s0, g, N, kind, &o, t, n, {}};
+    threads::parallel_for(n, [](void* ctx, int part) {
+        auto* j = static_cast<Job*>(ctx);
+        const int64_t blocks = (j->N + kUpdateBlock - 1) / kUpdateBlock;
+        const int64_t i0 = std::min(j->N, blocks * part / j->n * kUpdateBlock);
+        const int64_t i1 = std::min(j->N, blocks * (part + 1) / j->n * kUpdateBlock);
+        j->finite[part] =
+            optimizer_update_range(j->p, j->s, j->p0, j->s0, j->g, i0, i1, j->kind, *j->o, j->t);
+    }, &job);
+    bool finite = true;
+    for (int i = 0; i < n; i++) finite &= job.finite[i];
+    return finite;
+}
+
 // ---------------------------------------------------------------- dense layer
 
 // inp (B, C), weight (C, OC), bias (OC); out (B, OC) = inp @ weight + bias
@@ -275,23 +330,23 @@ void dense_act_forward(PartFn<T> part, T* z, T* a, const T* inp, const T* weight
 }
 
 // As kernels.h: dweight += inp^T @ dout; dbias += column sums of dout;
-// dinp += dout @ weight^T (skipped when dinp is null).
+// dinp += dout @ weight^T (skipped when dinp is null); or = for all three
+// when not accumulate, where the products start their sums at 0 instead of
+// reading C, and nothing is zeroed beforehand.
 template <typename T>
 void dense_backward(PartFn<T> part, T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
-                    const T* weight, int64_t B, int64_t C, int64_t OC) {
+                    const T* weight, int64_t B, int64_t C, int64_t OC, bool accumulate) {
+    const Init init = accumulate ? Init::accumulate : Init::zero;
+    for (int64_t j = 0; j < OC && !accumulate; j++) dbias[j] = T(0);
     for (int64_t b = 0; b < B; b++) {
         const T* d = dout + b * OC;
         for (int64_t j = 0; j < OC; j++) dbias[j] += d[j];
     }
     // dweight (C, OC): A = inp^T, element (c, b) at inp[b * C + c]
-    product<T>({dweight, OC, {inp, 1, C}, {dout, OC, 1}, nullptr, Init::accumulate, C, OC,
-                B},
-               part);
+    product<T>({dweight, OC, {inp, 1, C}, {dout, OC, 1}, nullptr, init, C, OC, B}, part);
     if (dinp != nullptr) {
         // dinp (B, C): B = weight^T, element (o, c) at weight[c * OC + o]
-        product<T>({dinp, C, {dout, OC, 1}, {weight, 1, OC}, nullptr, Init::accumulate, B,
-                    C, OC},
-                   part);
+        product<T>({dinp, C, {dout, OC, 1}, {weight, 1, OC}, nullptr, init, B, C, OC}, part);
     }
 }
 

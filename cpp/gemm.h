@@ -51,14 +51,23 @@ constexpr int64_t NC = 1024;
 // two vectors: GCC 12 peels a j loop of two vector iterations into straight
 // code, but keeps one of four as a loop, and then holds the accumulators in
 // memory (dispatch.cpp's AVX-512 tile).
+//
+// With `zero`, the sums start at 0 instead of at C (C is only written).
 template <typename T, int MR, int NR, bool CT>
 inline void micro_tile(int64_t kc, const T* __restrict pa, const T* __restrict pb,
-                       T* __restrict c, int64_t ldc) {
+                       T* __restrict c, int64_t ldc, bool zero) {
     T acc[MR][NR];
+    if (zero) {
 #pragma GCC unroll 64
-    for (int i = 0; i < MR; i++)
+        for (int i = 0; i < MR; i++)
 #pragma GCC unroll 64
-        for (int j = 0; j < NR; j++) acc[i][j] = CT ? c[j * ldc + i] : c[i * ldc + j];
+            for (int j = 0; j < NR; j++) acc[i][j] = T(0);
+    } else {
+#pragma GCC unroll 64
+        for (int i = 0; i < MR; i++)
+#pragma GCC unroll 64
+            for (int j = 0; j < NR; j++) acc[i][j] = CT ? c[j * ldc + i] : c[i * ldc + j];
+    }
     for (int64_t k = 0; k < kc; k++) {
         const T* a = pa + k * MR;
         const T* b = pb + k * NR;
@@ -135,12 +144,13 @@ constexpr int64_t pack_a_size() { return MC * KC + MR * KC; }
 template <int MR, int NR>
 constexpr int64_t pack_b_size() { return NC * KC + NR * KC; }
 
-// C (M, N) += A (M, K) @ B (K, N); C row-major with leading dimension ldc,
-// or, when CT, C's transpose is (so C (i, j) is at c[j * ldc + i]). pa, pb:
-// scratch of pack_a_size / pack_b_size elements.
+// C (M, N) += A (M, K) @ B (K, N), or = when `zero` (C is then never read);
+// C row-major with leading dimension ldc, or, when CT, C's transpose is (so
+// C (i, j) is at c[j * ldc + i]). pa, pb: scratch of pack_a_size /
+// pack_b_size elements.
 template <typename T, int MR, int NR, bool CT>
 void blocked(T* c, int64_t ldc, View<T> A, View<T> B, int64_t M, int64_t N, int64_t K, T* pa,
-             T* pb) {
+             T* pb, bool zero) {
     T edge[MR * NR];
     // K in blocks of (nearly) equal depth, at most KC: no thin last block
     // whose tiles would load and store C for a few k only.
@@ -149,6 +159,7 @@ void blocked(T* c, int64_t ldc, View<T> A, View<T> B, int64_t M, int64_t N, int6
         int64_t nc = std::min(NC, N - j0);
         for (int64_t k0 = 0; k0 < K; k0 += kc_even) {
             int64_t kc = std::min(kc_even, K - k0);
+            const bool start = zero && k0 == 0;  // this block's sums start at 0
             pack_b<T, NR>(pb, B, k0, kc, j0, nc, N);
             for (int64_t i0 = 0; i0 < M; i0 += MC) {
                 int64_t mc = std::min(MC, M - i0);
@@ -160,17 +171,19 @@ void blocked(T* c, int64_t ldc, View<T> A, View<T> B, int64_t M, int64_t N, int6
                         int64_t i = i0 + ir, j = j0 + jr;
                         T* ct = CT ? c + j * ldc + i : c + i * ldc + j;
                         if (rows == MR && cols == NR) {
-                            micro_tile<T, MR, NR, CT>(kc, pa + ir * kc, pb + jr * kc, ct, ldc);
+                            micro_tile<T, MR, NR, CT>(kc, pa + ir * kc, pb + jr * kc, ct, ldc,
+                                                      start);
                             continue;
                         }
                         // A partial tile: run the full tile on a copy.
                         for (int64_t ii = 0; ii < MR; ii++)
                             for (int64_t jj = 0; jj < NR; jj++)
                                 edge[ii * NR + jj] =
-                                    ii < rows && jj < cols
+                                    ii < rows && jj < cols && !start
                                         ? (CT ? ct[jj * ldc + ii] : ct[ii * ldc + jj])
                                         : T(0);
-                        micro_tile<T, MR, NR, false>(kc, pa + ir * kc, pb + jr * kc, edge, NR);
+                        micro_tile<T, MR, NR, false>(kc, pa + ir * kc, pb + jr * kc, edge, NR,
+                                                     false);
                         for (int64_t ii = 0; ii < rows; ii++)
                             for (int64_t jj = 0; jj < cols; jj++)
                                 (CT ? ct[jj * ldc + ii] : ct[ii * ldc + jj]) = edge[ii * NR + jj];

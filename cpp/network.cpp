@@ -19,15 +19,6 @@ static int64_t checked_mad(int64_t a, int64_t b, int64_t c) {
     return a * b + c;
 }
 
-// Whether no p[i] is NaN or +-Inf: one pass without an early exit, which
-// vectorises.
-template <typename T>
-static bool all_finite(const T* p, int64_t N) {
-    int bad = 0;
-    for (int64_t i = 0; i < N; i++) bad |= !(std::fabs(p[i]) <= std::numeric_limits<T>::max());
-    return bad == 0;
-}
-
 template <typename E, int N>
 static E from_name(const char* const (&names)[N], const char* what, const std::string& name) {
     std::string known;
@@ -187,8 +178,8 @@ static double weighted_loss(const Kernels<T>& k, const Layout& L, const T* z, co
     return s / w_sum;
 }
 
-// After forward_with: accumulates the gradient of the loss E into grads and
-// returns the loss as reported. With row weights w (sum w_sum), E and the
+// After forward_with: writes the gradient of the loss E into grads (which
+// need not be zeroed) and returns the loss as reported. With row weights w (sum w_sum), E and the
 // loss are their weighted means over the rows instead of plain means: each
 // row's error signal is scaled by w_n * m / w_sum (0 when w_sum is 0).
 template <typename T>
@@ -228,13 +219,9 @@ static double backward_with(const Kernels<T>& k, const Layout& L, const T* param
                                   L.acts[l]);
         }
         const T* inp = l == 0 ? X : ws.as[l - 1];
-        T* dinp = nullptr;
-        if (l > 0) {
-            dinp = ws.da.data();
-            std::fill_n(dinp, m * C, T(0));
-        }
+        T* dinp = l > 0 ? ws.da.data() : nullptr;
         k.dense_backward(dinp, grads + L.w_off[l], grads + L.b_off[l], ws.dz.data(), inp,
-                         params + L.w_off[l], m, C, OC);
+                         params + L.w_off[l], m, C, OC, /*accumulate=*/false);
     }
     return loss;
 }
@@ -345,7 +332,6 @@ template <typename T>
 double gradients(const Layout& L, const T* params, const T* X, const T* y, int64_t m, T* grads) {
     const Kernels<T>& k = kernels<T>();
     Workspace<T> ws(L, m);
-    std::fill_n(grads, L.num_params, T(0));
     forward_with(k, L, params, X, m, ws.zs.data(), ws.as.data());
     return backward_with(k, L, params, X, y, static_cast<const T*>(nullptr), double(m), m, ws,
                          grads);
@@ -389,9 +375,9 @@ class Updater {
     // current iterate stays as it was) and false returned.
     bool apply(const Kernels<T>& k, const T* grads) {
         const Home &from = home_[cur_], &to = home_[cur_ ^ 1];
-        k.optimizer_update(to.p, to.s.data(), from.p, from.s.data(), grads, P_, kind_, settings_,
-                           t + 1);
-        if (!all_finite(to.p, P_)) return false;
+        if (!k.optimizer_update(to.p, to.s.data(), from.p, from.s.data(), grads, P_, kind_,
+                                settings_, t + 1))
+            return false;
         cur_ ^= 1;
         t++;
         return true;
@@ -457,7 +443,6 @@ static double train_step(const Kernels<T>& k, const Layout& L, const T* X, const
                          T* grads, bool& updated) {
     const T* params = u.params();
     forward_with(k, L, params, X, m, ws.zs.data(), ws.as.data());
-    std::fill_n(grads, L.num_params, T(0));
     const double w_sum = weight_sum(w, m);
     double loss = backward_with(k, L, params, X, y, w, w_sum, m, ws, grads);
     loss += add_l2(L, params, grads, l2, w_sum);

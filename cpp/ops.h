@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 namespace plainnet {
 
@@ -467,11 +468,52 @@ inline bool optimizer_uses_state(Optim kind, const Optimizer& o) {
     return visit(kind, [&](auto op) { return decltype(op)::uses_state(o); });
 }
 
-// The t-th update of `kind` from (p0, s0) into (p, s) (see the structs above).
+// Whether no p[i] is NaN or +-Inf: one pass without an early exit, which
+// vectorises.
 template <typename T>
-inline void optimizer_update(T* p, T* const* s, const T* p0, const T* const* s0, const T* g,
+inline bool all_finite(const T* p, int64_t N) {
+    int bad = 0;
+    for (int64_t i = 0; i < N; i++) bad |= !(std::fabs(p[i]) <= std::numeric_limits<T>::max());
+    return bad == 0;
+}
+
+// Elements per block of optimizer_update: each block's new parameters are
+// checked while they are still in L1.
+constexpr int64_t kUpdateBlock = 1024;
+
+// The t-th update of `kind` from (p0, s0) into (p, s) (see the structs
+// above) on elements [i0, i1); returns whether every new parameter there is
+// finite. The update and the check go block by block, so the check reads
+// what the update just wrote from L1 rather than the whole array again.
+template <typename T>
+inline bool optimizer_update_range(T* p, T* const* s, const T* p0, const T* const* s0,
+                                   const T* g, int64_t i0, int64_t i1, Optim kind,
+                                   const Optimizer& o, int64_t t) {
+    return visit(kind, [&](auto op) {
+        using Op = decltype(op);
+        constexpr int slots = Op::slots;
+        T* sb[slots];
+        const T* s0b[slots];
+        bool finite = true;
+        for (int64_t i = i0; i < i1; i += kUpdateBlock) {
+            const int64_t n = std::min(kUpdateBlock, i1 - i);
+            // A rule that keeps no state (SGD without momentum) may get null state arrays.
+            for (int k = 0; k < slots; k++) {
+                sb[k] = s[k] == nullptr ? nullptr : s[k] + i;
+                s0b[k] = s0[k] == nullptr ? nullptr : s0[k] + i;
+            }
+            Op::update(p + i, sb, p0 + i, s0b, g + i, n, o, t);
+            finite &= all_finite(p + i, n);
+        }
+        return finite;
+    });
+}
+
+// The whole update, in one thread; returns whether every new parameter is finite.
+template <typename T>
+inline bool optimizer_update(T* p, T* const* s, const T* p0, const T* const* s0, const T* g,
                              int64_t N, Optim kind, const Optimizer& o, int64_t t) {
-    visit(kind, [&](auto op) { decltype(op)::update(p, s, p0, s0, g, N, o, t); });
+    return optimizer_update_range(p, s, p0, s0, g, 0, N, kind, o, t);
 }
 
 }  // namespace plainnet

@@ -19,8 +19,10 @@ SHAPES = [(1, 1, 1), (3, 5, 2), (7, 13, 11), (64, 37, 29)]  # (B, C, OC)
 # Shapes for the blocked products: partial register tiles, sums longer than
 # one cache block (C > 256), more rows than one block, a layer wider than one
 # column block (OC > 3072), narrow outputs (computed transposed), and sizes
-# big enough to be split over threads.
-BLOCKED_SHAPES = [(33, 300, 45), (5, 3, 3100), (130, 70, 3), (300, 600, 45), (97, 9, 1)]
+# big enough to be split over threads (in two parts, and in more than one part
+# per thread: fast.h kThreadedProduct, kFineProduct).
+BLOCKED_SHAPES = [(33, 300, 45), (5, 3, 3100), (130, 70, 3), (300, 600, 45), (97, 9, 1),
+                  (260, 700, 100)]
 
 
 def assert_close(actual, desired, dtype=np.float64, rtol=None):

@@ -58,6 +58,32 @@ def test_dense_backward_accumulates(rng, dtype, B, C, OC, with_dinp):
 RTOL_ACC = {np.float64: 1e-10, np.float32: 1e-3}
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("B,C,OC", SHAPES + BLOCKED_SHAPES + [(0, 3, 2)])
+@pytest.mark.parametrize("with_dinp", [True, False])
+def test_dense_backward_overwrites(rng, dtype, B, C, OC, with_dinp):
+    """accumulate=False writes the gradients: bit for bit what zeroing them and
+    accumulating gives, whatever they held (NaN included: nothing is read)."""
+    inp = rng.standard_normal((B, C)).astype(dtype)
+    W = rng.standard_normal((C, OC)).astype(dtype)
+    dout = rng.standard_normal((B, OC)).astype(dtype)
+    shapes = ((B, C), (C, OC), (OC,))
+    got = [np.full(s, np.nan, dtype) for s in shapes]
+    zeroed = [np.zeros(s, dtype) for s in shapes]
+    want = [np.full(s, np.nan, dtype) for s in shapes]
+    _core.dense_backward(got[0] if with_dinp else None, got[1], got[2], dout, inp, W,
+                         accumulate=False)
+    _core.dense_backward(zeroed[0] if with_dinp else None, zeroed[1], zeroed[2], dout, inp, W)
+    ref.dense_backward(want[0] if with_dinp else None, want[1], want[2], dout, inp, W,
+                       accumulate=False)
+    for g, z, w in zip(got[1:] + got[:1] * with_dinp, zeroed[1:] + zeroed[:1] * with_dinp,
+                       want[1:] + want[:1] * with_dinp):
+        assert np.array_equal(g, z)
+        assert_close(g, w, dtype)
+    if not with_dinp:
+        assert np.isnan(got[0]).all()
+
+
 # ---------------------------------------------------------------- activations
 
 SPECIAL = np.array([0.0, 1e-8, -1e-8, 0.5, -0.5, 3.0, -3.0, 20.0, -20.0, 40.0, -40.0,

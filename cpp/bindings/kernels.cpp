@@ -56,7 +56,8 @@ py::array dense_forward(const py::handle& inp_, const py::handle& weight_,
 }
 
 void dense_backward(const py::handle& dinp_, const py::handle& dweight_, const py::handle& dbias_,
-                    const py::handle& dout_, const py::handle& inp_, const py::handle& weight_) {
+                    const py::handle& dout_, const py::handle& inp_, const py::handle& weight_,
+                    bool accumulate) {
     with_dtype(dweight_, "dweight", [&](auto tag) {
         using T = decltype(tag);
         auto dweight = as_output<T>(dweight_, "dweight");
@@ -77,7 +78,7 @@ void dense_backward(const py::handle& dinp_, const py::handle& dweight_, const p
         T *dw = dweight.mutable_data(), *db = dbias.mutable_data();
         const T *g = dout.data(), *i = d.inp.data(), *w = d.weight.data();
         py::gil_scoped_release nogil;
-        kernels<T>().dense_backward(di, dw, db, g, i, w, B, C, OC);
+        kernels<T>().dense_backward(di, dw, db, g, i, w, B, C, OC, accumulate);
     });
 }
 
@@ -215,8 +216,9 @@ void register_kernels(py::module_& m) {
           "out = inp @ weight + bias; inp (B, C), weight (C, OC), bias (OC,).");
     m.def("dense_backward", &dense_backward, py::arg("dinp").none(true), py::arg("dweight"),
           py::arg("dbias"), py::arg("dout"), py::arg("inp"), py::arg("weight"),
+          py::arg("accumulate") = true,
           "Accumulates dinp += dout @ weight.T (unless dinp is None), dweight += inp.T @ dout, "
-          "dbias += dout.sum(0).");
+          "dbias += dout.sum(0); with accumulate=False, overwrites them (= instead of +=).");
     m.def("activation_forward", &activation_forward, py::arg("z"), py::arg("name"),
           "a = f(z) elementwise for the named activation.");
     m.def("activation_backward", &activation_backward, py::arg("dz"), py::arg("dout"),

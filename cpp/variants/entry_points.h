@@ -34,8 +34,9 @@
         fast::dense_forward<T>(part_##SUF, out, inp, w, b, B, C, OC);                            \
     }                                                                                            \
     ATTR static void dense_backward_##SUF(T* dinp, T* dw, T* db, const T* dout, const T* inp,    \
-                                          const T* w, int64_t B, int64_t C, int64_t OC) {        \
-        fast::dense_backward<T>(part_##SUF, dinp, dw, db, dout, inp, w, B, C, OC);               \
+                                          const T* w, int64_t B, int64_t C, int64_t OC,          \
+                                          bool accumulate) {                                     \
+        fast::dense_backward<T>(part_##SUF, dinp, dw, db, dout, inp, w, B, C, OC, accumulate);   \
     }                                                                                            \
     ATTR static void activation_forward_##SUF(T* out, const T* z, int64_t N, Act act) {          \
         activate<fast::Math>(out, z, N, act);                                                    \
@@ -55,10 +56,10 @@
                                           int64_t K, Loss loss) {                                \
         return loss_forward<fast::Math>(z, a, y, B, K, loss);                                    \
     }                                                                                            \
-    ATTR static void optimizer_update_##SUF(T* p, T* const* s, const T* p0, const T* const* s0,  \
+    ATTR static bool optimizer_update_##SUF(T* p, T* const* s, const T* p0, const T* const* s0,  \
                                             const T* g, int64_t N, Optim kind, const Optimizer& o, \
                                             int64_t t) {                                         \
-        optimizer_update<T>(p, s, p0, s0, g, N, kind, o, t);                                     \
+        return fast::optimizer_update<T>(p, s, p0, s0, g, N, kind, o, t);                        \
     }                                                                                            \
     const Kernels<T> table_##SUF = {NAME,                                                        \
                                     dense_forward_##SUF,                                         \

@@ -148,12 +148,17 @@ def dense_forward(inp: Array, weight: Array, bias: Array) -> Array:
 
 
 def dense_backward(dinp: Optional[Array], dweight: Array, dbias: Array, dout: Array, inp: Array,
-                   weight: Array) -> None:
+                   weight: Array, accumulate: bool = True) -> None:
     """Accumulate the gradients of a dense layer, given dout = dE/dout (B, OC).
 
     dweight += inp.T @ dout,  dbias += dout summed over rows,
     dinp += dout @ weight.T  (skipped when dinp is None: the first layer).
+    With accumulate=False the three are overwritten instead (= for +=).
     """
+    if not accumulate:
+        for out in (dweight, dbias, dinp):
+            if out is not None:
+                out[...] = 0
     dweight += inp.T @ dout
     dbias += dout.sum(axis=0)
     if dinp is not None:
