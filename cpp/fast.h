@@ -272,11 +272,16 @@ void product(const Product<T>& P, PartFn<T> part) {
 
 // ---------------------------------------------------------------- optimizer
 
-// From this many parameters on, an update is split over the thread pool. An
+// From how many parameters on an update is split over the thread pool. An
 // update streams every parameter, gradient and state array once (an Adam
-// step on 100,000 float64 parameters moves 5.6 MB), so it is bound by memory
-// bandwidth, which two cores have more of than one.
-constexpr int64_t kThreadedUpdate = int64_t(1) << 15;
+// step on 100,000 float64 parameters moves 5.6 MB), so a big one is bound by
+// memory bandwidth, which two cores have more of than one. Adam's also takes
+// a square root and two divisions per parameter, which share one unit of
+// the core (about 5 cycles per float64 parameter with AVX2): worth splitting
+// from far fewer parameters, 4,810 for a 64-64-10 network say.
+inline int64_t threaded_update_from(Optim kind) {
+    return kind == Optim::adam || kind == Optim::adamw ? int64_t(1) << 12 : int64_t(1) << 15;
+}
 
 // ops.h's optimizer_update, in parts of whole blocks on the pool when it is
 // big. Each element is computed by the same code whatever the part, so the
@@ -284,7 +289,7 @@ constexpr int64_t kThreadedUpdate = int64_t(1) << 15;
 template <typename T>
 bool optimizer_update(T* p, T* const* s, const T* p0, const T* const* s0, const T* g, int64_t N,
                       Optim kind, const Optimizer& o, int64_t t) {
-    int n = N >= kThreadedUpdate ? threads::count() : 1;
+    int n = N >= threaded_update_from(kind) ? threads::count() : 1;
     if (n <= 1) return optimizer_update_range(p, s, p0, s0, g, 0, N, kind, o, t);
     n = int(std::min<int64_t>(n, 64));
     struct Job {

@@ -36,7 +36,10 @@ constexpr int64_t KC = 256;
 constexpr int64_t MC = 96;
 constexpr int64_t NC = 1024;
 
-// The register tile: acc (MR x NR) += panel_a (kc x MR) outer panel_b (kc x NR).
+// The register tile: acc (MR x NR) += panel_a (kc x MR) outer panel_b (kc x NR),
+// where row k of panel_a starts at pa + k * lda and row k of panel_b at
+// pb + k * ldb: lda = MR and ldb = NR for packed panels, the operand's own
+// stride when it is read where it lies (see blocked).
 // Element (i, j) of the tile lives at c[i * ldc + j], or at c[j * ldc + i]
 // when CT (the caller computes the transpose of its product, see blocked).
 //
@@ -54,8 +57,8 @@ constexpr int64_t NC = 1024;
 //
 // With `zero`, the sums start at 0 instead of at C (C is only written).
 template <typename T, int MR, int NR, bool CT>
-inline void micro_tile(int64_t kc, const T* __restrict pa, const T* __restrict pb,
-                       T* __restrict c, int64_t ldc, bool zero) {
+inline void micro_tile(int64_t kc, const T* __restrict pa, int64_t lda, const T* __restrict pb,
+                       int64_t ldb, T* __restrict c, int64_t ldc, bool zero) {
     T acc[MR][NR];
     if (zero) {
 #pragma GCC unroll 64
@@ -69,8 +72,8 @@ inline void micro_tile(int64_t kc, const T* __restrict pa, const T* __restrict p
             for (int j = 0; j < NR; j++) acc[i][j] = CT ? c[j * ldc + i] : c[i * ldc + j];
     }
     for (int64_t k = 0; k < kc; k++) {
-        const T* a = pa + k * MR;
-        const T* b = pb + k * NR;
+        const T* a = pa + k * lda;
+        const T* b = pb + k * ldb;
 #pragma GCC unroll 64
         for (int i = 0; i < MR; i++) {
             const T ai = a[i];
@@ -144,14 +147,28 @@ constexpr int64_t pack_a_size() { return MC * KC + MR * KC; }
 template <int MR, int NR>
 constexpr int64_t pack_b_size() { return NC * KC + NR * KC; }
 
+// An operand this small (bytes) is read where it lies when its layout
+// allows, instead of being packed: for the products of a small network, a
+// digits-sized mini-batch's say, packing cost about as much as the
+// multiply-adds, and such an operand stays in L1/L2 as it is.
+constexpr int64_t kDirectBytes = 64 * 1024;
+
 // C (M, N) += A (M, K) @ B (K, N), or = when `zero` (C is then never read);
 // C row-major with leading dimension ldc, or, when CT, C's transpose is (so
 // C (i, j) is at c[j * ldc + i]). pa, pb: scratch of pack_a_size /
 // pack_b_size elements.
+//
+// A small A stored k-major (A.rs == 1: MR consecutive rows of a column are
+// side by side, the layout of a packed panel) and a small B stored row-major
+// (B.cs == 1) are read in place; only their partial edge panels are packed,
+// with zeros past the edge. Either way every element's sum runs over k in
+// the same order, so the results are the same.
 template <typename T, int MR, int NR, bool CT>
 void blocked(T* c, int64_t ldc, View<T> A, View<T> B, int64_t M, int64_t N, int64_t K, T* pa,
              T* pb, bool zero) {
     T edge[MR * NR];
+    const bool direct_a = A.rs == 1 && double(M) * double(K) * sizeof(T) <= kDirectBytes;
+    const bool direct_b = B.cs == 1 && double(K) * double(N) * sizeof(T) <= kDirectBytes;
     // K in blocks of (nearly) equal depth, at most KC: no thin last block
     // whose tiles would load and store C for a few k only.
     const int64_t kc_even = K <= 0 ? KC : (K + (K + KC - 1) / KC - 1) / ((K + KC - 1) / KC);
@@ -160,19 +177,39 @@ void blocked(T* c, int64_t ldc, View<T> A, View<T> B, int64_t M, int64_t N, int6
         for (int64_t k0 = 0; k0 < K; k0 += kc_even) {
             int64_t kc = std::min(kc_even, K - k0);
             const bool start = zero && k0 == 0;  // this block's sums start at 0
-            pack_b<T, NR>(pb, B, k0, kc, j0, nc, N);
+            if (!direct_b) pack_b<T, NR>(pb, B, k0, kc, j0, nc, N);
             for (int64_t i0 = 0; i0 < M; i0 += MC) {
                 int64_t mc = std::min(MC, M - i0);
-                pack_a<T, MR>(pa, A, i0, mc, k0, kc, M);
+                const int64_t full_rows = mc / MR * MR;  // rows in whole panels
+                if (!direct_a)
+                    pack_a<T, MR>(pa, A, i0, mc, k0, kc, M);
+                else if (full_rows < mc)  // the partial panel only
+                    pack_a<T, MR>(pa, A, i0 + full_rows, mc - full_rows, k0, kc, M);
                 for (int64_t jr = 0; jr < nc; jr += NR) {
                     int64_t cols = std::min<int64_t>(NR, nc - jr);
+                    const T* b = pb + jr * kc;
+                    int64_t ldb = NR;
+                    if (direct_b && cols == NR) {
+                        b = &B.at(k0, j0 + jr);
+                        ldb = B.rs;
+                    } else if (direct_b) {  // the partial panel
+                        pack_b<T, NR>(pb, B, k0, kc, j0 + jr, cols, N);
+                        b = pb;
+                    }
                     for (int64_t ir = 0; ir < mc; ir += MR) {
                         int64_t rows = std::min<int64_t>(MR, mc - ir);
                         int64_t i = i0 + ir, j = j0 + jr;
+                        const T* a = pa + ir * kc;
+                        int64_t lda = MR;
+                        if (direct_a && rows == MR) {
+                            a = &A.at(i, k0);
+                            lda = A.cs;
+                        } else if (direct_a) {
+                            a = pa;
+                        }
                         T* ct = CT ? c + j * ldc + i : c + i * ldc + j;
                         if (rows == MR && cols == NR) {
-                            micro_tile<T, MR, NR, CT>(kc, pa + ir * kc, pb + jr * kc, ct, ldc,
-                                                      start);
+                            micro_tile<T, MR, NR, CT>(kc, a, lda, b, ldb, ct, ldc, start);
                             continue;
                         }
                         // A partial tile: run the full tile on a copy.
@@ -182,8 +219,7 @@ void blocked(T* c, int64_t ldc, View<T> A, View<T> B, int64_t M, int64_t N, int6
                                     ii < rows && jj < cols && !start
                                         ? (CT ? ct[jj * ldc + ii] : ct[ii * ldc + jj])
                                         : T(0);
-                        micro_tile<T, MR, NR, false>(kc, pa + ir * kc, pb + jr * kc, edge, NR,
-                                                     false);
+                        micro_tile<T, MR, NR, false>(kc, a, lda, b, ldb, edge, NR, false);
                         for (int64_t ii = 0; ii < rows; ii++)
                             for (int64_t jj = 0; jj < cols; jj++)
                                 (CT ? ct[jj * ldc + ii] : ct[ii * ldc + jj]) = edge[ii * NR + jj];
