@@ -231,7 +231,8 @@ def measure_all(args, peers: list[str]) -> report.Measured:
         t0 = time.perf_counter()
         iters = args.iterations or (overhead.ITERATIONS // QUICK_DIVISOR if args.quick
                                     else overhead.ITERATIONS)
-        m.overhead = overhead.run_overheads(args.repeats, iters, pause=args.pause)
+        m.overhead = overhead.run_overheads(args.repeats if args.quick else overhead.REPEATS,
+                                            iters, pause=args.pause)
         _progress("overhead", t0)
     if "numpy" in args.parts:
         t0 = time.perf_counter()
