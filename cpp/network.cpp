@@ -93,7 +93,7 @@ Layout::Layout(std::vector<int64_t> sizes_, std::vector<Act> acts_, Loss loss_, 
                                         std::to_string(sizes[i]) + " at position " +
                                         std::to_string(i));
         }
-        max_width = std::max(max_width, sizes[i]);
+        if (i > 0) max_width = std::max(max_width, sizes[i]);
     }
     for (size_t l = 0; l + 1 < sizes.size(); l++) {
         int64_t end = checked_mad(sizes[l] + 1, sizes[l + 1], num_params);  // W_l and b_l

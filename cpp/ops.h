@@ -191,6 +191,13 @@ inline void activate_backward(T* dz, const T* dout, const T* z, const T* a, int6
 // cross-entropy loss, whose gradient at z needs no softmax derivative; the
 // network applies it after the last layer's elementwise pass (linear).
 
+// std::fmax(a, b) without the call into libm that std::fmax costs here:
+// the larger of the two, and the other one when one is NaN.
+template <typename T>
+inline T max_ignoring_nan(T a, T b) {
+    return (b > a || a != a) ? b : a;
+}
+
 // z (B, K); a (B, K) = softmax of each row. a may be z. The exps of a row
 // are one loop (which vectorises with a vectorisable exp) and their sum
 // another, in order.
@@ -200,7 +207,7 @@ inline void softmax_rows(T* a, const T* z, int64_t B, int64_t K) {
         const T* zr = z + b * K;
         T* ar = a + b * K;
         T mx = zr[0];
-        for (int64_t k = 1; k < K; k++) mx = std::fmax(mx, zr[k]);
+        for (int64_t k = 1; k < K; k++) mx = max_ignoring_nan(mx, zr[k]);
         for (int64_t k = 0; k < K; k++) ar[k] = M::exp_nonpositive(zr[k] - mx);
         T s = T(0);
         for (int64_t k = 0; k < K; k++) s += ar[k];
@@ -285,7 +292,7 @@ struct CrossEntropy {
             const T* zr = z + b * K;
             const T* yr = y + b * K;
             double mx = double(zr[0]);
-            for (int64_t k = 1; k < K; k++) mx = std::fmax(mx, double(zr[k]));
+            for (int64_t k = 1; k < K; k++) mx = max_ignoring_nan(mx, double(zr[k]));
             double e = 0.0;
             for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
                 const int64_t n = std::min(kBlock, K - k0);
