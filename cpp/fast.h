@@ -291,6 +291,9 @@ bool optimizer_update(T* p, T* const* s, const T* p0, const T* const* s0, const 
                       Optim kind, const Optimizer& o, int64_t t) {
     int n = N >= threaded_update_from(kind) ? threads::count() : 1;
     if (n <= 1) return optimizer_update_range(p, s, p0, s0, g, 0, N, kind, o, t);
+    // Like a big product, a big update comes in several parts per thread, so
+    // that a thread that gets its core late takes fewer of them.
+    if (N >= 4 * threaded_update_from(kind)) n *= kPartsPerThread;
     n = int(std::min<int64_t>(n, 64));
     struct Job {
         T* p;
