@@ -283,19 +283,28 @@ inline int64_t threaded_update_from(Optim kind) {
     return kind == Optim::adam || kind == Optim::adamw ? int64_t(1) << 12 : int64_t(1) << 15;
 }
 
+template <typename T>
+using RangeFn = bool (*)(T* p, T* const* s, const T* p0, const T* const* s0, const T* g,
+                         int64_t i0, int64_t i1, Optim kind, const Optimizer& o, int64_t t);
+
 // ops.h's optimizer_update, in parts of whole blocks on the pool when it is
 // big. Each element is computed by the same code whatever the part, so the
-// results do not depend on the thread count.
+// results do not depend on the thread count. `range` is the per-target
+// instantiation of optimizer_update_range: the pool calls it through the
+// lambda below, which is compiled without the variant's target attribute,
+// and so would otherwise run baseline code (SSE2 in a 4,810-parameter Adam
+// step that took 3 to 4 times as long as AVX2's).
 template <typename T>
-bool optimizer_update(T* p, T* const* s, const T* p0, const T* const* s0, const T* g, int64_t N,
-                      Optim kind, const Optimizer& o, int64_t t) {
+bool optimizer_update(RangeFn<T> range, T* p, T* const* s, const T* p0, const T* const* s0,
+                      const T* g, int64_t N, Optim kind, const Optimizer& o, int64_t t) {
     int n = N >= threaded_update_from(kind) ? threads::count() : 1;
-    if (n <= 1) return optimizer_update_range(p, s, p0, s0, g, 0, N, kind, o, t);
+    if (n <= 1) return range(p, s, p0, s0, g, 0, N, kind, o, t);
     // Like a big product, a big update comes in several parts per thread, so
     // that a thread that gets its core late takes fewer of them.
     if (N >= 4 * threaded_update_from(kind)) n *= kPartsPerThread;
     n = int(std::min<int64_t>(n, 64));
     struct Job {
+        RangeFn<T> range;
         T* p;
         T* const* s;
         const T* p0;
@@ -307,14 +316,13 @@ bool optimizer_update(T* p, T* const* s, const T* p0, const T* const* s0, const 
         int64_t t;
         int n;
         bool finite[64];
-    } job{p, s, p0, s0, g, N, kind, &o, t, n, {}};
+    } job{range, p, s, p0, s0, g, N, kind, &o, t, n, {}};
     threads::parallel_for(n, [](void* ctx, int part) {
         auto* j = static_cast<Job*>(ctx);
         const int64_t blocks = (j->N + kUpdateBlock - 1) / kUpdateBlock;
         const int64_t i0 = std::min(j->N, blocks * part / j->n * kUpdateBlock);
         const int64_t i1 = std::min(j->N, blocks * (part + 1) / j->n * kUpdateBlock);
-        j->finite[part] =
-            optimizer_update_range(j->p, j->s, j->p0, j->s0, j->g, i0, i1, j->kind, *j->o, j->t);
+        j->finite[part] = j->range(j->p, j->s, j->p0, j->s0, j->g, i0, i1, j->kind, *j->o, j->t);
     }, &job);
     bool finite = true;
     for (int i = 0; i < n; i++) finite &= job.finite[i];

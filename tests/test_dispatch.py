@@ -144,3 +144,26 @@ def test_network_results_do_not_depend_on_threads(threads):
         runs.append((hist.loss, net.weights))
     assert np.array_equal(runs[0][0], runs[1][0])
     assert all(np.array_equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("optimizer", [lambda: pn.optim.SGD(lr=0.5, momentum=0.9),
+                                       lambda: pn.optim.Adam(lr=1e-3),
+                                       lambda: pn.optim.Rprop(lr=1e-3)],
+                         ids=["sgd-momentum", "adam", "rprop"])
+def test_updates_split_over_threads_give_bit_identical_results(variant, threads, dtype,
+                                                                optimizer):
+    # 111,290 parameters: every rule's update is split over the pool (Adam's
+    # from 4,096 parameters, the others' from 32,768), in two parts per thread.
+    # The parts must run the variant's own code, as the unsplit update does.
+    X = np.random.default_rng(3).random((64, SIZES[0])).astype(dtype)
+    y = np.random.default_rng(4).random((64, SIZES[-1])).astype(dtype)
+    runs = []
+    for n in (1, 2, 3):
+        _core.set_num_threads(n)
+        net = pn.Network(SIZES, seed=5, dtype=dtype)
+        hist = net.fit(X, y, optimizer=optimizer(), epochs=4)
+        runs.append((hist.loss, net.weights))
+    for loss, weights in runs[1:]:
+        assert np.array_equal(loss, runs[0][0])
+        assert all(np.array_equal(a, b) for a, b in zip(weights, runs[0][1]))

@@ -24,7 +24,9 @@
 // of the blocked product per variant and type: not inlined into the entry
 // points that pass it around, where it would be compiled again in another
 // context (once, an inlined copy kept the tile's accumulators in memory and
-// ran 3x slower than this one).
+// ran 3x slower than this one). update_range_##SUF is the same for the
+// optimizer's update, which the pool runs in parts: code the pool calls must
+// be reached through such a pointer to be compiled for the variant at all.
 #define PLAINNET_ENTRY_POINTS(ATTR, NAME, T, SUF, MR, NR)                                        \
     PLAINNET_NOINLINE ATTR static void part_##SUF(const fast::Product<T>& P, int p, int n) {     \
         fast::product_part<T, MR, NR>(P, p, n);                                                  \
@@ -56,10 +58,15 @@
                                           int64_t K, Loss loss) {                                \
         return loss_forward<fast::Math>(z, a, y, B, K, loss);                                    \
     }                                                                                            \
+    PLAINNET_NOINLINE ATTR static bool update_range_##SUF(                                       \
+        T* p, T* const* s, const T* p0, const T* const* s0, const T* g, int64_t i0, int64_t i1,  \
+        Optim kind, const Optimizer& o, int64_t t) {                                             \
+        return optimizer_update_range<T>(p, s, p0, s0, g, i0, i1, kind, o, t);                   \
+    }                                                                                            \
     ATTR static bool optimizer_update_##SUF(T* p, T* const* s, const T* p0, const T* const* s0,  \
                                             const T* g, int64_t N, Optim kind, const Optimizer& o, \
                                             int64_t t) {                                         \
-        return fast::optimizer_update<T>(p, s, p0, s0, g, N, kind, o, t);                        \
+        return fast::optimizer_update<T>(update_range_##SUF, p, s, p0, s0, g, N, kind, o, t);    \
     }                                                                                            \
     const Kernels<T> table_##SUF = {NAME,                                                        \
                                     dense_forward_##SUF,                                         \
