@@ -53,7 +53,7 @@ constexpr int64_t NC = 1024;
 // 18 GFLOP/s in double on an AVX2 core whose FMAs allow ~45. NR is kept to
 // two vectors: GCC 12 peels a j loop of two vector iterations into straight
 // code, but keeps one of four as a loop, and then holds the accumulators in
-// memory (dispatch.cpp's AVX-512 tile).
+// memory (see cpp/variants/avx512.cpp).
 //
 // With `zero`, the sums start at 0 instead of at C (C is only written).
 template <typename T, int MR, int NR, bool CT>

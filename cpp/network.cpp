@@ -179,9 +179,10 @@ static double weighted_loss(const Kernels<T>& k, const Layout& L, const T* z, co
 }
 
 // After forward_with: writes the gradient of the loss E into grads (which
-// need not be zeroed) and returns the loss as reported. With row weights w (sum w_sum), E and the
-// loss are their weighted means over the rows instead of plain means: each
-// row's error signal is scaled by w_n * m / w_sum (0 when w_sum is 0).
+// need not be zeroed) and returns the loss as reported. With row weights w
+// (sum w_sum), E and the loss are their weighted means over the rows instead
+// of plain means: each row's error signal is scaled by w_n * m / w_sum (0
+// when w_sum is 0).
 template <typename T>
 static double backward_with(const Kernels<T>& k, const Layout& L, const T* params, const T* X,
                             const T* y, const T* w, double w_sum, int64_t m, Workspace<T>& ws,
@@ -253,8 +254,7 @@ template <typename T, typename F>
 static void in_chunks(const Kernels<T>& k, const Layout& L, const T* params, const T* X,
                       int64_t m, T* out, F&& on_chunk, bool check_input = false) {
     const int64_t rows = std::min(m, kPredictRows);
-    int64_t widest = 0;  // the widest layer after the input
-    for (int64_t l = 1; l < int64_t(L.sizes.size()); l++) widest = std::max(widest, L.sizes[l]);
+    const int64_t widest = L.max_width;  // the widest layer after the input
     // z of the layer being computed, and the activations of it and the layer before.
     std::unique_ptr<T[]> z(new T[rows * widest]), a0(new T[rows * widest]), a1(new T[rows * widest]);
     const int64_t last = L.num_layers() - 1, K = L.outputs();

@@ -41,7 +41,7 @@ struct Layout {
     std::vector<int64_t> w_off;  // offset of W_l in the parameter buffer
     std::vector<int64_t> b_off;  // offset of b_l
     int64_t num_params = 0;
-    int64_t max_width = 0;       // the widest layer after the inputs (what backward keeps per row)
+    int64_t max_width = 0;       // the widest layer after the inputs (scratch per row)
 
     // Throws std::invalid_argument on fewer than two sizes, a size < 1, more
     // than kMaxElements parameters or a wrong number of activations.
