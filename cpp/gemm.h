@@ -115,15 +115,27 @@ inline void pack_a(T* dst, View<T> A, int64_t i0, int64_t mc, int64_t k0, int64_
 // each stored k-major (kc x NR); columns past N are zero.
 template <typename T, int NR>
 inline void pack_b(T* dst, View<T> B, int64_t k0, int64_t kc, int64_t j0, int64_t nc, int64_t N) {
+    if (B.cs == 1) {
+        // B row-major: the whole panels row by row, each row's elements read
+        // in order. (Panel by panel, the reads jumped a row's length at every
+        // step and took 10 % of a 64 x 784 x 128 product on one core.)
+        const int64_t whole = std::min(nc, N - j0) / NR * NR;
+        for (int64_t k = 0; k < kc; k++) {
+            const T* s = &B.at(k0 + k, j0);
+            for (int64_t jr = 0; jr < whole; jr += NR) {
+                T* d = dst + jr * kc + k * NR;
+                for (int j = 0; j < NR; j++) d[j] = s[jr + j];
+            }
+        }
+        if (whole == nc) return;
+        dst += whole * kc;  // the partial panel, below
+        j0 += whole;
+        nc -= whole;
+    }
     for (int64_t jr = 0; jr < nc; jr += NR) {
         int64_t cols = std::min<int64_t>(NR, N - (j0 + jr));
         T* d0 = dst + jr * kc;
-        if (B.cs == 1 && cols == NR) {
-            for (int64_t k = 0; k < kc; k++) {
-                const T* s = &B.at(k0 + k, j0 + jr);
-                for (int j = 0; j < NR; j++) d0[k * NR + j] = s[j];
-            }
-        } else if (B.rs == 1) {
+        if (B.rs == 1) {
             // B is the transpose of a row-major matrix: read along its rows.
             for (int64_t j = 0; j < cols; j++) {
                 const T* s = &B.at(k0, j0 + jr + j);
