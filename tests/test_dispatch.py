@@ -167,3 +167,32 @@ def test_updates_split_over_threads_give_bit_identical_results(variant, threads,
     for loss, weights in runs[1:]:
         assert np.array_equal(loss, runs[0][0])
         assert all(np.array_equal(a, b) for a, b in zip(weights, runs[0][1]))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_minibatches_gathered_over_threads_give_bit_identical_results(variant, threads, dtype):
+    # Batches of 50 rows of 400 inputs (160 KB in float64, 80 KB in float32)
+    # are gathered by the pool; 173 rows leave a last batch of 23. The
+    # weights of each row are gathered with it.
+    rng = np.random.default_rng(11)
+    X = rng.random((173, 400)).astype(dtype)
+    y = rng.random((173, 3)).astype(dtype)
+    w = rng.uniform(0.5, 2.0, 173)
+    runs = []
+    for n in (1, 2, 3):
+        _core.set_num_threads(n)
+        net = pn.Network([400, 20, 3], seed=5, dtype=dtype)
+        hist = net.fit(X, y, optimizer=pn.optim.SGD(lr=0.3), epochs=3, batch_size=50, seed=2,
+                       sample_weight=w)
+        runs.append((hist.loss, net.weights))
+    for loss, weights in runs[1:]:
+        assert np.array_equal(loss, runs[0][0])
+        assert all(np.array_equal(a, b) for a, b in zip(weights, runs[0][1]))
+    # The same batches, rows and weights as the NumPy backend's.
+    ref_net = pn.Network([400, 20, 3], seed=5, dtype=dtype, backend="numpy")
+    ref_hist = ref_net.fit(X, y, optimizer=pn.optim.SGD(lr=0.3), epochs=3, batch_size=50, seed=2,
+                           sample_weight=w)
+    rtol = 1e-12 if dtype == "float64" else 1e-4
+    np.testing.assert_allclose(runs[0][0], ref_hist.loss, rtol=rtol)
+    for a, b in zip(runs[0][1], ref_net.weights):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
