@@ -482,12 +482,24 @@ static inline uint64_t mix64(uint64_t x) {
 void epoch_permutation(int64_t* perm, int64_t m, uint64_t seed, uint64_t epoch,
                        std::vector<std::pair<uint64_t, int64_t>>& keys) {
     const uint64_t base = mix64(seed ^ mix64(epoch));
-    // Each key hashed once, then sorted with its index: ties broken by index,
-    // the same order as a stable argsort of the keys (reference.py).
-    keys.resize(size_t(m));
-    for (int64_t i = 0; i < m; i++) keys[size_t(i)] = {mix64(base ^ uint64_t(i)), i};
-    std::sort(keys.begin(), keys.end());
-    for (int64_t i = 0; i < m; i++) perm[i] = keys[size_t(i)].second;
+    // Each key hashed once, then the indices put in the order of their keys,
+    // ties by index: a stable argsort of the keys (reference.py). A radix
+    // sort, least significant byte first, each pass stable. std::sort of the
+    // few thousand keys of an epoch mispredicted every other comparison of
+    // random keys, 2 % of a digits-sized fit; this is several times faster.
+    keys.resize(size_t(2 * m));
+    std::pair<uint64_t, int64_t>* from = keys.data();
+    std::pair<uint64_t, int64_t>* to = from + m;
+    for (int64_t i = 0; i < m; i++) from[i] = {mix64(base ^ uint64_t(i)), i};
+    for (int shift = 0; shift < 64 && m > 1; shift += 8) {
+        int64_t start[257] = {};  // start[d + 1]: how many keys have byte d
+        for (int64_t i = 0; i < m; i++) start[((from[i].first >> shift) & 255) + 1]++;
+        if (start[((from[0].first >> shift) & 255) + 1] == m) continue;  // one byte: no move
+        for (int d = 0; d < 256; d++) start[d + 1] += start[d];
+        for (int64_t i = 0; i < m; i++) to[start[(from[i].first >> shift) & 255]++] = from[i];
+        std::swap(from, to);
+    }
+    for (int64_t i = 0; i < m; i++) perm[i] = from[i].second;
 }
 
 void epoch_permutation(int64_t* perm, int64_t m, uint64_t seed, uint64_t epoch) {
@@ -558,7 +570,7 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
     std::vector<T> wb(full || w == nullptr ? 0 : bs);
     std::vector<int64_t> perm(full ? 0 : m);
     std::vector<std::pair<uint64_t, int64_t>> keys;  // epoch_permutation's scratch
-    keys.reserve(full ? 0 : size_t(m));
+    keys.reserve(full ? 0 : size_t(2 * m));
     if (!full) std::iota(perm.begin(), perm.end(), int64_t(0));
     std::vector<T> best(keep_best ? P : 0);
     // The best monitored value so far, as a loss: accuracy enters negated.
