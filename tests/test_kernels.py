@@ -288,7 +288,8 @@ def test_network_forward_trace_and_gradients(rng, dtype, sizes, shift):
     assert_close(got_p, params - params.dtype.type(0.05) * want_grads, dtype)
 
 
-@pytest.mark.parametrize("m,seed,epoch", [(1, 0, 0), (10, 1, 0), (10, 1, 1), (1000, 2**64 - 1, 7)])
+@pytest.mark.parametrize("m,seed,epoch", [(0, 0, 0), (1, 0, 0), (2, 5, 3), (10, 1, 0), (10, 1, 1),
+                                          (1000, 2**64 - 1, 7), (100_000, 3, 2)])
 def test_epoch_permutation_matches(m, seed, epoch):
     got = _core.epoch_permutation(m, seed, epoch)
     want = ref.epoch_permutation(m, seed, epoch)
