@@ -20,9 +20,10 @@ SHAPES = [(1, 1, 1), (3, 5, 2), (7, 13, 11), (64, 37, 29)]  # (B, C, OC)
 # one cache block (C > 256), more rows than one block, a layer wider than one
 # column block (OC > 3072), narrow outputs (computed transposed), and sizes
 # big enough to be split over threads (in two parts, and in more than one part
-# per thread: fast.h kThreadedProduct, kFineProduct).
+# per thread: fast.h kThreadedProduct, kFineProduct), one of them an
+# MNIST-sized batch's (64 rows of 784 into 128: split by columns).
 BLOCKED_SHAPES = [(33, 300, 45), (5, 3, 3100), (130, 70, 3), (300, 600, 45), (97, 9, 1),
-                  (260, 700, 100)]
+                  (260, 700, 100), (64, 784, 128)]
 
 
 def assert_close(actual, desired, dtype=np.float64, rtol=None):
