@@ -80,9 +80,13 @@ def test_keyboard_interrupt_from_the_callback_carries_the_history(backend):
 
 
 _SIGINT_CHILD = """
-    import json, sys, time
+    import json, signal, sys, time
     import numpy as np
     import plainnet as pn
+    # Python leaves SIGINT ignored if it started that way, as it does under a
+    # shell that runs the tests in the background without job control; Ctrl-C
+    # is then no KeyboardInterrupt. The child asks for Python's usual handling.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     backend, epochs = sys.argv[1], int(sys.argv[2])
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((32, 4)), rng.uniform(-1, 1, (32, 2))
@@ -114,17 +118,18 @@ def test_ctrl_c_stops_fit_within_a_second_keeping_the_last_completed_iteration(b
     # and the interrupt carried no history. It gets fewer epochs: 4 * 10**5 of
     # its iterations still take far longer than the test waits.
     epochs = 10**7 if backend == "native" else 10**5
-    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(_SIGINT_CHILD), backend,
-                              str(epochs)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout.readline().strip() == "training"
-        time.sleep(0.4)
-        sent = time.monotonic()
-        child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=60)
-    finally:
-        child.kill()
+    # The with block closes the pipes even if the child has to be killed.
+    with subprocess.Popen([sys.executable, "-c", textwrap.dedent(_SIGINT_CHILD), backend,
+                           str(epochs)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
+        try:
+            assert child.stdout.readline().strip() == "training"
+            time.sleep(0.4)
+            sent = time.monotonic()
+            child.send_signal(signal.SIGINT)
+            out, err = child.communicate(timeout=60)
+        finally:
+            child.kill()
     assert child.returncode == 0, err
     result = json.loads(out)
     assert result["caught"] - sent < 1.0
