@@ -133,17 +133,29 @@ def test_two_threads_sharing_the_pool_get_their_own_results(threads):
         assert np.array_equal(gp, wp) and np.array_equal(gl, wl)
 
 
+def _same_on_threads(counts, train):
+    """Runs train() (returning a fitted network and its History) on each thread
+    count; requires bit-identical losses and weights, and returns the first run."""
+    runs = []
+    for n in counts:
+        _core.set_num_threads(n)
+        net, hist = train()
+        runs.append((hist.loss, net.weights))
+    for loss, weights in runs[1:]:
+        assert np.array_equal(loss, runs[0][0])
+        assert all(np.array_equal(a, b) for a, b in zip(weights, runs[0][1]))
+    return runs[0]
+
+
 def test_network_results_do_not_depend_on_threads(threads):
     X = np.random.default_rng(3).random((256, 64))
     y = (X[:, :10] > 0.5).astype(float)
-    runs = []
-    for n in (1, 2):
-        _core.set_num_threads(n)
+
+    def train():
         net = pn.Network([64, 300, 10], seed=5)
-        hist = net.fit(X, y, lr=0.5, epochs=5)
-        runs.append((hist.loss, net.weights))
-    assert np.array_equal(runs[0][0], runs[1][0])
-    assert all(np.array_equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
+        return net, net.fit(X, y, lr=0.5, epochs=5)
+
+    _same_on_threads((1, 2), train)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -158,15 +170,12 @@ def test_updates_split_over_threads_give_bit_identical_results(variant, threads,
     # The parts must run the variant's own code, as the unsplit update does.
     X = np.random.default_rng(3).random((64, SIZES[0])).astype(dtype)
     y = np.random.default_rng(4).random((64, SIZES[-1])).astype(dtype)
-    runs = []
-    for n in (1, 2, 3):
-        _core.set_num_threads(n)
+
+    def train():
         net = pn.Network(SIZES, seed=5, dtype=dtype)
-        hist = net.fit(X, y, optimizer=optimizer(), epochs=4)
-        runs.append((hist.loss, net.weights))
-    for loss, weights in runs[1:]:
-        assert np.array_equal(loss, runs[0][0])
-        assert all(np.array_equal(a, b) for a, b in zip(weights, runs[0][1]))
+        return net, net.fit(X, y, optimizer=optimizer(), epochs=4)
+
+    _same_on_threads((1, 2, 3), train)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -178,21 +187,16 @@ def test_minibatches_gathered_over_threads_give_bit_identical_results(variant, t
     X = rng.random((173, 400)).astype(dtype)
     y = rng.random((173, 3)).astype(dtype)
     w = rng.uniform(0.5, 2.0, 173)
-    runs = []
-    for n in (1, 2, 3):
-        _core.set_num_threads(n)
-        net = pn.Network([400, 20, 3], seed=5, dtype=dtype)
-        hist = net.fit(X, y, optimizer=pn.optim.SGD(lr=0.3), epochs=3, batch_size=50, seed=2,
-                       sample_weight=w)
-        runs.append((hist.loss, net.weights))
-    for loss, weights in runs[1:]:
-        assert np.array_equal(loss, runs[0][0])
-        assert all(np.array_equal(a, b) for a, b in zip(weights, runs[0][1]))
+
+    def train(backend="native"):
+        net = pn.Network([400, 20, 3], seed=5, dtype=dtype, backend=backend)
+        return net, net.fit(X, y, optimizer=pn.optim.SGD(lr=0.3), epochs=3, batch_size=50,
+                            seed=2, sample_weight=w)
+
+    loss, weights = _same_on_threads((1, 2, 3), train)
     # The same batches, rows and weights as the NumPy backend's.
-    ref_net = pn.Network([400, 20, 3], seed=5, dtype=dtype, backend="numpy")
-    ref_hist = ref_net.fit(X, y, optimizer=pn.optim.SGD(lr=0.3), epochs=3, batch_size=50, seed=2,
-                           sample_weight=w)
+    ref_net, ref_hist = train("numpy")
     rtol = 1e-12 if dtype == "float64" else 1e-4
-    np.testing.assert_allclose(runs[0][0], ref_hist.loss, rtol=rtol)
-    for a, b in zip(runs[0][1], ref_net.weights):
+    np.testing.assert_allclose(loss, ref_hist.loss, rtol=rtol)
+    for a, b in zip(weights, ref_net.weights):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
