@@ -209,11 +209,28 @@ class Network:
                     "params": self._params.copy(), "backend": self._backend,
                     "optimizer": None if self._optimizer is None else self._optimizer.copy()}
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        params = np.require(state["params"], requirements=["C", "W", "O"])
-        self._setup(tuple(state["layers"]), tuple(state["activations"]),
-                    state.get("loss", "mse"), params, state["backend"], state.get("optimizer"))
-
+    def __setstate__(self, state: Any) -> None:
+        # A pickle may come from anyone: the state is checked as a save is.
+        if not isinstance(state, dict):
+            raise ValueError(f"unpickle: expected a Network's state (a dict), got "
+                             f"{type(state).__name__}")
+        missing = sorted({"layers", "activations", "params", "backend"} - state.keys())
+        if missing:
+            raise ValueError(f"unpickle: the Network's state has no {', '.join(missing)}")
+        layers, acts = state["layers"], state["activations"]
+        if not isinstance(layers, (tuple, list)) or not isinstance(acts, (tuple, list)):
+            raise ValueError("unpickle: the Network's state holds layers and activations that "
+                             "are not lists")
+        backend = state["backend"]
+        if not isinstance(backend, str) or backend not in BACKENDS:
+            raise ValueError(f"unpickle: the Network's backend {backend!r:.60} is not one of "
+                             f"{BACKENDS}")
+        params = state["params"]
+        if type(params) is not np.ndarray:
+            raise ValueError(f"unpickle: the Network's parameters are a "
+                             f"{type(params).__name__}, expected a NumPy array")
+        _adopt(self, layers, acts, state.get("loss", "mse"), params, backend,
+               state.get("optimizer"), "unpickle")
     def __copy__(self) -> "Network":
         return self.copy()
 
@@ -718,7 +735,7 @@ class Network:
             check.finite(Wv, f"weights[{i}]")
             check.finite(bv, f"biases[{i}]")
         net = cls.__new__(cls)
-        net._setup(sizes_t, acts, loss, params, backend, None)
+        _adopt(net, sizes_t, acts, loss, params, backend, None, "from_weights")
         return net
 
     # ------------------------------------------------------------ PyTorch and ONNX
@@ -800,24 +817,72 @@ class Network:
         return _io.write(path, meta, [W for W, _ in layers], [b for _, b in layers], extra)
 
     @classmethod
-    def load(cls, path: PathLike, backend: str = "native") -> "Network":
-        """Read a network written by ``save`` (with its optimizer, as ``net.optimizer``)."""
+    def load(cls, path: Any, backend: str = "native") -> "Network":
+        """Read a network written by ``save`` (with its optimizer, as ``net.optimizer``).
+
+        ``path`` is a file path or a binary file object (``open(path, "rb")``,
+        ``io.BytesIO``). Any file is safe to load, whoever wrote it: ``meta``
+        is checked against its schema before any array is read, each array's
+        header is checked against what ``meta`` calls for before its data is
+        read, and nothing else in the archive is read. Memory and time are at
+        most a small multiple of the size of the network the file describes.
+        Anything that is not a save this plainnet wrote, or could have written,
+        is refused with a ValueError that names the file and the field or
+        array at fault (FileNotFoundError for a missing path).
+        """
         _backend_module(backend)
-        meta, weights, biases, extra = _io.read(path)
-        where = _io.not_a_save(path)
+        meta, weights, biases, state = _io.read(path)
+        where = _io.Source.describe(path)
+        dt = np.dtype(meta.dtype)
+        params = _zeros(_layout.num_parameters(meta.layers), dt, "load")
+        for (Wv, bv), W, b in zip(_layout.unpack(params, meta.layers), weights, biases):
+            Wv[...] = W
+            bv[...] = b
+        del weights, biases
+        opt = None
         try:
-            net = cls.from_weights(weights, biases, activation=list(meta["activations"]),
-                                   backend=backend, dtype=meta["dtype"],
-                                   loss=meta.get("loss", "mse"))
-            if meta.get("optimizer") is not None:
-                net._optimizer = optim.from_saved(meta["optimizer"], extra, net.num_parameters,
-                                                  net.dtype)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{where} (inconsistent contents: {exc})") from None
-        if net.layers != list(meta["layers"]):
-            raise ValueError(f"{where} (layers {meta['layers']} do not match the stored weights "
-                             f"{net.layers})")
+            if meta.optimizer is not None:
+                opt = optim.from_saved(meta.optimizer, state, params.size, dt)
+        except ValueError as exc:
+            raise ValueError(f"load: {where} is not a plainnet save ({exc})") from None
+        net = cls.__new__(cls)
+        _adopt(net, meta.layers, meta.activations, meta.loss, params, backend, opt,
+               f"load: {where} is not a plainnet save", fresh_optimizer=True)
         return net
+
+
+def _adopt(net: Network, layers: Any, acts: Any, loss: Any, params: np.ndarray, backend: str,
+           optimizer: Any, where: str, fresh_optimizer: bool = False) -> None:
+    """Check a whole network state and set ``net`` up with it: the one gate through
+    which state from outside (a save, a pickle, weights, a torch model) enters.
+
+    The layer sizes, activations and loss are checked as the constructor
+    checks them; the parameters must be a 1-D float64 or float32 array of the
+    size the layers call for, all finite; the optimizer one of plainnet's with
+    valid settings, counts and state for these parameters. ValueError
+    starting with ``where`` otherwise.
+    """
+    try:
+        sizes = check.layer_sizes(layers)
+        names = _activation_list(list(acts), None, len(sizes) - 1)
+        loss_name = check.loss_pairing(names, loss, sizes[-1])
+        if params.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+            raise ValueError(f"params: expected float64 or float32 values, got {params.dtype}")
+        count = _layout.num_parameters(sizes)
+        if params.shape != (count,):
+            raise ValueError(f"params: layers {list(sizes)} have {count} parameters, got an "
+                             f"array of shape {params.shape}")
+        params = np.require(params, dtype=params.dtype.newbyteorder("="),
+                            requirements=["C", "W", "O"])
+        for i, (W, b) in enumerate(_layout.unpack(params, sizes)):
+            check.finite(W, f"weights[{i}]")
+            check.finite(b, f"biases[{i}]")
+        if optimizer is not None and not fresh_optimizer:
+            optimizer = optim.checked(optimizer, count, params.dtype)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}" if where.startswith("unpickle") else
+                         f"{where} ({exc})") from None
+    net._setup(sizes, names, loss_name, params, backend, optimizer)
 
 
 def _print_progress(iteration: int, loss: float) -> None:
