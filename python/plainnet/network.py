@@ -762,13 +762,21 @@ class Network:
         None means "cross_entropy" after an ``nn.Softmax``, "mse" otherwise.
         Anything else (another kind of module or layer, an activation with
         other arguments, two activations in a row, a Linear without bias) is
-        refused with an error naming the module and its place in the model.
+        refused with an error naming the module and its place in the model;
+        so are a module instance used in two places, hooks of any kind (on a
+        module or global), and parameters that are not dense CPU-readable
+        values (sparse, or on the ``meta`` device). Last, the model and the
+        imported network are run on a probe batch of 4 rows, and the import
+        is refused if their outputs differ beyond rounding: the network
+        computes exactly what the model computes, or there is no network.
         """
         weights, biases, acts, dtype = _torch.from_torch(model)
         if loss is None:
             loss = "cross_entropy" if acts[-1] == "softmax" else "mse"
-        return cls.from_weights(weights, biases, activation=acts, backend=backend,
-                                dtype=dtype, loss=loss)
+        net = cls.from_weights(weights, biases, activation=acts, backend=backend,
+                               dtype=dtype, loss=loss)
+        _torch.probe(model, weights, biases, acts, dtype, net.forward)
+        return net
 
     @overload
     def to_onnx(self, path: None = None) -> "onnx.ModelProto": ...
