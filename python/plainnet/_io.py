@@ -246,13 +246,13 @@ def _read_array(archive: zipfile.ZipFile, what: str, dtype: np.dtype,
             raise ValueError(f"'{what}' holds {info.file_size - stream.tell()} bytes of data, "
                              f"its header calls for {nbytes}")
         out = np.empty(count, dtype=got)
-        view = memoryview(out).cast("B")
+        view = out.view(np.uint8)
         at = 0
         while at < nbytes:
             chunk = stream.read(min(_CHUNK, nbytes - at))
             if not chunk:
                 raise ValueError(f"'{what}' ends after {at} of its {nbytes} bytes")
-            view[at:at + len(chunk)] = chunk
+            view[at:at + len(chunk)] = np.frombuffer(chunk, np.uint8)
             at += len(chunk)
         if stream.read(1):  # also where zipfile checks the member's CRC
             raise ValueError(f"'{what}' holds more than its header calls for")

@@ -558,16 +558,17 @@ class Network:
             opt = optimizer
             check.learning_rate(opt.lr, self.dtype, "optimizer.lr")
         rate = opt.lr
-        n_epochs = check.integer(epochs, "epochs", minimum=0)
+        n_epochs = check.integer(epochs, "epochs", minimum=0, maximum=_layout.MAX_ELEMENTS)
         if batch_size is not None:
-            batch_size = check.integer(batch_size, "batch_size", minimum=1)
+            batch_size = check.integer(batch_size, "batch_size", minimum=1,
+                                       maximum=_layout.MAX_ELEMENTS)
         if not isinstance(shuffle, (bool, np.bool_)):
             raise TypeError(f"shuffle: expected a bool, got {type(shuffle).__name__} {shuffle!r}")
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(2, np.uint32).view(np.uint64)[0])
         else:
             seed = check.fit_seed(seed)
-        every = check.integer(log_every, "log_every", minimum=0)
+        every = check.integer(log_every, "log_every", minimum=0, maximum=_layout.MAX_ELEMENTS)
         callback = check.callback(callback)
         if callback is None and every > 0:
             callback = _print_progress
@@ -585,7 +586,8 @@ class Network:
             if not w.any():
                 raise ValueError("sample_weight: the weights of the training rows (those not "
                                  "held out by validation_split) are all 0")
-        wait = 0 if patience is None else check.integer(patience, "patience", minimum=1)
+        wait = 0 if patience is None else check.integer(patience, "patience", minimum=1,
+                                                        maximum=_layout.MAX_ELEMENTS)
         watch = "val_loss" if monitor is None else check.choice(monitor, "monitor",
                                                                 _layout.MONITORS)
         if wait and xv is None and watch != "loss":

@@ -304,7 +304,7 @@ def checked(opt: Any, num_params: int, dt: np.dtype, field: str = "optimizer") -
                          f"Rprop), got {cls.__name__}")
     try:
         settings = opt.settings()
-        fresh = cls(**settings)
+        fresh: Optimizer = cls(**settings)
     except (AttributeError, TypeError, ValueError) as exc:
         raise ValueError(f"{field}: its settings are not valid ({exc})") from None
     for count in ("steps", "epochs"):
