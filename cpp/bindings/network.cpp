@@ -209,7 +209,9 @@ py::array_t<double> to_array(const std::vector<double>& v, int64_t n) {
 
 std::string gigabytes(double bytes) {
     char text[64];
-    std::snprintf(text, sizeof text, "%.3g GB", bytes / 1e9);
+    const char* unit = bytes >= 1e9 ? "GB" : bytes >= 1e6 ? "MB" : bytes >= 1e3 ? "kB" : "bytes";
+    const double scale = bytes >= 1e9 ? 1e9 : bytes >= 1e6 ? 1e6 : bytes >= 1e3 ? 1e3 : 1.0;
+    std::snprintf(text, sizeof text, "%.3g %s", bytes / scale, unit);
     return text;
 }
 
@@ -363,7 +365,9 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
             const int64_t done = int64_t(losses.size());
             py::object err = py::module_::import("builtins").attr("MemoryError")(
                 fit_memory_message(L, a.m, batch_size, sizeof(T), done));
-            err.attr("plainnet_partial_fit") = py::make_tuple(to_array(losses, done), done);
+            if (done > 0) {  // before the first iteration nothing changed
+                err.attr("plainnet_partial_fit") = py::make_tuple(to_array(losses, done), done);
+            }
             PyErr_SetObject(PyExc_MemoryError, err.ptr());
             throw py::error_already_set();
         }
