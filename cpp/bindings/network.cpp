@@ -207,7 +207,7 @@ py::array_t<double> to_array(const std::vector<double>& v, int64_t n) {
     return out;
 }
 
-std::string gigabytes(double bytes) {
+std::string byte_count(double bytes) {
     char text[64];
     const char* unit = bytes >= 1e9 ? "GB" : bytes >= 1e6 ? "MB" : bytes >= 1e3 ? "kB" : "bytes";
     const double scale = bytes >= 1e9 ? 1e9 : bytes >= 1e6 ? 1e6 : bytes >= 1e3 ? 1e3 : 1.0;
@@ -231,10 +231,10 @@ std::string fit_memory_message(const Layout& L, int64_t m, int64_t batch_size, s
                    "with them; the weights are those of the last one)"
                  : " before training started";
     text += ": batches of " + std::to_string(int64_t(rows)) + " rows need " +
-            gigabytes(outputs + backward + grads + batch) + " of buffers (every layer's output "
-            "and weighted sum: " + gigabytes(outputs) + "; the backward pass: " +
-            gigabytes(backward) + "; the gradient: " + gigabytes(grads) +
-            (full ? "" : "; the batch and the epoch's order: " + gigabytes(batch)) +
+            byte_count(outputs + backward + grads + batch) + " of buffers (every layer's output "
+            "and weighted sum: " + byte_count(outputs) + "; the backward pass: " +
+            byte_count(backward) + "; the gradient: " + byte_count(grads) +
+            (full ? "" : "; the batch and the epoch's order: " + byte_count(batch)) +
             ") beside the data; use a smaller batch_size";
     return text;
 }

@@ -226,9 +226,11 @@ class Network:
             raise ValueError(f"unpickle: the Network's backend {backend!r:.60} is not one of "
                              f"{BACKENDS}")
         params = state["params"]
-        if type(params) is not np.ndarray:
+        if not isinstance(params, np.ndarray):
             raise ValueError(f"unpickle: the Network's parameters are a "
                              f"{type(params).__name__}, expected a NumPy array")
+        if type(params) is not np.ndarray:  # a memmap (joblib), or another subclass
+            params = np.array(params, subok=False)
         _adopt(self, layers, acts, state.get("loss", "mse"), params, backend,
                state.get("optimizer"), "unpickle")
     def __copy__(self) -> "Network":

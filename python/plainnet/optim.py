@@ -272,8 +272,10 @@ def check_state(name: str, state: Any, num_params: int, dt: np.dtype, field: str
     out = []
     for k, s in enumerate(state):
         where = f"{field}[{k}]"
-        if type(s) is not np.ndarray:
+        if not isinstance(s, np.ndarray):
             raise ValueError(f"{where}: expected a NumPy array, got {type(s).__name__}")
+        if type(s) is not np.ndarray:  # a memmap (joblib), or another subclass
+            s = np.array(s, subok=False)
         if s.dtype != dt:
             raise ValueError(f"{where}: expected {dt.name} values (the network's dtype), "
                              f"got {s.dtype}")
