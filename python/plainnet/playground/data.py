@@ -50,7 +50,8 @@ class Data:
 
     def labels(self, y: np.ndarray) -> list[float]:
         """The targets as one number per point (class index or value), for the page."""
-        return [float(v) for v in np.asarray(y).reshape(len(y), -1)[:, 0]]
+        a = np.asarray(y)
+        return [float(v) for v in (a if a.ndim == 1 else a[:, 0])]
 
 
 def _xor(n: int, noise: float, rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:

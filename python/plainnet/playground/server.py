@@ -226,6 +226,8 @@ class Connection:
         except (ValueError, TypeError, KeyError, FloatingPointError, OverflowError,
                 MemoryError, RecursionError) as exc:
             await self.error(str(exc)[:2000], kind)
+        except Exception as exc:  # a bug: said to the page, and the page keeps its server
+            await self.error(f"internal error ({type(exc).__name__}): {str(exc)[:2000]}", kind)
 
     # ------------------------------------------------------------ training task
 
@@ -390,6 +392,9 @@ class Server:
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self.socket.bind((host, port))
+            # listening now, so that the URL printed next is reachable at once (connections
+            # wait in the backlog until uvicorn accepts them)
+            self.socket.listen(128)
         except OSError:
             self.socket.close()
             raise

@@ -259,7 +259,11 @@ class Session:
     def __init__(self, user_data: Optional[datamod.Data] = None) -> None:
         self.user_data = user_data
         self.speeds: dict[str, float] = {}
-        self.configure({} if user_data is None else {"data": {"source": "user"}})
+        if user_data is None:
+            self.configure({})
+        else:  # show(X, y)'s data, split as show was asked to
+            share = len(user_data.X_test) / (len(user_data.X) + len(user_data.X_test))
+            self.configure({"data": {"source": "user", "test_fraction": round(share, 3)}})
 
     # ------------------------------------------------------------ setup
 
