@@ -69,7 +69,8 @@ export function drawBoundary(canvas, data, frame) {
   for (const [set, rim] of [[data.train, "#fff"], [data.test, "#000"]]) {
     set.x.forEach((p, i) => {
       ctx.beginPath();
-      ctx.arc(px(p[0]), py(p[1]), set.x.length > 500 ? 2.5 : 4, 0, 2 * Math.PI);
+      const count = data.train.x.length + data.test.x.length;
+      ctx.arc(px(p[0]), py(p[1]), count > 500 ? 2.5 : (count > 50 ? 4 : 7), 0, 2 * Math.PI);
       ctx.fillStyle = `rgb(${labelColour(data, set.label[i]).join(",")})`;
       ctx.fill();
       ctx.lineWidth = 1.2;
@@ -135,7 +136,9 @@ export function drawNetwork(canvas, data, frame) {
     ctx.fillStyle = "#333";
     ctx.font = "11px sans-serif";
     const name = l === 0 ? "inputs" : (l === cols - 1 ? `output (${data.activations[l - 1]})` : data.activations[l - 1]);
-    ctx.fillText(name, colX(l), H - 6);
+    ctx.textAlign = l === cols - 1 ? "right" : "left";
+    ctx.fillText(name, l === cols - 1 ? colX(l) + boxes[l] : colX(l), H - 6);
+    ctx.textAlign = "left";
   });
 }
 
