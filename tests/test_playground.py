@@ -69,6 +69,17 @@ def start(ws):
     return ready, data, frame
 
 
+def stepped(ws, epochs):
+    """Send a step; returns the last frame it sent (steps send frames as they train)."""
+    ws.send_json({"type": "step", "epochs": epochs})
+    while True:
+        status, before = receive_until(ws, "status")
+        if not status["playing"]:
+            frames = [m for m in before if m["type"] == "frame"]
+            assert frames and frames[-1]["epoch"] == status["epoch"]
+            return frames[-1]
+
+
 def weights_of(ws):
     ws.send_json({"type": "weights"})
     msg, _ = receive_until(ws, "weights")
@@ -144,10 +155,7 @@ def test_every_message_type(client):
         assert [len(layer) for layer in frame["units"]["maps"]] == [4, 1]
         initial = weights_of(ws)
 
-        ws.send_json({"type": "step", "epochs": 5})
-        frame, _ = receive_until(ws, "frame")
-        assert frame["epoch"] == 5
-        assert receive_until(ws, "status")[0]["playing"] is False
+        assert stepped(ws, 5)["epoch"] == 5
 
         ws.send_json({"type": "speed", "epochs_per_frame": 50})
         assert receive_until(ws, "status")[0]["epochs_per_frame"] == 50
@@ -198,13 +206,11 @@ def test_every_message_type(client):
 def test_one_step_in_numbers_is_the_update_fit_makes(client):
     with opened(client) as ws:
         start(ws)
-        ws.send_json({"type": "step", "epochs": 3})
-        receive_until(ws, "status")
+        stepped(ws, 3)
         before = weights_of(ws)
         ws.send_json({"type": "one_step", "point": None})
         shown, _ = receive_until(ws, "one_step")
-        ws.send_json({"type": "step", "epochs": 1})
-        receive_until(ws, "status")
+        stepped(ws, 1)
         after = weights_of(ws)
     for l, layer in enumerate(shown["layers"]):
         moved = np.array(after["weights"][l]) - np.array(before["weights"][l])
@@ -242,8 +248,7 @@ def test_training_matches_fit_bit_for_bit(client, backend):
         ws.send_json({"type": "config", "config": {**SETUP, "backend": backend}})
         receive_until(ws, "frame")
         for epochs in (1, 4, 2):
-            ws.send_json({"type": "step", "epochs": epochs})
-            receive_until(ws, "status")
+            stepped(ws, epochs)
         ws.send_json({"type": "speed", "epochs_per_frame": 3})
         ws.send_json({"type": "play"})
         for _ in range(3):
@@ -276,8 +281,7 @@ def test_the_python_script_and_the_download_give_the_page_weights(client, tmp_pa
             "training": {"optimizer": "sgd", "lr": 0.3, "momentum": 0.9}}})
         data, _ = receive_until(ws, "data")
         assert data["kind"] == "multiclass" and data["classes"] == 3
-        ws.send_json({"type": "step", "epochs": 37})
-        receive_until(ws, "status")
+        stepped(ws, 37)
         got = weights_of(ws)
         ws.send_json({"type": "python"})
         script = receive_until(ws, "python")[0]["script"]
@@ -430,9 +434,7 @@ def test_a_thousand_malformed_messages_leave_the_server_answering(client):
         ws.send_json({"type": "config", "config": {}})
         receive_until(ws, "frame")
         assert weights_of(ws)["weights"] == before["weights"]
-        ws.send_json({"type": "step", "epochs": 2})
-        frame, _ = receive_until(ws, "frame")
-        assert frame["epoch"] == 2
+        assert stepped(ws, 2)["epoch"] == 2
 
 
 def test_divergence_pauses_with_an_error(client):
@@ -445,9 +447,31 @@ def test_divergence_pauses_with_an_error(client):
         receive_until(ws, "frame")
         ws.send_json({"type": "step", "epochs": 200})
         err, _ = receive_until(ws, "error")
-        assert "NaN or Inf" in err["message"]
-        ws.send_json({"type": "ping"})
-        receive_until(ws, "pong", errors_expected=True)
+        assert "NaN or Inf" in err["message"] and err["about"] == "step"
+        status, _ = receive_until(ws, "status")
+        assert status["playing"] is False and 0 < status["epoch"] < 200
+        got = weights_of(ws)
+    # the page counts the epochs fit completed: the weights are those of fit's last finite step
+    d = pgdata.make("plane")
+    net = pn.Network([2, 8, 1], activation=["relu", "linear"], seed=42)
+    net.fit(d.X, d.y, lr=100.0, epochs=got["epoch"], seed=42)
+    for mine, theirs in zip(net.weights, got["weights"]):
+        assert np.array_equal(mine, np.array(theirs))
+
+
+def test_play_stops_at_the_stop_loss(client):
+    with opened(client) as ws:
+        start(ws)
+        ws.send_json({"type": "config", "config": {"training": {"stop_loss": 0.1}}})
+        receive_until(ws, "frame")
+        ws.send_json({"type": "play"})
+        while True:
+            status, before = receive_until(ws, "status")
+            if not status["playing"]:
+                break
+        assert status["stopped"] == "stop_loss"
+        frames = [m for m in before if m["type"] == "frame"]
+        assert frames[-1]["test_loss"] < 0.1 <= frames[-2]["test_loss"]
 
 
 def test_closing_a_playing_page_stops_its_training(client):
@@ -485,6 +509,32 @@ def test_the_command_prints_one_line_and_serves(tmp_path):
         out, err = proc.communicate(timeout=20)
     assert out == ""  # nothing after the one line
     assert "Traceback" not in err
+
+
+def test_the_real_server_checks_origins_and_answers_large_messages():
+    websockets_sync = pytest.importorskip("websockets.sync.client")
+    from websockets.exceptions import InvalidStatus
+
+    server = pgserver.Server("127.0.0.1", 0)
+    server.start()
+    try:
+        ws_url = server.url.replace("http://", "ws://").replace("/?token=", "/ws?token=")
+        origin = f"http://127.0.0.1:{server.port}"
+        with pytest.raises(InvalidStatus) as info:
+            websockets_sync.connect(ws_url, origin="http://evil.example", open_timeout=10)
+        assert info.value.response.status_code == 403
+        with pytest.raises(InvalidStatus):
+            websockets_sync.connect(ws_url.split("?")[0] + "?token=wrong", origin=origin)
+        with websockets_sync.connect(ws_url, origin=origin, max_size=None) as ws:
+            assert [json.loads(ws.recv(timeout=10))["type"] for _ in range(3)] == \
+                ["ready", "data", "frame"]
+            ws.send(json.dumps({"type": "ping", "pad": "x" * (pgserver.MAX_MESSAGE_BYTES * 2)}))
+            reply = json.loads(ws.recv(timeout=10))
+            assert reply["type"] == "error" and "too large" in reply["message"]
+            ws.send(json.dumps({"type": "ping"}))
+            assert json.loads(ws.recv(timeout=10))["type"] == "pong"
+    finally:
+        server.stop()
 
 
 def test_show_opens_the_page_on_user_data():

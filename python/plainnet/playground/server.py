@@ -231,18 +231,23 @@ class Connection:
 
     # ------------------------------------------------------------ training task
 
-    async def play_loop(self) -> None:
+    async def play_loop(self, budget: Optional[int] = None) -> None:
+        """Train and send frames until paused (or, for a step, until budget epochs are done)."""
         loop = asyncio.get_running_loop()
         window: list[tuple[float, int]] = []
         try:
-            while self.playing:
+            while self.playing and (budget is None or budget > 0):
                 start = loop.time()
                 async with self.lock:
                     if not self.playing:
                         break
                     epochs = self.epochs_per_frame
+                    if budget is not None:
+                        epochs = min(epochs, budget)
+                        budget -= epochs
                     took = await asyncio.to_thread(self.session.train, epochs)
                     frame = await asyncio.to_thread(self.session.frame)
+                    stop = self.session.reached_stop_loss()
                 # adapt the epochs per frame to the training time, up to the speed asked for
                 if took < TARGET_CHUNK_SECONDS / 2:
                     self.epochs_per_frame = min(self.max_epochs_per_frame, epochs * 2)
@@ -254,10 +259,18 @@ class Connection:
                 elapsed = max(now - window[0][0], FRAME_SECONDS)
                 frame["epochs_per_second"] = round(sum(e for _, e in window) / elapsed, 1)
                 await self.send(frame)
-                await asyncio.sleep(max(0.0, FRAME_SECONDS - (loop.time() - start)))
+                if stop:
+                    self.playing = False
+                    await self.send({**self.status(), "stopped": "stop_loss"})
+                    return
+                if budget is None or budget > 0:
+                    await asyncio.sleep(max(0.0, FRAME_SECONDS - (loop.time() - start)))
+            if budget is not None:  # a step that ran to its end
+                self.playing = False
+                await self.send(self.status())
         except (ValueError, TypeError, FloatingPointError, OverflowError, MemoryError) as exc:
             self.playing = False
-            await self.error(f"training stopped: {exc}", "play")
+            await self.error(f"training stopped: {exc}", "step" if budget is not None else "play")
             await self.send(self.session.frame())
             await self.send(self.status())
         except Exception:  # the page went away while a frame was being sent
@@ -293,15 +306,13 @@ class Connection:
         await self.send(self.status())
 
     async def on_step(self, message: dict[str, Any]) -> None:
-        epochs = message.get("epochs", 1)
-        sessionmod._int(epochs, "epochs", 1, sessionmod.MAX_EPOCHS_PER_CALL)
+        """Train ``epochs`` epochs (default 1) and pause: in frames, so that pause stops it."""
+        epochs = sessionmod._int(message.get("epochs", 1), "epochs", 1,
+                                 sessionmod.MAX_EPOCHS_PER_CALL)
         await self.stop()
-        async with self.lock:
-            try:
-                await asyncio.to_thread(self.session.train, epochs)
-            finally:
-                await self.send(self.session.frame())
-        await self.send(self.status())
+        self.playing = True
+        self.epochs_per_frame = min(self.epochs_per_frame, self.max_epochs_per_frame)
+        self.task = asyncio.create_task(self.play_loop(budget=epochs))
 
     async def on_reset(self, message: dict[str, Any]) -> None:
         async with self.lock:
@@ -405,7 +416,9 @@ class Server:
         self.url = f"http://{_url_host(host)}:{self.port}/?token={self.token}"
         ws = "websockets-sansio" if _has_sansio() else "websockets"
         config = uvicorn.Config(app, log_level="warning", ws=ws, lifespan="off",
-                                ws_max_size=MAX_MESSAGE_BYTES + 4096)
+                                # larger messages than the page may send get an error
+                                # message; only those beyond 8 times that close the socket
+                                ws_max_size=8 * MAX_MESSAGE_BYTES)
         self.server = uvicorn.Server(config)
         self.thread: Optional[threading.Thread] = None
 

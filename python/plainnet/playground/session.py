@@ -47,7 +47,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "network": {"hidden": [4], "activations": ["sigmoid"], "loss": "mse", "init": "normal",
                 "seed": 42},
     "training": {"optimizer": "sgd", "lr": 2.0, "momentum": 0.0, "weight_decay": 0.0,
-                 "batch_size": 0, "l2": 0.0},
+                 "batch_size": 0, "l2": 0.0, "stop_loss": 0.0},
     "backend": "native",
 }
 
@@ -205,6 +205,8 @@ class Settings:
         bs = _int(t["batch_size"], "training.batch_size", 0, datamod.MAX_POINTS)
         self.batch_size: Optional[int] = None if bs == 0 or bs >= len(self.data.X) else bs
         self.l2 = _num(t["l2"], "training.l2", 0.0, 100.0)
+        # play pauses once the test loss is below this (0: never)
+        self.stop_loss = _num(t["stop_loss"], "training.stop_loss", 0.0, 1e6)
         self.backend = _choice(c["backend"], "backend", BACKENDS)
         self.make_optimizer()  # its own checks, now rather than at the first step
 
@@ -306,14 +308,31 @@ class Session:
             raise ValueError(f"epochs: a run trains at most {MAX_EPOCHS} epochs")
         s, d = self.settings, self.settings.data
         start = time.perf_counter()
-        self.net.fit(d.X, d.y, optimizer=self.opt, epochs=epochs, batch_size=s.batch_size,
-                     seed=s.seed, l2=s.l2)
+        try:
+            self.net.fit(d.X, d.y, optimizer=self.opt, epochs=epochs, batch_size=s.batch_size,
+                         seed=s.seed, l2=s.l2)
+        except FloatingPointError as exc:
+            # fit kept the last finite weights; count the epochs it completed before them
+            history = getattr(exc, "history", None)
+            if history is not None and history.iterations_per_epoch:
+                self.epoch += history.iterations // history.iterations_per_epoch
+            self._record()
+            raise
         took = time.perf_counter() - start
         self.epoch += epochs
         if took > 0:
             self.speeds[s.backend] = epochs / took
         self._record()
         return took
+
+    def reached_stop_loss(self) -> bool:
+        """Whether the test loss (the training loss without a test set) is below stop_loss."""
+        if self.settings.stop_loss <= 0:
+            return False
+        value = self.metrics["test_loss"]
+        if value is None:
+            value = self.metrics["train_loss"]
+        return value is not None and value < self.settings.stop_loss
 
     def _losses(self) -> dict[str, Optional[float]]:
         d = self.settings.data

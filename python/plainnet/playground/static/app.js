@@ -106,6 +106,7 @@ function readConfig() {
   c.training = {
     optimizer: $("optimizer").value, lr: num("lr"), momentum: num("momentum"),
     weight_decay: num("weight-decay"), batch_size: num("batch-size"), l2: num("l2"),
+    stop_loss: num("stop-loss"),
   };
   c.backend = $("backend").value;
   return c;
@@ -122,6 +123,7 @@ function applyConfig(c) {
   $("loss").value = n.loss; $("init").value = n.init; $("init-seed").value = n.seed;
   $("optimizer").value = t.optimizer; $("lr").value = t.lr; $("momentum").value = t.momentum;
   $("weight-decay").value = t.weight_decay; $("batch-size").value = t.batch_size; $("l2").value = t.l2;
+  $("stop-loss").value = t.stop_loss;
   $("backend").value = c.backend;
   document.body.dataset.source = d.source;
   $("draw-count").textContent = `${state.drawn.length} points`;
@@ -283,7 +285,7 @@ function wire() {
   $("dataset").addEventListener("change", () => sendConfig({ autoLoss: true }));
   $("classes").addEventListener("change", () => sendConfig({ autoLoss: true }));
   for (const id of ["points", "noise", "test-fraction", "data-seed", "loss", "init", "init-seed",
-    "optimizer", "lr", "momentum", "weight-decay", "batch-size", "l2"]) {
+    "optimizer", "lr", "momentum", "weight-decay", "batch-size", "l2", "stop-loss"]) {
     $(id).addEventListener("change", () => sendConfig());
   }
   $("add-layer").addEventListener("click", () => {
