@@ -139,11 +139,17 @@ def test_add_a_layer_change_an_activation_and_see_one_step(page: Any) -> None:
     page.focus("[data-testid=step]")
     page.keyboard.press("Enter")
     wait_epoch_at_least(page, 1)
+    # pick XOR's point (0, 1), training point 1, by clicking it (the plane spans -0.1 to 1.1)
+    box = page.locator("[data-testid=boundary]").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.1 / 1.2, box["y"] + box["height"] * 0.1 / 1.2)
+    page.wait_for_function("document.querySelector('[data-testid=one-step-output]')"
+                           ".textContent.includes('training point 1')")
+    assert page.input_value("[data-testid=numbers-point]") == "1"
     page.fill("[data-testid=numbers-point]", "2")
     page.click("[data-testid=one-step]")
-    page.wait_for_selector("[data-testid=one-step-loss]")
+    page.wait_for_function("document.querySelector('[data-testid=one-step-output]')"
+                           ".textContent.includes('training point 2')")
     out = text(page, "one-step-output")
-    assert "training point 2" in out
     assert "Layer 3 (sigmoid)" in out and "Layer 2 (tanh)" in out
     assert "def dense_forward" in out and "def dense_backward" in out
     assert "dE/dW" in out and "update of W" in out

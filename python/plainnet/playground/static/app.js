@@ -6,7 +6,7 @@ import { drawBoundary, drawNetwork, drawCurves, pointAt } from "./draw.js";
 const $ = (id) => document.getElementById(id);
 const state = {
   ready: null, config: null, data: null, frame: null, hidden: [4], acts: ["sigmoid"],
-  drawn: [], csv: null, curveA: null, labelA: "", socket: null, playing: false,
+  drawn: [], csv: null, curveA: null, labelA: "", socket: null, playing: false, picked: null,
 };
 
 // ------------------------------------------------------------------ messages
@@ -50,6 +50,7 @@ const handlers = {
   },
   data(msg) {
     state.data = msg;
+    state.picked = null;
     applyConfig(msg.config);
     showError("");
     if (state.frame) render();
@@ -66,7 +67,7 @@ const handlers = {
   error(msg) {
     showError(msg.about ? `${msg.about}: ${msg.message}` : msg.message);
   },
-  one_step(msg) { renderOneStep(msg); },
+  one_step(msg) { renderOneStep(msg); render(); },
   network(msg) {
     const bytes = Uint8Array.from(atob(msg.base64), (c) => c.charCodeAt(0));
     const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
@@ -206,7 +207,7 @@ function render() {
   const parts = Object.entries(s).map(([k, v]) => `${k} ${Math.round(v).toLocaleString("en")}`);
   if (s.native && s.numpy) parts.push(`native ${(s.native / s.numpy).toFixed(1)}× numpy`);
   $("speeds").textContent = parts.length ? `(training alone: ${parts.join(" · ")} epochs/s)` : "";
-  drawBoundary($("boundary"), d, f);
+  drawBoundary($("boundary"), d, f, state.picked);
   drawNetwork($("network"), d, f);
   drawCurves($("curves"), f.curve, state.curveA);
 }
@@ -275,6 +276,14 @@ function renderOneStep(msg) {
 
 // ------------------------------------------------------------------ controls
 
+function showOneStep() {
+  showError("");
+  const text = $("numbers-point").value.trim();
+  state.picked = text === "" ? null : Number(text);
+  send({ type: "pause" });
+  send({ type: "one_step", point: state.picked });
+}
+
 function wire() {
   $("play").addEventListener("click", () => { showError(""); send({ type: "play" }); });
   $("pause").addEventListener("click", () => send({ type: "pause" }));
@@ -303,9 +312,23 @@ function wire() {
     sendConfig({ autoLoss: true });
   };
   $("boundary").addEventListener("click", (event) => {
-    if ($("dataset").value !== "drawn") return;
-    const [x, y] = pointAt($("boundary"), event, [-1.2, 1.2, -1.2, 1.2]);
-    addPoint(Math.round(x * 1000) / 1000, Math.round(y * 1000) / 1000);
+    if ($("dataset").value === "drawn") {
+      const [x, y] = pointAt($("boundary"), event, [-1.2, 1.2, -1.2, 1.2]);
+      addPoint(Math.round(x * 1000) / 1000, Math.round(y * 1000) / 1000);
+      return;
+    }
+    // a click near a training point picks it for "one step, in numbers"
+    if (!state.data) return;
+    const dom = state.data.domain;
+    const [x, y] = pointAt($("boundary"), event, dom);
+    let best = -1, bestD = Infinity;
+    state.data.train.x.forEach((p, i) => {
+      const d = (p[0] - x) ** 2 + (p[1] - y) ** 2;
+      if (d < bestD) { bestD = d; best = i; }
+    });
+    if (best < 0 || Math.sqrt(bestD) > 0.04 * (dom[1] - dom[0])) return;
+    $("numbers-point").value = String(best);
+    showOneStep();
   });
   $("draw-add").addEventListener("click", () => addPoint(num("draw-x"), num("draw-y")));
   $("draw-clear").addEventListener("click", () => { state.drawn = []; $("draw-count").textContent = "0 points"; });
@@ -332,12 +355,7 @@ function wire() {
   $("share").addEventListener("click", () => {
     if (navigator.clipboard) navigator.clipboard.writeText(location.href).catch(() => {});
   });
-  $("numbers-show").addEventListener("click", () => {
-    showError("");
-    const text = $("numbers-point").value.trim();
-    send({ type: "pause" });
-    send({ type: "one_step", point: text === "" ? null : Number(text) });
-  });
+  $("numbers-show").addEventListener("click", showOneStep);
 }
 
 wire();

@@ -48,7 +48,7 @@ function labelColour(data, label) {
   return label > 0.5 ? BLUE : ORANGE;
 }
 
-export function drawBoundary(canvas, data, frame) {
+export function drawBoundary(canvas, data, frame, picked = null) {
   const ctx = canvas.getContext("2d");
   const b = frame.boundary, n = b.size;
   let colours;
@@ -77,6 +77,14 @@ export function drawBoundary(canvas, data, frame) {
       ctx.strokeStyle = rim;
       ctx.stroke();
     });
+  }
+  const p = picked === null ? undefined : data.train.x[picked];
+  if (p) {  // the point "one step, in numbers" shows
+    ctx.beginPath();
+    ctx.arc(px(p[0]), py(p[1]), 11, 0, 2 * Math.PI);
+    ctx.lineWidth = 2.5;
+    ctx.strokeStyle = "#d00";
+    ctx.stroke();
   }
 }
 
