@@ -511,6 +511,26 @@ def test_the_command_prints_one_line_and_serves(tmp_path):
     assert "Traceback" not in err
 
 
+def test_the_command_refuses_what_it_cannot_do():
+    run = [sys.executable, "-m", "plainnet", "playground", "--no-browser"]
+    bad = subprocess.run(run + ["--port", "70000"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--port" in bad.stderr and bad.stdout == ""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        busy = subprocess.run(run + ["--port", str(port)], capture_output=True, text=True,
+                              timeout=60)
+    assert busy.returncode == 2 and "cannot listen" in busy.stderr and busy.stdout == ""
+    code = ("import sys; sys.modules['starlette'] = None; from plainnet.__main__ import main; "
+            "sys.exit(main(['playground', '--no-browser']))")
+    missing = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=60)
+    assert missing.returncode == 2 and 'pip install "plainnet[playground]"' in missing.stderr
+
+
 def test_the_real_server_checks_origins_and_answers_large_messages():
     websockets_sync = pytest.importorskip("websockets.sync.client")
     from websockets.exceptions import InvalidStatus
