@@ -197,12 +197,21 @@ def test_errors_show_and_the_url_holds_the_setup(page: Any, browser: Any) -> Non
     page.fill("[data-testid=lr]", "0.5")
     page.select_option("[data-testid=dataset]", "spiral")
     page.wait_for_function("decodeURIComponent(location.hash).includes('spiral')")
+    page.select_option("#classes", "3")
+    page.wait_for_function("decodeURIComponent(location.hash).includes('cross_entropy')")
     assert text(page, "error") == ""
     shared = page.url
     other = browser.new_page()
+    errors: list[str] = []
+    other.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
-        other.goto(shared)
+        other.goto(shared)  # a new page: the XOR setup first, then the link's
         other.wait_for_function("document.querySelector('[data-testid=dataset]').value === 'spiral'")
+        other.wait_for_function("document.querySelector('[data-testid=train-loss]').textContent "
+                                "!== '-'")
         assert other.input_value("[data-testid=lr]") == "0.5"
+        assert other.input_value("#classes") == "3"
+        assert other.input_value("[data-testid=loss]") == "cross_entropy"
     finally:
         other.close()
+    assert errors == []

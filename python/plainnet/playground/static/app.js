@@ -51,9 +51,9 @@ const handlers = {
   data(msg) {
     state.data = msg;
     state.picked = null;
+    state.frame = null;  // the old frame belongs to the old data; the new one follows
     applyConfig(msg.config);
     showError("");
-    if (state.frame) render();
   },
   frame(msg) {
     state.frame = msg;
