@@ -592,3 +592,13 @@ def test_the_static_files_are_there():
                  "copy-python", "python-script", "error"):
         assert f'data-testid="{hook}"' in page
     assert "http://" not in page and "https://" not in page  # nothing from a CDN
+
+
+def test_the_speed_bench_runs_and_its_backends_agree():
+    bench = Path(__file__).resolve().parents[1] / "bench" / "playground.py"
+    if not bench.exists():
+        pytest.skip(f"the benchmarks are not at {bench.parent}")
+    out = subprocess.run([sys.executable, str(bench), "--repeats", "1", "--pause", "0"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "FAILED" not in out.stdout and out.stdout.count("x  (") == 3
