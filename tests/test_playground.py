@@ -474,12 +474,25 @@ def test_play_stops_at_the_stop_loss(client):
         assert frames[-1]["test_loss"] < 0.1 <= frames[-2]["test_loss"]
 
 
-def test_closing_a_playing_page_stops_its_training(client):
+def test_closing_a_playing_page_stops_its_training(client, monkeypatch):
+    import threading
+    import time
+
+    calls = []
+    train = pgsession.Session.train
+    monkeypatch.setattr(pgsession.Session, "train",
+                        lambda self, epochs: calls.append(epochs) or train(self, epochs))
     with opened(client) as ws:
         start(ws)
         ws.send_json({"type": "play"})
-        receive_until(ws, "frame")
-    # the app has seen the disconnect and waited for its training task; a new page works
+        for _ in range(3):
+            receive_until(ws, "frame")
+    time.sleep(0.3)  # the app sees the disconnect and stops its task after the chunk in flight
+    stopped_at = len(calls)
+    time.sleep(0.5)  # 10 frames' time: a task still playing would have trained again
+    assert len(calls) == stopped_at >= 3
+    assert not [t for t in threading.enumerate() if t.name.startswith("plainnet")]
+    # a new page works
     with opened(client) as ws:
         start(ws)
         ws.send_json({"type": "ping"})
