@@ -359,7 +359,8 @@ BAD_CONFIGS = [
     {"data": {"source": "circle", "noise": float("inf")}},
     {"training": {"lr": 0}}, {"training": {"lr": -1}}, {"training": {"lr": "fast"}},
     {"training": {"optimizer": "lbfgs"}}, {"training": {"batch_size": 2.5}},
-    {"training": {"momentum": 2}}, {"backend": "gpu"}, {"extra": 1}, [], "config", None,
+    {"training": {"momentum": 2}}, {"training": {"learning_rate": 0.1}}, {"data": {"x": 1}},
+    {"backend": "gpu"}, {"extra": 1}, [], "config", None,
 ]
 
 

@@ -93,6 +93,11 @@ def _merged(config: Any) -> dict[str, Any]:
     for key, default in DEFAULT_CONFIG.items():
         if isinstance(default, dict):
             section = _dict(given.get(key, {}), key)
+            known = set(default) | ({"drawn", "csv"} if key == "data" else set())
+            extra = sorted(set(section) - known, key=str)
+            if extra:
+                raise ValueError(f"{key}: unknown field {str(extra[0])[:50]!r}; expected "
+                                 f"{', '.join(sorted(known))}")
             out[key] = {**default, **section}
         else:
             out[key] = given.get(key, default)
