@@ -95,6 +95,7 @@ def test_page_needs_the_token(client):
     page = client.get(f"/?token={TOKEN}")
     assert page.status_code == 200
     assert 'data-testid="boundary"' in page.text
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     # the page's own files load with the cookie it set, and not without it
     assert client.get("/static/app.js").status_code == 200
     client.cookies.clear()

@@ -367,8 +367,13 @@ def create_app(token: str, port: Optional[int] = None, hosts: tuple[str, ...] = 
 
     async def index(request: Request) -> Response:
         page = (STATIC / "index.html").read_text(encoding="utf-8")
-        response = HTMLResponse(page, headers={"Cache-Control": "no-store",
-                                               "Referrer-Policy": "no-referrer"})
+        response = HTMLResponse(page, headers={
+            "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+            # no other site may frame the page (clickjacking)
+            "Content-Security-Policy": "frame-ancestors 'none'; base-uri 'none'; "
+                                       "form-action 'none'",
+            "X-Frame-Options": "DENY"})
         response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
         return response
 
