@@ -204,6 +204,26 @@ def test_every_message_type(client):
     assert saved.layers == [2, 4, 1]
 
 
+def test_pause_stops_a_long_step_and_play_during_it(client):
+    with opened(client) as ws:
+        start(ws)
+        ws.send_json({"type": "speed", "epochs_per_frame": 1})
+        ws.send_json({"type": "step", "epochs": 100_000})
+        receive_until(ws, "frame")
+        ws.send_json({"type": "play"})
+        status, _ = receive_until(ws, "status")
+        while status["epochs_per_frame"] != 1 or not status["playing"]:
+            status, _ = receive_until(ws, "status")
+        ws.send_json({"type": "pause"})
+        while status["playing"]:
+            status, _ = receive_until(ws, "status")
+        assert 0 < status["epoch"] < 1000
+        epoch = status["epoch"]
+        ws.send_json({"type": "ping"})
+        receive_until(ws, "pong")
+        assert weights_of(ws)["epoch"] == epoch  # nothing trains after the pause
+
+
 def test_one_step_in_numbers_is_the_update_fit_makes(client):
     with opened(client) as ws:
         start(ws)

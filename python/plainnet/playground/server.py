@@ -149,6 +149,7 @@ class Connection:
         self.send_lock = asyncio.Lock()   # the socket: one message at a time
         self.task: Optional[asyncio.Task[None]] = None
         self.playing = False
+        self.stepping = False  # the task under way is a step (of a set number of epochs)
         self.epochs_per_frame = 1
         self.max_epochs_per_frame = 100
         self.rate = 0.0
@@ -278,7 +279,7 @@ class Connection:
 
     async def stop(self) -> None:
         """Stop the training task (after the chunk in flight) and wait for it."""
-        self.playing = False
+        self.playing = self.stepping = False
         task, self.task = self.task, None
         if task is not None:
             await task
@@ -292,9 +293,9 @@ class Connection:
             await self.send(self.session.frame())
 
     async def on_play(self, message: dict[str, Any]) -> None:
-        if not self.playing:
+        if not self.playing or self.stepping:  # play takes over from a step under way
             await self.stop()
-            self.playing = True
+            self.playing, self.stepping = True, False
             self.epochs_per_frame = 1
             self.task = asyncio.create_task(self.play_loop())
         await self.send(self.status())
@@ -310,7 +311,7 @@ class Connection:
         epochs = sessionmod._int(message.get("epochs", 1), "epochs", 1,
                                  sessionmod.MAX_EPOCHS_PER_CALL)
         await self.stop()
-        self.playing = True
+        self.playing, self.stepping = True, True
         self.epochs_per_frame = min(self.epochs_per_frame, self.max_epochs_per_frame)
         self.task = asyncio.create_task(self.play_loop(budget=epochs))
 
