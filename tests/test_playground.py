@@ -259,7 +259,7 @@ SETUP = {"data": {"source": "circle", "points": 120, "noise": 0.05, "test_fracti
          "network": {"hidden": [5, 3], "activations": ["tanh", "relu"],
                      "loss": "binary_cross_entropy", "init": "xavier", "seed": 7},
          "training": {"optimizer": "adam", "lr": 0.02, "weight_decay": 0.001,
-                      "batch_size": 16, "l2": 0.001}}
+                      "beta1": 0.8, "beta2": 0.99, "batch_size": 16, "l2": 0.001}}
 
 
 @pytest.mark.parametrize("backend", ["native", "numpy"])
@@ -284,7 +284,8 @@ def test_training_matches_fit_bit_for_bit(client, backend):
     d = pgdata.make("circle", n=120, noise=0.05, test_fraction=0.25, seed=3)
     net = pn.Network([2, 5, 3, 1], activation=["tanh", "relu", "sigmoid"],
                      loss="binary_cross_entropy", init="xavier", seed=7, backend=backend)
-    net.fit(d.X, d.y, optimizer=pn.optim.Adam(0.02, weight_decay=0.001), epochs=epochs,
+    net.fit(d.X, d.y, optimizer=pn.optim.Adam(0.02, betas=(0.8, 0.99), weight_decay=0.001),
+            epochs=epochs,
             batch_size=16, seed=7, l2=0.001)
     for mine, theirs in zip(net.weights + net.biases, got["weights"] + got["biases"]):
         assert np.array_equal(mine, np.array(theirs))  # JSON floats round-trip exactly
@@ -299,7 +300,7 @@ def test_the_python_script_and_the_download_give_the_page_weights(client, tmp_pa
                                                   [0.0, -0.8, 0], [0.3, 0.3, 2]],
                      "test_fraction": 0.0},
             "network": {"hidden": [6], "activations": ["gelu"], "loss": "auto"},
-            "training": {"optimizer": "sgd", "lr": 0.3, "momentum": 0.9}}})
+            "training": {"optimizer": "sgd", "lr": 0.3, "momentum": 0.9, "nesterov": True}}})
         data, _ = receive_until(ws, "data")
         assert data["kind"] == "multiclass" and data["classes"] == 3
         stepped(ws, 37)
@@ -380,7 +381,8 @@ BAD_CONFIGS = [
     {"data": {"source": "circle", "noise": float("inf")}},
     {"training": {"lr": 0}}, {"training": {"lr": -1}}, {"training": {"lr": "fast"}},
     {"training": {"optimizer": "lbfgs"}}, {"training": {"batch_size": 2.5}},
-    {"training": {"momentum": 2}}, {"training": {"learning_rate": 0.1}}, {"data": {"x": 1}},
+    {"training": {"momentum": 2}}, {"training": {"nesterov": True}},
+    {"training": {"nesterov": "yes", "momentum": 0.5}}, {"training": {"beta1": 1.0}}, {"training": {"learning_rate": 0.1}}, {"data": {"x": 1}},
     {"backend": "gpu"}, {"extra": 1}, [], "config", None,
 ]
 

@@ -47,6 +47,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "network": {"hidden": [4], "activations": ["sigmoid"], "loss": "mse", "init": "normal",
                 "seed": 42},
     "training": {"optimizer": "sgd", "lr": 2.0, "momentum": 0.0, "weight_decay": 0.0,
+                 "nesterov": False, "beta1": 0.9, "beta2": 0.999,
                  "batch_size": 0, "l2": 0.0, "stop_loss": 0.0},
     "backend": "native",
 }
@@ -207,6 +208,11 @@ class Settings:
         self.lr = _num(t["lr"], "training.lr", 0.0, 100.0, low_open=True)
         self.momentum = _num(t["momentum"], "training.momentum", 0.0, 0.999)
         self.weight_decay = _num(t["weight_decay"], "training.weight_decay", 0.0, 1.0)
+        if not isinstance(t["nesterov"], bool):
+            raise TypeError(f"training.nesterov: expected true or false, got {t['nesterov']!r}")
+        self.nesterov = t["nesterov"]
+        self.betas = (_num(t["beta1"], "training.beta1", 0.0, 0.9999),
+                      _num(t["beta2"], "training.beta2", 0.0, 0.999999))
         bs = _int(t["batch_size"], "training.batch_size", 0, datamod.MAX_POINTS)
         self.batch_size: Optional[int] = None if bs == 0 or bs >= len(self.data.X) else bs
         self.l2 = _num(t["l2"], "training.l2", 0.0, 100.0)
@@ -217,20 +223,25 @@ class Settings:
 
     def make_optimizer(self) -> optim.Optimizer:
         if self.optimizer_name == "sgd":
-            return optim.SGD(self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
+            try:
+                return optim.SGD(self.lr, momentum=self.momentum, nesterov=self.nesterov,
+                                 weight_decay=self.weight_decay)
+            except ValueError as exc:
+                raise ValueError(f"training.{exc}") from None
         if self.optimizer_name == "adam":
-            return optim.Adam(self.lr, weight_decay=self.weight_decay)
+            return optim.Adam(self.lr, betas=self.betas, weight_decay=self.weight_decay)
         if self.optimizer_name == "adamw":
-            return optim.AdamW(self.lr, weight_decay=self.weight_decay)
+            return optim.AdamW(self.lr, betas=self.betas, weight_decay=self.weight_decay)
         return optim.Rprop(self.lr)
 
     def optimizer_call(self) -> str:
         if self.optimizer_name == "sgd":
             return (f"pn.optim.SGD({self.lr!r}, momentum={self.momentum!r}, "
-                    f"weight_decay={self.weight_decay!r})")
+                    f"nesterov={self.nesterov!r}, weight_decay={self.weight_decay!r})")
         if self.optimizer_name in ("adam", "adamw"):
             cls = "Adam" if self.optimizer_name == "adam" else "AdamW"
-            return f"pn.optim.{cls}({self.lr!r}, weight_decay={self.weight_decay!r})"
+            return (f"pn.optim.{cls}({self.lr!r}, betas={self.betas!r}, "
+                    f"weight_decay={self.weight_decay!r})")
         return f"pn.optim.Rprop({self.lr!r})"
 
     def network(self) -> Network:

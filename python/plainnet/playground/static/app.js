@@ -107,7 +107,8 @@ function readConfig() {
   c.training = {
     optimizer: $("optimizer").value, lr: num("lr"), momentum: num("momentum"),
     weight_decay: num("weight-decay"), batch_size: num("batch-size"), l2: num("l2"),
-    stop_loss: num("stop-loss"),
+    stop_loss: num("stop-loss"), nesterov: $("nesterov").value === "true",
+    beta1: num("beta1"), beta2: num("beta2"),
   };
   c.backend = $("backend").value;
   return c;
@@ -124,7 +125,8 @@ function applyConfig(c) {
   $("loss").value = n.loss; $("init").value = n.init; $("init-seed").value = n.seed;
   $("optimizer").value = t.optimizer; $("lr").value = t.lr; $("momentum").value = t.momentum;
   $("weight-decay").value = t.weight_decay; $("batch-size").value = t.batch_size; $("l2").value = t.l2;
-  $("stop-loss").value = t.stop_loss;
+  $("stop-loss").value = t.stop_loss; $("nesterov").value = String(t.nesterov);
+  $("beta1").value = t.beta1; $("beta2").value = t.beta2;
   $("backend").value = c.backend;
   document.body.dataset.source = d.source;
   $("draw-count").textContent = `${state.drawn.length} points`;
@@ -294,7 +296,7 @@ function wire() {
   $("dataset").addEventListener("change", () => sendConfig({ autoLoss: true }));
   $("classes").addEventListener("change", () => sendConfig({ autoLoss: true }));
   for (const id of ["points", "noise", "test-fraction", "data-seed", "loss", "init", "init-seed",
-    "optimizer", "lr", "momentum", "weight-decay", "batch-size", "l2", "stop-loss"]) {
+    "optimizer", "lr", "momentum", "weight-decay", "batch-size", "l2", "stop-loss", "nesterov", "beta1", "beta2"]) {
     $(id).addEventListener("change", () => sendConfig());
   }
   $("add-layer").addEventListener("click", () => {
