@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
 import plainnet as pn
 from plainnet import _core
@@ -81,3 +82,19 @@ def test_import_plainnet_imports_no_optional_dependency():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_playground_static_files_are_in_the_sdist_patterns():
+    # The sdist keeps only what pyproject's sdist.include lists: the page's files must match
+    # (the wheel takes the whole package directory).
+    import fnmatch
+
+    tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11+")
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    patterns = tomllib.loads(pyproject.read_text())["tool"]["scikit-build"]["sdist"]["include"]
+    static = PACKAGE_DIR / "playground" / "static"
+    files = sorted(p.name for p in static.iterdir() if p.is_file())
+    assert {"index.html", "app.js", "draw.js", "style.css"} <= set(files)
+    for name in files:
+        path = f"/python/plainnet/playground/static/{name}"
+        assert any(fnmatch.fnmatch(path, pat) for pat in patterns), (path, patterns)

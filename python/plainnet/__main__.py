@@ -1,7 +1,8 @@
 """Command line: ``python -m plainnet xor`` trains the tutorial's XOR network;
 ``python -m plainnet experiments`` runs the tutorial's claims as experiments;
 ``python -m plainnet digits`` trains a classifier on scikit-learn's handwritten
-digits next to scikit-learn's own."""
+digits next to scikit-learn's own; ``python -m plainnet playground`` opens the
+playground in the browser."""
 
 from __future__ import annotations
 
@@ -115,6 +116,24 @@ def xor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _playground(args: argparse.Namespace) -> int:
+    if args.port > 65535:
+        print(f"error: --port: expected 0 to 65535, got {args.port}", file=sys.stderr)
+        return 2
+    from . import playground
+
+    try:
+        return playground.serve(args.host, args.port, open_browser=not args.no_browser)
+    except ImportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m plainnet",
                                      description="Small neural networks, explained and fast.")
@@ -156,6 +175,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                        "and validation-accuracy curves go into a figure when matplotlib is "
                        f'installed. Needs scikit-learn: {_digits.INSTALL}.')
     _digits.add_arguments(d, BACKENDS, _argument)
+    g = sub.add_parser("playground", help="watch a network learn in the browser, trained by "
+                       "plainnet in a local server (needs plainnet[playground])",
+                       description="Start the playground's local server and open the browser "
+                       "on it. The one line printed is its URL, with the random token every "
+                       "request needs. Ctrl-C stops it.")
+    g.add_argument("--no-browser", action="store_true", help="print the URL, open no browser")
+    g.add_argument("--port", type=_argument(int, "an int",
+                                            lambda v: check.integer(v, "port", 0)),
+                   default=0, help="port to listen on (default 0: a free one)")
+    g.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -169,6 +199,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return report.from_args(args)
         if args.command == "digits":
             return _digits.from_args(args)
+        if args.command == "playground":
+            return _playground(args)
         return xor(args)
     except (ValueError, TypeError, FloatingPointError, MemoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
