@@ -193,5 +193,9 @@ def model(layers: Sequence[tuple[np.ndarray, np.ndarray]], acts: Sequence[str],
 
     proto = helper.make_model_gen_version(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                                           producer_name="plainnet", producer_version=__version__)
+    # The model's own doc_string is what tools show first (onnx.helper.printable_graph
+    # prints the graph's; Netron and onnxruntime's model metadata read the model's):
+    # both carry the description.
+    proto.doc_string = doc
     onnx.checker.check_model(proto, full_check=True)
     return proto
