@@ -62,8 +62,10 @@ numpydoc_xref_param_type = False
 #         every attribute and small helper;
 #   GL08  properties and dataclass fields documented by their class;
 #   RT02  "Returns" entries name the value, as NumPy's own docstrings often do;
-#   PR02  pybind11 signatures of the native module are not introspectable.
-numpydoc_validation_checks: set[str] = set()  # TEMP
+#   PR03  the estimators describe related parameters together (tol with
+#         n_iter_no_change, beta_1 with beta_2 and epsilon), out of the
+#         signature's order.
+numpydoc_validation_checks = {"all", "ES01", "SA01", "EX01", "GL08", "RT02", "PR03"}
 numpydoc_validation_exclude = {r"\.__init__$", r"\.__repr__$", r"\.__call__$"}
 
 intersphinx_mapping = {

@@ -149,9 +149,13 @@ batch_size : int or "auto", default="auto"
     with a warning, as scikit-learn does.
 learning_rate : {"constant"}, default="constant"
     Only the constant rate is available: "invscaling" and "adaptive"
-    are refused at fit. ``power_t`` (the invscaling exponent) and
-    ``max_fun`` (an lbfgs limit) are accepted and checked, and used by
-    nothing here.
+    are refused at fit.
+power_t : float, default=0.5
+    The invscaling schedule's exponent: accepted and checked, as
+    scikit-learn's, and used by nothing here.
+max_fun : int, default=15000
+    The lbfgs solver's limit: accepted and checked, and used by nothing
+    here.
 learning_rate_init : float, default=1e-3
     The learning rate of every update.
 max_iter : int, default=200
@@ -568,8 +572,24 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
         return self.network_.forward(self._densify(X))
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "_BaseMLP":
-        """Train on X (n_samples, n_features; dense or sparse) and y, from scratch
-        (or from the fitted network with ``warm_start=True``)."""
+        """Train on X and y, from scratch (or from the fitted network with ``warm_start=True``).
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix, shape (n_samples, n_features)
+            The inputs; sparse X is made dense.
+        y : array_like
+            The targets: class labels, or an indicator matrix for multi-label
+            classification; values (n_samples,) or (n_samples, n_outputs) for
+            regression.
+        sample_weight : array_like or None, default=None
+            One weight >= 0 per row.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
+        """
         return self._fit(X, y, sample_weight, incremental=False)
 
 
@@ -626,7 +646,24 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
 
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None,
                     classes: Any = None) -> "MLPClassifier":
-        """One epoch over (X, y); ``classes`` (every class of all the calls) on the first call."""
+        """Train one epoch over X and y, from the fitted network if there is one.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix, shape (n_samples, n_features)
+            The inputs; sparse X is made dense.
+        y : array_like
+            The class labels, or an indicator matrix.
+        sample_weight : array_like or None, default=None
+            One weight >= 0 per row.
+        classes : array_like or None, default=None
+            Every class of all the calls; required on the first call.
+
+        Returns
+        -------
+        self
+            The estimator.
+        """
         first = not hasattr(self, "classes_")
         if first and classes is None:
             raise ValueError("classes: must be passed on the first call to partial_fit")
@@ -644,7 +681,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        """The predicted classes (n_samples,), or indicator rows for multi-label targets."""
+        """Predict the classes of X.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix, shape (n_samples, n_features)
+            The inputs; sparse X is made dense.
+
+        Returns
+        -------
+        numpy.ndarray
+            The classes (n_samples,), or indicator rows for multi-label targets.
+        """
         out = self._forward(X)
         if out.shape[1] == 1:
             out = out.ravel()
@@ -652,7 +700,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
         return labels
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities (n_samples, n_classes), in the order of ``classes_``."""
+        """Predict the class probabilities of X.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix, shape (n_samples, n_features)
+            The inputs; sparse X is made dense.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_samples, n_classes)
+            Probabilities, in the order of ``classes_``.
+        """
         out = self._forward(X)
         if out.shape[1] == 1:
             p = out.ravel()
@@ -660,7 +719,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
         return out
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
-        """log(predict_proba(X))."""
+        """Predict the logarithms of the class probabilities of X.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix, shape (n_samples, n_features)
+            The inputs; sparse X is made dense.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_samples, n_classes)
+            ``log(predict_proba(X))``.
+        """
         proba = self.predict_proba(X)
         with np.errstate(divide="ignore"):
             np.log(proba, out=proba)
@@ -701,12 +771,38 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc]
         return [1.0 if v == 0 else 0.0 for v in h.val_loss]  # r2_score's constant-y convention
 
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> "MLPRegressor":
-        """One epoch over (X, y), from the fitted network if there is one."""
+        """Train one epoch over X and y, from the fitted network if there is one.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix, shape (n_samples, n_features)
+            The inputs; sparse X is made dense.
+        y : array_like
+            The targets, (n_samples,) or (n_samples, n_outputs).
+        sample_weight : array_like or None, default=None
+            One weight >= 0 per row.
+
+        Returns
+        -------
+        self
+            The estimator.
+        """
         self._fit(X, y, sample_weight, incremental=True)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predictions (n_samples,) for one output, else (n_samples, n_outputs)."""
+        """Predict the targets of X.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix, shape (n_samples, n_features)
+            The inputs; sparse X is made dense.
+
+        Returns
+        -------
+        numpy.ndarray
+            Predictions, (n_samples,) for one output, else (n_samples, n_outputs).
+        """
         out = self._forward(X)
         values: np.ndarray = out.ravel() if out.shape[1] == 1 else out
         return values
