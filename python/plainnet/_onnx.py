@@ -34,7 +34,8 @@ OPSET = 20
 # What one ONNX file can hold: protobuf refuses messages of 2 GiB and more.
 MAX_BYTES = 2**31 - 2**20
 
-# What the README's table shows: plainnet's activation -> its nodes, by dtype.
+# What the export page's table shows (docs/user-guide/export.md): plainnet's activation
+# -> its nodes, by dtype.
 ONNX_NODES: dict[str, tuple[str, str]] = {
     "linear": ("(none)", "(none)"),
     "sigmoid": ("Sigmoid", "Sigmoid"),
