@@ -2,7 +2,7 @@
 A sweep on a Dask cluster (shown, not run)
 ==========================================
 
-This example needs a Dask cluster (``pip install "plainnet[dask]"``), so it
+This example needs a Dask cluster (the ``dask`` extra), so it
 is shown here and not run when the site is built. ``tests/test_scale_out.py``
 runs the same kind of search on a local two-process cluster and checks that
 it gives the serial search's scores. See :doc:`../user-guide/scaling`.
