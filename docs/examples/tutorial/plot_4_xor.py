@@ -40,8 +40,9 @@ fig, (surface, curve) = plt.subplots(1, 2, figsize=(10, 4))
 image = surface.imshow(out, origin="lower", extent=(u[0], u[-1], u[0], u[-1]),
                        cmap="RdBu_r", vmin=0, vmax=1)
 surface.contour(u, u, out, levels=[0.5], colors="black")
-surface.scatter(X[:, 0], X[:, 1], c=y.ravel(), cmap="RdBu_r", edgecolors="black", s=80)
-surface.set_title("the network's output; black: 0.5")
+surface.scatter(X[:, 0], X[:, 1], c=["white" if t == 0 else "black" for t in y.ravel()],
+                edgecolors="black", s=80)  # targets: white 0, black 1
+surface.set_title("the network's output; black line: 0.5")
 fig.colorbar(image, ax=surface)
 curve.semilogy(history.loss)
 curve.set_xlabel("iteration")
