@@ -545,8 +545,8 @@ static void gather_rows(T* xb, T* yb, T* wb, const T* X, const T* y, const T* w,
 template <typename T>
 FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* y, const T* w,
               int64_t m, const T* X_val, const T* y_val, int64_t m_val, const FitOptions& opt,
-              double* loss_out, double* epoch_out, const LogHook& on_log, const PollHook& poll,
-              const ProgressHook& progress) {
+              std::vector<double>& loss_out, std::vector<double>& epoch_out,
+              const LogHook& on_log, const PollHook& poll, const ProgressHook& progress) {
     const int64_t n_in = L.inputs(), K = L.outputs(), P = L.num_params;
     const bool full = opt.batch_size <= 0 || opt.batch_size >= m;
     const int64_t bs = full ? m : opt.batch_size;
@@ -608,6 +608,16 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
                 if (w != nullptr) wr = wb.data();
             }
 
+            // Room for this iteration's loss (and its epoch's row) before it
+            // runs: std::bad_alloc then leaves the weights of the last one.
+            if (loss_out.size() == loss_out.capacity()) {
+                loss_out.reserve(std::max<size_t>(1024, 2 * loss_out.capacity()));
+            }
+            const size_t row_end = size_t(epoch + 1) * kEpochColumns;
+            if (b == 0 && epoch_out.capacity() < row_end) {
+                epoch_out.reserve(std::max(row_end, 2 * epoch_out.capacity()));
+            }
+
             bool updated = false;
             double loss = train_step(k, L, xs, ys, wr, rows, opt.l2, u, ws, grads.data(), updated);
             if (!std::isfinite(loss)) {
@@ -616,7 +626,7 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
                 r.nonfinite = true;
                 return finish();
             }
-            loss_out[it] = loss;
+            loss_out.push_back(loss);
             r.iterations = it + 1;
             if (!updated) {
                 // The update overflowed and was undone: params hold the
@@ -643,7 +653,8 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
             }
         }
 
-        double* row = epoch_out + epoch * kEpochColumns;
+        epoch_out.resize(size_t(epoch + 1) * kEpochColumns);  // reserved above: no throw
+        double* row = epoch_out.data() + epoch * kEpochColumns;
         row[0] = loss_sum / double(m);
         row[1] = L.classifies() ? double(correct) / (double(m) * per_row) : nan;
         row[2] = row[3] = nan;
@@ -690,7 +701,8 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
     template StepResult step<T>(const Layout&, T*, const T*, const T*, int64_t, double);         \
     template FitResult fit<T>(const Layout&, T*, T* const*, const T*, const T*, const T*,        \
                               int64_t,                                                           \
-                              const T*, const T*, int64_t, const FitOptions&, double*, double*,  \
+                              const T*, const T*, int64_t, const FitOptions&,                    \
+                              std::vector<double>&, std::vector<double>&,                        \
                               const LogHook&, const PollHook&, const ProgressHook&);
 
 PLAINNET_INSTANTIATE(float)

@@ -172,8 +172,10 @@ constexpr int64_t kProgressMillis = 200;
 int64_t fit_iterations(int64_t m, int64_t epochs, int64_t batch_size);
 
 // The fused training loop: epochs x batches of forward, loss, backward, update.
-// loss_out receives one loss per iteration (fit_iterations(...) entries),
-// epoch_out kEpochColumns per epoch. state holds optimizer_slots(opt.optim)
+// loss_out receives one loss per iteration run, epoch_out kEpochColumns per
+// epoch completed: both grow as training goes (room for the next entry is made
+// before an iteration starts, so running out of memory stops between
+// iterations), never sized for the epochs asked for. state holds optimizer_slots(opt.optim)
 // arrays of num_params, updated in place. w (m, or null) weighs the rows:
 // each batch's loss and objective are then the weighted means over its rows
 // (0 for a batch whose weights sum to 0). X_val/y_val (m_val rows, 0: none)
@@ -185,7 +187,8 @@ int64_t fit_iterations(int64_t m, int64_t epochs, int64_t batch_size);
 template <typename T>
 FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* y, const T* w,
               int64_t m, const T* X_val, const T* y_val, int64_t m_val, const FitOptions& opt,
-              double* loss_out, double* epoch_out, const LogHook& on_log, const PollHook& poll,
+              std::vector<double>& loss_out, std::vector<double>& epoch_out,
+              const LogHook& on_log, const PollHook& poll,
               const ProgressHook& progress = ProgressHook());
 
 // Sample order for one epoch: argsort of a counter-based hash of

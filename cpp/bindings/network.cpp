@@ -4,7 +4,10 @@
 // fit does is decided.
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <new>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -197,6 +200,45 @@ py::tuple step(const py::handle& params_, const Sizes& sizes, const Names& acts,
     });
 }
 
+// The first n entries of a history vector, as a NumPy array.
+py::array_t<double> to_array(const std::vector<double>& v, int64_t n) {
+    py::array_t<double> out(n);
+    std::copy_n(v.data(), size_t(n), out.mutable_data());
+    return out;
+}
+
+std::string byte_count(double bytes) {
+    char text[64];
+    const char* unit = bytes >= 1e9 ? "GB" : bytes >= 1e6 ? "MB" : bytes >= 1e3 ? "kB" : "bytes";
+    const double scale = bytes >= 1e9 ? 1e9 : bytes >= 1e6 ? 1e6 : bytes >= 1e3 ? 1e3 : 1.0;
+    std::snprintf(text, sizeof text, "%.3g %s", bytes / scale, unit);
+    return text;
+}
+
+// What a fit that ran out of memory needed: its buffers, by name and size.
+std::string fit_memory_message(const Layout& L, int64_t m, int64_t batch_size, size_t item,
+                               int64_t done) {
+    const bool full = batch_size <= 0 || batch_size >= m;
+    const double rows = double(full ? m : batch_size), size = double(item);
+    double widths = 0;
+    for (int64_t l = 0; l < L.num_layers(); l++) widths += double(L.sizes[l + 1]);
+    const double outputs = 2 * rows * widths * size;  // z and a of every layer
+    const double backward = 2 * rows * double(L.max_width) * size;
+    const double grads = double(L.num_params) * size;
+    const double batch = full ? 0 : rows * double(L.inputs() + L.outputs()) * size + 24.0 * m;
+    std::string text = "fit: out of memory";
+    text += done ? " after " + std::to_string(done) + " iterations (the history of losses grows "
+                   "with them; the weights are those of the last one)"
+                 : " before training started";
+    text += ": batches of " + std::to_string(int64_t(rows)) + " rows need " +
+            byte_count(outputs + backward + grads + batch) + " of buffers (every layer's output "
+            "and weighted sum: " + byte_count(outputs) + "; the backward pass: " +
+            byte_count(backward) + "; the gradient: " + byte_count(grads) +
+            (full ? "" : "; the batch and the epoch's order: " + byte_count(batch)) +
+            ") beside the data; use a smaller batch_size";
+    return text;
+}
+
 int64_t iterations(int64_t m, int64_t epochs, int64_t batch_size) {
     int64_t n = fit_iterations(m, epochs, batch_size);
     if (n < 0) {
@@ -270,8 +312,10 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
                 }
             }
         }
-        py::array_t<double> losses(iterations(a.m, epochs, batch_size));
-        py::array_t<double> per_epoch({epochs, int64_t(kEpochColumns)});
+        iterations(a.m, epochs, batch_size);  // ValueError beyond kMaxElements
+        // Both grow with the iterations run (network.h): nothing is sized
+        // for the epochs asked for.
+        std::vector<double> losses, per_epoch;
 
         // Iterations completed when a hook last ran Python code (which may raise).
         int64_t completed = 0;
@@ -299,29 +343,42 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
         const T *x = a.X.data(), *t = a.y.data();
         const T* wt = sample_weight_.is_none() ? nullptr : weights.data();
         const T *xv = m_val ? X_val.data() : nullptr, *yv = m_val ? y_val.data() : nullptr;
-        double *lo = losses.mutable_data(), *eo = per_epoch.mutable_data();
         FitResult r;
         try {
             py::gil_scoped_release nogil;
-            r = plainnet::fit(L, p, state.data.data(), x, t, wt, a.m, xv, yv, m_val, opt, lo, eo,
-                              on_log, poll, progress);
+            r = plainnet::fit(L, p, state.data.data(), x, t, wt, a.m, xv, yv, m_val, opt, losses,
+                              per_epoch, on_log, poll, progress);
         } catch (py::error_already_set& e) {
             // Ctrl-C seen by the poll, or an exception raised inside the
             // callback, stops between iterations: params and state hold the
             // last completed one. Say which.
             try {
-                e.value().attr("plainnet_partial_fit") = py::make_tuple(losses, completed);
+                e.value().attr("plainnet_partial_fit") =
+                    py::make_tuple(to_array(losses, completed), completed);
             } catch (py::error_already_set&) {
                 // an exception object that takes no attributes: nothing to report
             }
             throw;
+        } catch (std::bad_alloc&) {
+            // Before training (the buffers) or between iterations (the
+            // history): params and state hold the last completed iteration.
+            const int64_t done = int64_t(losses.size());
+            py::object err = py::module_::import("builtins").attr("MemoryError")(
+                fit_memory_message(L, a.m, batch_size, sizeof(T), done));
+            if (done > 0) {  // before the first iteration nothing changed
+                err.attr("plainnet_partial_fit") = py::make_tuple(to_array(losses, done), done);
+            }
+            PyErr_SetObject(PyExc_MemoryError, err.ptr());
+            throw py::error_already_set();
         }
         const char* status = r.nonfinite        ? "nonfinite"
                              : r.stopped        ? "stopped"
                              : r.early_stopped  ? "early_stopped"
                                                 : "done";
-        py::object epochs_done = per_epoch[py::slice(0, r.epochs, 1)];
-        return py::make_tuple(losses, r.iterations, status, r.updates, epochs_done, r.best_epoch);
+        py::array_t<double> table({r.epochs, int64_t(kEpochColumns)});
+        std::copy_n(per_epoch.data(), size_t(r.epochs) * kEpochColumns, table.mutable_data());
+        return py::make_tuple(to_array(losses, r.iterations), r.iterations, status, r.updates,
+                              table, r.best_epoch);
     });
 }
 

@@ -24,13 +24,22 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def integer(value: Any, name: str, minimum: Optional[int] = None) -> int:
+def integer(value: Any, name: str, minimum: Optional[int] = None,
+            maximum: Optional[int] = None) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}: expected an int, got {_type_name(value)} {value!r}")
     number = int(value)
     if minimum is not None and number < minimum:
         raise ValueError(f"{name}: expected an int >= {minimum}, got {number}")
+    if maximum is not None and number > maximum:
+        low = "" if minimum is None else f"{minimum} <= "
+        raise ValueError(f"{name}: expected an int {low}<= {maximum} ({_power_of_two(maximum)}), "
+                         f"got {number}")
     return number
+
+
+def _power_of_two(n: int) -> str:
+    return f"2**{n.bit_length() - 1}" if n & (n - 1) == 0 else f"2**{n.bit_length()} - 1"
 
 
 def real(value: Any, name: str) -> float:
@@ -113,7 +122,7 @@ def layer_sizes(value: Any, name: str = "layers") -> tuple[int, ...]:
         if not (isinstance(value, np.ndarray) and value.ndim == 1):
             raise TypeError(f"{name}: expected a list of layer sizes such as [2, 4, 1], "
                             f"got {_type_name(value)} {value!r}")
-    sizes = tuple(integer(v, f"{name}[{i}]") for i, v in enumerate(value))
+    sizes = tuple(integer(v, f"{name}[{i}]", maximum=MAX_ELEMENTS) for i, v in enumerate(value))
     if len(sizes) < 2:
         raise ValueError(f"{name}: expected at least 2 sizes (inputs and outputs), got {len(sizes)}: "
                          f"{list(sizes)}")
@@ -219,14 +228,28 @@ def real_array(value: Any, name: str) -> np.ndarray:
 _FINITE_CHUNK = 1 << 16
 
 
+def _first_nonfinite(arr: np.ndarray, step: int) -> tuple[int, ...]:
+    """The index of the first NaN/Inf in row-major order, found a chunk of rows at a
+    time: an error costs no more memory than the check did."""
+    if arr.ndim == 0:
+        return ()
+    for start in range(0, arr.shape[0], step):
+        found = np.argwhere(~np.isfinite(arr[start:start + step]))
+        if found.size:
+            first = found[0]
+            return (start + int(first[0]),) + tuple(int(i) for i in first[1:])
+    raise AssertionError("no NaN/Inf found")  # the caller saw one
+
+
 def finite(arr: np.ndarray, name: str) -> None:
+    step = 1
     if arr.ndim == 0:
         ok = bool(np.isfinite(arr))
     else:
         step = max(1, _FINITE_CHUNK // max(1, arr[0].size)) if arr.ndim > 1 else _FINITE_CHUNK
         ok = all(np.isfinite(arr[i:i + step]).all() for i in range(0, arr.shape[0], step))
     if not ok:
-        bad = np.argwhere(~np.isfinite(arr))[0]
+        bad = _first_nonfinite(arr, step)
         where = ", ".join(str(int(i)) for i in bad)
         raise ValueError(f"{name}: expected finite values, got {arr[tuple(bad)]} at index ({where})")
 

@@ -194,6 +194,89 @@ def _dtype_of(linears: Sequence[tuple[str, Any]]) -> np.dtype:
     return dtype
 
 
+_HOOKS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks",
+          "_state_dict_hooks", "_load_state_dict_pre_hooks")
+_GLOBAL_HOOKS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
+                 "_global_backward_pre_hooks")
+
+
+def _refuse_hooks(module: Any, where: str) -> None:
+    """ValueError if a hook could change what the module computes (or torch's, globally)."""
+    from torch.nn.modules import module as torch_module
+
+    for attr in _HOOKS[:4]:
+        if getattr(module, attr, None):
+            kind = attr.strip("_").replace("_", " ")[:-1]
+            raise ValueError(f"{where}: has a {kind} registered ({_describe(module)}); a hook "
+                             f"may change what it computes, which plainnet cannot import: "
+                             f"remove it (handle.remove()) first")
+    for attr in _GLOBAL_HOOKS:
+        if getattr(torch_module, attr, None):
+            kind = attr[len("_global_"):].replace("_", " ")[:-1]
+            raise ValueError(f"model: a global module {kind} is registered in torch "
+                             f"(torch.nn.modules.module.register_module_{kind}); it may change "
+                             f"what every module computes: remove it first")
+
+
+def _dense(tensor: Any, where: str) -> Any:
+    """The tensor, if it holds real values plainnet can read: dense, strided, not on 'meta'."""
+    import torch
+
+    if tensor.layout is not torch.strided or tensor.is_sparse:
+        raise ValueError(f"{where}: expected a dense tensor, got layout {tensor.layout}; "
+                         f"convert it with .to_dense() first")
+    if tensor.is_meta or tensor.device.type == "meta":
+        raise ValueError(f"{where}: is on the 'meta' device, which holds no values; load the "
+                         f"model's weights (model.to_empty(device='cpu') and load_state_dict) "
+                         f"first")
+    if tensor.is_quantized or tensor.is_complex():
+        raise ValueError(f"{where}: expected real float values, got {tensor.dtype}")
+    return tensor
+
+
+def probe(model: Any, weights: list[np.ndarray], biases: list[np.ndarray], acts: list[str],
+          dtype: np.dtype, forward: Any) -> None:
+    """Run ``model`` and the imported network (``forward``) on a small probe batch.
+
+    The last line of defence of ``from_torch``: anything that makes the model
+    compute something else than its modules say (a hook, an overridden
+    method, shared state) shows up as a difference beyond rounding, and the
+    import is refused.
+    """
+    import torch
+
+    n_in = weights[0].shape[0]
+    rng = np.random.RandomState(12345)
+    x = rng.standard_normal((4, n_in)).astype(dtype)
+    with torch.no_grad():
+        was_training = model.training
+        model.eval()
+        try:
+            expected = model(torch.from_numpy(x)).detach().cpu().numpy()
+        except Exception as exc:  # the model's own failure: it cannot be checked
+            raise ValueError(f"model: running it on a probe batch of 4 rows failed "
+                             f"({type(exc).__name__}: {exc})") from None
+        finally:
+            model.train(was_training)
+    got = forward(x)
+    if expected.shape != got.shape:
+        raise ValueError(f"model: on a probe batch it returns shape {expected.shape}, the "
+                         f"imported network {got.shape}; it computes something other than "
+                         f"its modules")
+    # The two differ by the rounding of each layer's products; scale by the
+    # sizes of the numbers involved, layer by layer.
+    eps = float(np.finfo(dtype).eps)
+    width = max(max(W.shape) for W in weights)
+    scale = 1.0 + float(np.abs(expected).max(initial=0.0))
+    tolerance = 64 * eps * width * len(weights) * scale
+    diff = float(np.abs(expected.astype(np.float64) - got.astype(np.float64)).max(initial=0.0))
+    if not diff <= tolerance:
+        raise ValueError(f"model: on a probe batch its outputs differ from the imported "
+                         f"network's by {diff:.3g} (rounding allows {tolerance:.3g}): something "
+                         f"in it (a hook, an overridden forward, shared parameters) changes "
+                         f"what its modules compute, which plainnet cannot import")
+
+
 def from_torch(model: Any) -> tuple[list[np.ndarray], list[np.ndarray], list[str], np.dtype]:
     """(weights, biases, activations, dtype) of a Sequential of nn.Linear + activation modules.
 
@@ -211,9 +294,22 @@ def from_torch(model: Any) -> tuple[list[np.ndarray], list[np.ndarray], list[str
                 if isinstance(model, nn.Sequential) else _describe(model))
         raise TypeError(f"model: expected a torch.nn.Sequential of nn.Linear layers, each "
                         f"followed by at most one activation module, got {what}")
-    children = list(model.named_children())
+    # model._modules, not named_children(): that skips a module met a second time.
+    children = list(model._modules.items())
     if not children:
         raise ValueError("model: expected at least one nn.Linear, got an empty nn.Sequential")
+    _refuse_hooks(model, "model")
+    seen: dict[int, str] = {}
+    for i, (name, module) in enumerate(children):
+        where = f"model[{name}]" if name == str(i) else f"model[{i}] ({name!r})"
+        if module is None:
+            raise ValueError(f"{where}: expected a module, got None")
+        if id(module) in seen:
+            raise ValueError(f"{where}: is the same {_describe(module)} instance as "
+                             f"{seen[id(module)]}; plainnet imports a Sequential whose modules "
+                             f"are all distinct (make a new module for each place)")
+        seen[id(module)] = where
+        _refuse_hooks(module, where)
 
     # The structure first: which module is a Linear, which follows one.
     linears: list[tuple[str, Any]] = []
@@ -258,7 +354,14 @@ def from_torch(model: Any) -> tuple[list[np.ndarray], list[np.ndarray], list[str
     biases: list[np.ndarray] = []
     for where, linear in linears:
         for name, out in (("weight", weights), ("bias", biases)):
-            array = linear.get_parameter(name).detach().cpu().numpy().copy()
+            tensor = _dense(linear.get_parameter(name), f"{where}.{name}")
+            expected = ((linear.out_features, linear.in_features) if name == "weight"
+                        else (linear.out_features,))
+            if tuple(tensor.shape) != expected:
+                raise ValueError(f"{where}.{name}: expected shape {expected} for "
+                                 f"nn.Linear({linear.in_features}, {linear.out_features}), got "
+                                 f"{tuple(tensor.shape)}")
+            array = tensor.detach().cpu().numpy().copy()
             if not np.isfinite(array).all():
                 raise ValueError(f"{where}.{name}: expected finite values, got NaN or Inf")
             out.append(array.T.copy() if name == "weight" else array)

@@ -273,11 +273,30 @@ class Network:
                     "params": self._params.copy(), "backend": self._backend,
                     "optimizer": None if self._optimizer is None else self._optimizer.copy()}
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        params = np.require(state["params"], requirements=["C", "W", "O"])
-        self._setup(tuple(state["layers"]), tuple(state["activations"]),
-                    state.get("loss", "mse"), params, state["backend"], state.get("optimizer"))
-
+    def __setstate__(self, state: Any) -> None:
+        # A pickle may come from anyone: the state is checked as a save is.
+        if not isinstance(state, dict):
+            raise ValueError(f"unpickle: expected a Network's state (a dict), got "
+                             f"{type(state).__name__}")
+        missing = sorted({"layers", "activations", "params", "backend"} - state.keys())
+        if missing:
+            raise ValueError(f"unpickle: the Network's state has no {', '.join(missing)}")
+        layers, acts = state["layers"], state["activations"]
+        if not isinstance(layers, (tuple, list)) or not isinstance(acts, (tuple, list)):
+            raise ValueError("unpickle: the Network's state holds layers and activations that "
+                             "are not lists")
+        backend = state["backend"]
+        if not isinstance(backend, str) or backend not in BACKENDS:
+            raise ValueError(f"unpickle: the Network's backend {backend!r:.60} is not one of "
+                             f"{BACKENDS}")
+        params = state["params"]
+        if not isinstance(params, np.ndarray):
+            raise ValueError(f"unpickle: the Network's parameters are a "
+                             f"{type(params).__name__}, expected a NumPy array")
+        if type(params) is not np.ndarray:  # a memmap (joblib), or another subclass
+            params = np.array(params, subok=False)
+        _adopt(self, layers, acts, state.get("loss", "mse"), params, backend,
+               state.get("optimizer"), "unpickle")
     def __copy__(self) -> "Network":
         return self.copy()
 
@@ -847,16 +866,17 @@ class Network:
             opt = optimizer
             check.learning_rate(opt.lr, self.dtype, "optimizer.lr")
         rate = opt.lr
-        n_epochs = check.integer(epochs, "epochs", minimum=0)
+        n_epochs = check.integer(epochs, "epochs", minimum=0, maximum=_layout.MAX_ELEMENTS)
         if batch_size is not None:
-            batch_size = check.integer(batch_size, "batch_size", minimum=1)
+            batch_size = check.integer(batch_size, "batch_size", minimum=1,
+                                       maximum=_layout.MAX_ELEMENTS)
         if not isinstance(shuffle, (bool, np.bool_)):
             raise TypeError(f"shuffle: expected a bool, got {type(shuffle).__name__} {shuffle!r}")
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(2, np.uint32).view(np.uint64)[0])
         else:
             seed = check.fit_seed(seed)
-        every = check.integer(log_every, "log_every", minimum=0)
+        every = check.integer(log_every, "log_every", minimum=0, maximum=_layout.MAX_ELEMENTS)
         callback = check.callback(callback)
         if callback is None and every > 0:
             callback = _print_progress
@@ -874,7 +894,8 @@ class Network:
             if not w.any():
                 raise ValueError("sample_weight: the weights of the training rows (those not "
                                  "held out by validation_split) are all 0")
-        wait = 0 if patience is None else check.integer(patience, "patience", minimum=1)
+        wait = 0 if patience is None else check.integer(patience, "patience", minimum=1,
+                                                        maximum=_layout.MAX_ELEMENTS)
         watch = "val_loss" if monitor is None else check.choice(monitor, "monitor",
                                                                 _layout.MONITORS)
         if wait and xv is None and watch != "loss":
@@ -1093,7 +1114,7 @@ class Network:
             check.finite(Wv, f"weights[{i}]")
             check.finite(bv, f"biases[{i}]")
         net = cls.__new__(cls)
-        net._setup(sizes_t, acts, loss, params, backend, None)
+        _adopt(net, sizes_t, acts, loss, params, backend, None, "from_weights")
         return net
 
     # ------------------------------------------------------------ PyTorch and ONNX
@@ -1152,16 +1173,27 @@ class Network:
         Returns
         -------
         Network
-            A network in the parameters' dtype (float32 or float64).
+            A network in the parameters' dtype (float32 or float64), which
+            computes exactly what the model computes.
 
         Raises
         ------
         TypeError
             ``model`` is not an ``nn.Sequential``.
         ValueError
-            Anything it cannot hold exactly (another kind of module, an activation
-            with other arguments, two activations in a row, a Linear without bias,
-            NaN or Inf), naming the module and its place in the model.
+            Anything it cannot hold exactly, naming the module and its place
+            in the model: another kind of module or layer, an activation with
+            other arguments, two activations in a row, a Linear without bias,
+            a module instance used in two places, hooks of any kind (on a
+            module or global), parameters that are not dense CPU-readable
+            values (sparse, or on the ``meta`` device), NaN or Inf.
+
+        Notes
+        -----
+        Last, the model and the imported network are run on a probe batch of
+        4 rows, and the import is refused if their outputs differ beyond
+        rounding: the network computes exactly what the model computes, or
+        there is no network.
 
         Examples
         --------
@@ -1174,8 +1206,10 @@ class Network:
         weights, biases, acts, dtype = _torch.from_torch(model)
         if loss is None:
             loss = "cross_entropy" if acts[-1] == "softmax" else "mse"
-        return cls.from_weights(weights, biases, activation=acts, backend=backend,
-                                dtype=dtype, loss=loss)
+        net = cls.from_weights(weights, biases, activation=acts, backend=backend,
+                               dtype=dtype, loss=loss)
+        _torch.probe(model, weights, biases, acts, dtype, net.forward)
+        return net
 
     @overload
     def to_onnx(self, path: None = None) -> "onnx.ModelProto": ...
@@ -1275,13 +1309,16 @@ class Network:
         return _io.write(path, meta, [W for W, _ in layers], [b for _, b in layers], extra)
 
     @classmethod
-    def load(cls, path: PathLike, backend: str = "native") -> "Network":
+    def load(cls, path: Any, backend: str = "native") -> "Network":
         """Read a network written by ``save``, with its optimizer.
+
+        Any file is safe to load, whoever wrote it (see Notes).
 
         Parameters
         ----------
-        path : str or os.PathLike
-            The file to read.
+        path : str, os.PathLike or binary file object
+            The file to read: a path, or an object such as ``open(path, "rb")``
+            or ``io.BytesIO``.
         backend : {"native", "numpy"}, default="native"
             The backend of the network returned.
 
@@ -1295,8 +1332,17 @@ class Network:
         FileNotFoundError
             There is no such file.
         ValueError
-            The file is not a plainnet save, or its contents do not agree with
-            each other; the message names the file and what is wrong.
+            Anything that is not a save this plainnet wrote, or could have
+            written; the message names the file and the field or array at
+            fault.
+
+        Notes
+        -----
+        ``meta`` is checked against its schema before any array is read, each
+        array's header is checked against what ``meta`` calls for before its
+        data is read, and nothing else in the archive is read. Memory and time
+        are at most a small multiple of the size of the network the file
+        describes.
 
         Examples
         --------
@@ -1307,21 +1353,58 @@ class Network:
         'numpy'
         """
         _backend_module(backend)
-        meta, weights, biases, extra = _io.read(path)
-        where = _io.not_a_save(path)
+        meta, weights, biases, state = _io.read(path)
+        where = _io.Source.describe(path)
+        dt = np.dtype(meta.dtype)
+        params = _zeros(_layout.num_parameters(meta.layers), dt, "load")
+        for (Wv, bv), W, b in zip(_layout.unpack(params, meta.layers), weights, biases):
+            Wv[...] = W
+            bv[...] = b
+        del weights, biases
+        opt = None
         try:
-            net = cls.from_weights(weights, biases, activation=list(meta["activations"]),
-                                   backend=backend, dtype=meta["dtype"],
-                                   loss=meta.get("loss", "mse"))
-            if meta.get("optimizer") is not None:
-                net._optimizer = optim.from_saved(meta["optimizer"], extra, net.num_parameters,
-                                                  net.dtype)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{where} (inconsistent contents: {exc})") from None
-        if net.layers != list(meta["layers"]):
-            raise ValueError(f"{where} (layers {meta['layers']} do not match the stored weights "
-                             f"{net.layers})")
+            if meta.optimizer is not None:
+                opt = optim.from_saved(meta.optimizer, state, params.size, dt)
+        except ValueError as exc:
+            raise ValueError(f"load: {where} is not a plainnet save ({exc})") from None
+        net = cls.__new__(cls)
+        _adopt(net, meta.layers, meta.activations, meta.loss, params, backend, opt,
+               f"load: {where} is not a plainnet save", fresh_optimizer=True)
         return net
+
+
+def _adopt(net: Network, layers: Any, acts: Any, loss: Any, params: np.ndarray, backend: str,
+           optimizer: Any, where: str, fresh_optimizer: bool = False) -> None:
+    """Check a whole network state and set ``net`` up with it: the one gate through
+    which state from outside (a save, a pickle, weights, a torch model) enters.
+
+    The layer sizes, activations and loss are checked as the constructor
+    checks them; the parameters must be a 1-D float64 or float32 array of the
+    size the layers call for, all finite; the optimizer one of plainnet's with
+    valid settings, counts and state for these parameters. ValueError
+    starting with ``where`` otherwise.
+    """
+    try:
+        sizes = check.layer_sizes(layers)
+        names = _activation_list(list(acts), None, len(sizes) - 1)
+        loss_name = check.loss_pairing(names, loss, sizes[-1])
+        if params.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+            raise ValueError(f"params: expected float64 or float32 values, got {params.dtype}")
+        count = _layout.num_parameters(sizes)
+        if params.shape != (count,):
+            raise ValueError(f"params: layers {list(sizes)} have {count} parameters, got an "
+                             f"array of shape {params.shape}")
+        params = np.require(params, dtype=params.dtype.newbyteorder("="),
+                            requirements=["C", "W", "O"])
+        for i, (W, b) in enumerate(_layout.unpack(params, sizes)):
+            check.finite(W, f"weights[{i}]")
+            check.finite(b, f"biases[{i}]")
+        if optimizer is not None and not fresh_optimizer:
+            optimizer = optim.checked(optimizer, count, params.dtype)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}" if where.startswith("unpickle") else
+                         f"{where} ({exc})") from None
+    net._setup(sizes, names, loss_name, params, backend, optimizer)
 
 
 def _print_progress(iteration: int, loss: float) -> None:

@@ -77,6 +77,8 @@ class Optimizer:
 
     name: ClassVar[str]  # the core's name for the rule (cpp/ops.h)
     slots: ClassVar[int]  # state arrays the rule keeps
+    slot_names: ClassVar[tuple[str, ...]]  # what each holds, for messages
+    nonnegative_slots: ClassVar[tuple[int, ...]] = ()  # the arrays that are never negative
 
     def __init__(self, lr: float) -> None:
         self.lr = lr
@@ -194,6 +196,7 @@ class SGD(Optimizer):
 
     name = "sgd"
     slots = 1  # the momentum buffer
+    slot_names = ("the momentum buffer",)
 
     def __init__(self, lr: float, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
@@ -249,6 +252,8 @@ class Adam(Optimizer):
 
     name = "adam"
     slots = 2  # first and second moment estimates
+    slot_names = ("the first moment estimate", "the second moment estimate")
+    nonnegative_slots = (1,)
 
     def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0) -> None:
@@ -328,6 +333,8 @@ class Rprop(Optimizer):
 
     name = "rprop"
     slots = 2  # previous gradient, step sizes
+    slot_names = ("the previous gradient", "a step size")
+    nonnegative_slots = (1,)
 
     def __init__(self, lr: float = 0.01, etas: tuple[float, float] = (0.5, 1.2),
                  step_sizes: tuple[float, float] = (1e-6, 50.0)) -> None:
@@ -356,6 +363,8 @@ assert tuple(CLASSES) == OPTIMIZERS  # one class per line of the core's table
 
 # The arrays of an optimizer's state in a save: optimizer_state0, optimizer_state1, ...
 _STATE_KEY = "optimizer_state{}"
+# The most updates an optimizer may have counted: the core counts in int64.
+MAX_STEPS = 2**62 - 1
 
 
 def to_saved(opt: Optimizer) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -366,27 +375,80 @@ def to_saved(opt: Optimizer) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return record, arrays
 
 
-def from_saved(record: dict[str, Any], arrays: dict[str, np.ndarray], num_params: int,
-               dt: np.dtype) -> Optimizer:
-    """The optimizer to_saved recorded, for a network of num_params parameters of dtype dt.
-
-    KeyError, TypeError or ValueError when the record is inconsistent.
+def check_state(name: str, state: Any, num_params: int, dt: np.dtype, field: str) -> list[np.ndarray]:
+    """An optimizer's state arrays, checked: the rule's number of arrays, each a float
+    array of one number per parameter in the network's dtype, finite, and
+    possible for the rule (a second moment or a step size is never negative).
+    Returned as C-contiguous arrays of dt; ValueError naming the array otherwise.
     """
-    name = record["name"]
-    if name not in CLASSES:
-        raise ValueError(f"unknown optimizer {name!r}")
-    cls: Any = CLASSES[name]
-    settings = record["settings"]
-    opt: Optimizer = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
-    opt.steps = check.integer(record["steps"], "steps", minimum=0)
-    opt.epochs = check.integer(record.get("epochs", 0), "epochs", minimum=0)  # not in early saves
-    if record.get("has_state"):
-        state = [arrays[_STATE_KEY.format(k)] for k in range(cls.slots)]
-        if len({s.shape for s in state}) != 1:
-            raise ValueError(f"{name} keeps {cls.slots} state arrays of one shape, got "
-                             f"{[s.shape for s in state]}")
-        opt.state = [np.ascontiguousarray(s, dtype=dt) for s in state]
-        opt._state_for(num_params, dt)  # the same size as the network, or ValueError
+    cls = CLASSES[name]
+    if not isinstance(state, (list, tuple)) or len(state) != cls.slots:
+        got = f"{len(state)} arrays" if isinstance(state, (list, tuple)) else type(state).__name__
+        raise ValueError(f"{field}: {cls.__name__} keeps {cls.slots} arrays, got {got}")
+    out = []
+    for k, s in enumerate(state):
+        where = f"{field}[{k}]"
+        if not isinstance(s, np.ndarray):
+            raise ValueError(f"{where}: expected a NumPy array, got {type(s).__name__}")
+        if type(s) is not np.ndarray:  # a memmap (joblib), or another subclass
+            s = np.array(s, subok=False)
+        if s.dtype != dt:
+            raise ValueError(f"{where}: expected {dt.name} values (the network's dtype), "
+                             f"got {s.dtype}")
+        if s.shape != (num_params,):
+            raise ValueError(f"{where}: expected shape ({num_params},) (one number per "
+                             f"parameter), got {s.shape}")
+        s = np.require(s, requirements=["C", "W", "O"])
+        check.finite(s, where)
+        if k in cls.nonnegative_slots and s.size and float(s.min()) < 0:
+            i = int(np.argmin(s))
+            raise ValueError(f"{where}: {cls.slot_names[k]} cannot be negative, got {s[i]} at "
+                             f"index {i}")
+        out.append(s)
+    return out
+
+
+def checked(opt: Any, num_params: int, dt: np.dtype, field: str = "optimizer") -> Optimizer:
+    """A fresh optimizer equal to ``opt`` once every part of it has been checked.
+
+    For optimizers that did not come from this process's constructors (an
+    unpickled network's): its class must be one of plainnet's, its settings
+    pass the constructor, its counts are ints in range, and its state passes
+    ``check_state``. ValueError naming the part otherwise.
+    """
+    cls = type(opt)
+    if cls not in CLASSES.values():
+        raise ValueError(f"{field}: expected a plainnet.optim optimizer (SGD, Adam, AdamW, "
+                         f"Rprop), got {cls.__name__}")
+    try:
+        settings = opt.settings()
+        fresh: Optimizer = cls(**settings)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise ValueError(f"{field}: its settings are not valid ({exc})") from None
+    for count in ("steps", "epochs"):
+        value = getattr(opt, count, None)
+        if type(value) is not int or not 0 <= value <= MAX_STEPS:
+            raise ValueError(f"{field}.{count}: expected an int in [0, {MAX_STEPS}], got "
+                             f"{type(value).__name__} {value!r:.60}")
+        setattr(fresh, count, value)
+    state = getattr(opt, "state", None)
+    if state is not None:
+        fresh.state = [s.copy() for s in check_state(cls.name, state, num_params, dt,
+                                                     f"{field}.state")]
+    return fresh
+
+
+def from_saved(record: Any, state: list[np.ndarray], num_params: int, dt: np.dtype) -> Optimizer:
+    """The optimizer a save recorded (``plainnet._meta.SavedOptimizer``, already checked)
+    with its state arrays (read as the network's dtype); ValueError when the
+    state is not one the rule could have made.
+    """
+    cls: Any = CLASSES[record.name]
+    opt: Optimizer = cls(**record.settings)
+    opt.steps = record.steps
+    opt.epochs = record.epochs
+    if record.has_state:
+        opt.state = check_state(record.name, state, num_params, dt, "optimizer_state")
     return opt
 
 

@@ -1075,8 +1075,10 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
     full = batch_size <= 0 or batch_size >= m
     bs = m if full else batch_size
     batches = 1 if full else -(-m // bs)
-    losses = np.empty(fit_iterations(m, epochs, batch_size), dtype=np.float64)
-    table = np.empty((epochs, EPOCH_COLUMNS))  # rows filled as epochs complete
+    # Both grow with the iterations and epochs actually run: a fit asked for
+    # 10**12 epochs that stops after one allocates for one.
+    losses: list[float] = []
+    table: list[Array] = []
     u = _Updater(optimizer, state, steps, params)
     classifies = loss != "mse"
     per_row = K if loss == "binary_cross_entropy" else 1
@@ -1093,7 +1095,8 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
     it, done_epochs, status = 0, 0, "done"
 
     def result(status: str) -> tuple[Array, int, str, int, Array, int]:
-        return losses, it, status, u.t - steps, table[:done_epochs], best_epoch
+        rows = np.array(table, dtype=np.float64).reshape(len(table), EPOCH_COLUMNS)
+        return np.array(losses, dtype=np.float64), it, status, u.t - steps, rows, best_epoch
 
     updating = -1  # the iteration whose update may be half-recorded, else -1
     last_progress = time.monotonic()
@@ -1116,7 +1119,7 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
                 u.save(params)
                 updating = it
                 updated = u.update(params, grads)
-                losses[it] = value
+                losses.append(float(value))
                 if not updated:  # the update overflowed: params hold the recorded iterate
                     it += 1
                     return result("nonfinite")
@@ -1127,8 +1130,8 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
                 if callback is not None and log_every > 0 and (it - 1) % log_every == 0:
                     if callback(it - 1, value) is False:
                         return result("stopped")
-            row = table[epoch]
-            row[:] = np.nan
+            row = np.full(EPOCH_COLUMNS, np.nan)
+            table.append(row)
             row[0] = loss_sum / m
             if classifies:
                 row[1] = correct / (m * per_row)
@@ -1164,7 +1167,7 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
                 u.undo(params)
             else:
                 u.restore(params)
-        exc.plainnet_partial_fit = (losses, it)  # type: ignore[attr-defined]
+        exc.plainnet_partial_fit = (np.array(losses[:it], dtype=np.float64), it)  # type: ignore[attr-defined]
         raise
     if best is not None and best_epoch >= 0 and best_epoch != done_epochs - 1:
         params[...] = best

@@ -38,6 +38,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
                       f'pip install "plainnet[sklearn]"') from exc
 
 from . import optim
+from ._layout import MAX_ELEMENTS
 from .network import ACTIVATIONS, BACKENDS, History, Network
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
@@ -67,6 +68,8 @@ def _int(value: Any, name: str, minimum: int) -> int:
                         f"{value!r}")
     if value < minimum:
         raise _fail(name, f"an int >= {minimum}", value)
+    if value > MAX_ELEMENTS:  # more than any loop counts, or memory holds
+        raise _fail(name, f"an int in [{minimum}, 2**62]", value)
     return int(value)
 
 
