@@ -2,7 +2,7 @@
 
 Every peer trains the same network from the same initial weights on the same
 data: full-batch gradient descent, sigmoid on every layer, the core's MSE
-convention (see the README's "The loss convention").
+convention (see docs/user-guide/losses.md).
 """
 
 from __future__ import annotations

@@ -263,7 +263,7 @@ def text(m: Measured) -> str:
 
 
 def markdown(m: Measured, machine_lines: list[str], date: str, load: str = "") -> str:
-    """The run as markdown, to paste into the README as it is."""
+    """The run as markdown, to paste into docs/benchmarks.md as it is."""
     elapsed = f"; the whole run took {m.elapsed:.0f} s" if m.elapsed is not None else ""
     lines = [f"Measured {date} on {machine_lines[0]}; " + "; ".join(machine_lines[1:])
              + elapsed + (f", load average {load}" if load else "") + "."]

@@ -155,7 +155,7 @@ def parse(argv):
     p.add_argument("--plot", metavar="PATH",
                    help="bar chart of the full-batch ratios (needs matplotlib)")
     p.add_argument("--markdown", action="store_true",
-                   help="also print the tables as markdown, ready for the README")
+                   help="also print the tables as markdown, ready for docs/benchmarks.md")
     args = p.parse_args(argv)
     args.parts = _names(args.parts, "--parts", list(PARTS))
     args.sizes = _names(args.sizes, "--sizes", list(SIZES))

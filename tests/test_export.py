@@ -404,3 +404,21 @@ def test_an_activation_without_onnx_form_is_refused_clearly():
     with pytest.raises(ValueError, match=r"to_onnx: activation 'swish' of layer 1 has no ONNX "
                                          r"form; expected one of linear, sigmoid"):
         _onnx.model([(W, b), (W, b)], ["tanh", "swish"], np.dtype(np.float64))
+
+
+@needs_onnx
+def test_the_onnx_model_and_its_graph_describe_the_network(tmp_path):
+    # The model's own doc_string (what Netron and onnxruntime's model metadata
+    # show) and the graph's both name the layers, activations and loss, in the
+    # returned proto and in the written file.
+    net = pn.Network([3, 5, 2], activation="tanh", output_activation="softmax",
+                     loss="cross_entropy", seed=0)
+    expected = ("plainnet [3, 5, 2], activations ['tanh', 'softmax'], loss cross_entropy")
+    proto = net.to_onnx()
+    assert proto.doc_string == expected
+    assert proto.graph.doc_string == expected
+    written = onnx.load(str(net.to_onnx(tmp_path / "net.onnx")))
+    assert written.doc_string == expected and written.graph.doc_string == expected
+    session = onnxruntime.InferenceSession(str(tmp_path / "net.onnx"),
+                                           providers=["CPUExecutionProvider"])
+    assert session.get_modelmeta().description == expected

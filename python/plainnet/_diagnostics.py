@@ -120,13 +120,42 @@ DEFAULT_MAX_PARAMS = 2000
 class GradCheckResult:
     """What ``plainnet.gradcheck`` found; true when the gradients pass.
 
-    The arrays have one entry per parameter checked: ``indices`` into the flat
-    parameter array (W0, b0, W1, b1, ...), the ``analytic`` gradient (from
-    ``Network.gradients``), the ``numeric`` central difference and the relative
-    error ``|analytic - numeric| / max(|analytic|, |numeric|, floor)``.
-    ``crossed_kink`` marks entries whose +eps and -eps evaluations fell on
-    different sides of a ReLU kink; they are left out of ``max_error`` (unless
-    every entry is). ``where`` is (layer, "W" or "b", index) of the worst entry.
+    ``gradcheck`` makes it; the parameters are its fields. The arrays have
+    one entry per parameter checked.
+
+    Parameters
+    ----------
+    max_error : float
+        The worst relative error, ``|analytic - numeric| / max(|analytic|,
+        |numeric|, floor)``, over the entries that did not cross a kink.
+    where : tuple
+        ``(layer, "W" or "b", index)`` of the worst entry.
+    checked : int
+        The parameters checked.
+    total : int
+        The network's parameters.
+    tolerance : float
+        The largest ``max_error`` that passes, for the network's dtype.
+    floor : float
+        The least denominator of a relative error.
+    eps : float
+        The perturbation of each parameter.
+    dtype : str
+        The network's dtype.
+    indices : numpy.ndarray
+        Indices into the flat parameters (W0, b0, W1, b1, ...).
+    analytic : numpy.ndarray
+        The gradient ``Network.gradients`` gives.
+    numeric : numpy.ndarray
+        The central differences.
+    errors : numpy.ndarray
+        The relative errors.
+    crossed_kink : numpy.ndarray
+        True where the +eps and -eps evaluations fell on the two sides of a
+        ReLU kink; those entries are left out of ``max_error`` (unless every
+        entry is).
+    worst : int
+        The position of the worst entry in the arrays.
     """
 
     max_error: float
@@ -146,6 +175,7 @@ class GradCheckResult:
 
     @property
     def passed(self) -> bool:
+        """Whether ``max_error`` is within ``tolerance``."""
         return bool(self.max_error <= self.tolerance)
 
     def __bool__(self) -> bool:
@@ -185,18 +215,43 @@ def gradcheck(net: "Network", X: Any, y: Any, eps: float = 1e-6,
               max_params: Optional[int] = DEFAULT_MAX_PARAMS, seed: int = 0) -> GradCheckResult:
     """Compare ``net.gradients(X, y)`` with central differences of the objective E.
 
-    Every parameter is perturbed by +eps and -eps in turn, on a float64 copy
-    of the network's parameters (the network itself is not changed), and
-    (E(+) - E(-)) / 2eps is compared with the gradient the network computes.
-    E is the objective of training: for the MSE, 1/(2m) * sum((p - y)**2);
-    for the cross-entropies, the loss as reported.
+    Every parameter is perturbed by +eps and -eps in turn, on a float64 copy of
+    the network's parameters (the network itself is not changed), and
+    ``(E(+) - E(-)) / 2eps`` is compared with the gradient the network
+    computes. E is the objective of training: for the MSE,
+    ``1/(2m) * sum((p - y)**2)``; for the cross-entropies, the loss as reported.
 
-    Networks with more than ``max_params`` parameters are checked on a random
-    sample of that many, drawn from ``seed``; None checks every parameter.
+    Parameters
+    ----------
+    net : Network
+        The network to check.
+    X : array_like, shape (m, inputs)
+        The inputs.
+    y : array_like
+        The targets, as for ``Network.loss``.
+    eps : float, default=1e-6
+        The perturbation.
+    max_params : int or None, default=2000
+        Networks with more parameters are checked on a random sample of that
+        many; None checks every parameter.
+    seed : int, default=0
+        Seed of that sample.
 
-    The result is true when the worst relative error is within the tolerance
-    for the network's dtype (``GRADCHECK_TOLERANCE``); ``str(result)`` says
-    where the worst entry is, what the two sides gave and the tolerance used.
+    Returns
+    -------
+    GradCheckResult
+        True when the worst relative error is within the tolerance for the
+        network's dtype (1e-4 for float64, 1e-2 for float32); ``str(result)``
+        says where the worst entry is, what the two sides gave and the
+        tolerance used.
+
+    Examples
+    --------
+    >>> import plainnet as pn
+    >>> X, y = pn.datasets.xor()
+    >>> result = pn.gradcheck(pn.Network([2, 4, 1], seed=42), X, y)
+    >>> bool(result), result.checked
+    (True, 17)
     """
     net = _network(net, "gradcheck")
     step = check.real(eps, "eps")
@@ -292,14 +347,30 @@ WEIGHT_NORM_FLOOR = 1.0
 class LayerReport:
     """The numbers ``Network.diagnose`` measures for one layer.
 
-    ``dead_fraction`` (relu, leaky_relu, elu layers, else None): the fraction of
-    units with z <= 0 for every row. ``saturated_fraction`` (sigmoid and tanh
-    layers, else None): the fraction of units whose slope is below 1 % of its
-    largest in more than half of the rows. ``gradient_ratio`` is |dW| / |W|
-    (Frobenius norms; |W| counts as at least WEIGHT_NORM_FLOOR = 1).
-    ``step_ratio`` is the size of the next update relative to |W| (lr times
-    gradient_ratio for gradient descent), when a History says how training
-    updates.
+    Parameters
+    ----------
+    index : int
+        The layer, from 0.
+    activation : str
+        Its activation.
+    units : int
+        Its width.
+    dead_fraction : float or None
+        For relu, leaky_relu and elu layers, the fraction of units with
+        ``z <= 0`` on every row; else None.
+    saturated_fraction : float or None
+        For sigmoid and tanh layers, the fraction of units whose slope is below
+        1 % of its largest on more than half of the rows; else None.
+    weight_norm : float
+        ``|W|``, the Frobenius norm of the layer's weights.
+    gradient_norm : float
+        ``|dW|``, that of their gradient.
+    gradient_ratio : float
+        ``|dW| / |W|``, with ``|W|`` counted as at least 1.
+    step_ratio : float or None
+        The size of the next update relative to ``|W|`` (lr times
+        ``gradient_ratio`` for gradient descent), when a History says how
+        training updates.
     """
 
     index: int
@@ -315,7 +386,15 @@ class LayerReport:
 
 @dataclass
 class Hint:
-    """One finding: a stable ``code`` (such as "lr_too_high") and a ``message``."""
+    """One finding of ``Network.diagnose``.
+
+    Parameters
+    ----------
+    code : str
+        A stable name, such as "lr_too_high".
+    message : str
+        What was found, in plain words, and what to try.
+    """
 
     code: str
     message: str
@@ -328,12 +407,36 @@ class Hint:
 class Diagnosis:
     """What ``Network.diagnose`` found: per-layer numbers, the loss and hints.
 
-    ``baseline_loss`` is the loss of predicting the targets' mean for every
-    row; ``relative_loss`` is loss / baseline_loss. The history fields are None
-    without a history: ``rising_fraction`` is the fraction of steps in which
-    the loss went up by more than 0.1 % (per epoch for mini-batch training),
-    ``tail_change`` the relative fall of the loss over the last 20 % of the
-    history.
+    ``str(diagnosis)`` prints it all as a table. The history fields are None
+    without a history.
+
+    Parameters
+    ----------
+    layers : list of LayerReport
+        One report per layer.
+    loss : float
+        The loss on the data given.
+    loss_name : str
+        The network's loss.
+    baseline_loss : float
+        The loss of predicting the targets' mean for every row.
+    rows : int
+        The rows measured on.
+    hints : list of Hint
+        The findings; empty when nothing looks wrong.
+    iterations : int or None
+        The iterations of the history.
+    lr : float or None
+        Its learning rate.
+    rising_fraction : float or None
+        The fraction of steps in which the loss went up by more than 0.1 %
+        (per epoch for mini-batch training).
+    tail_change : float or None
+        The relative fall of the loss over the last 20 % of the history.
+    history_first : float or None
+        The history's first loss.
+    history_lowest : float or None
+        Its lowest loss.
     """
 
     layers: list[LayerReport]
@@ -351,12 +454,14 @@ class Diagnosis:
 
     @property
     def relative_loss(self) -> float:
+        """The loss over ``baseline_loss``."""
         if self.baseline_loss > 0:
             return self.loss / self.baseline_loss
         return 0.0 if self.loss == 0 else math.inf
 
     @property
     def codes(self) -> list[str]:
+        """The hints' codes."""
         return [h.code for h in self.hints]
 
     def __str__(self) -> str:

@@ -34,6 +34,24 @@ PROGRESS_INTERVAL = 0.2
 
 
 def num_parameters(sizes: Sequence[int]) -> int:
+    """Count the weights and biases of a network with the given layer widths.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        The layer widths, inputs first.
+
+    Returns
+    -------
+    int
+        ``sum(n_in * n_out + n_out)`` over the layers.
+
+    Examples
+    --------
+    >>> from plainnet import reference
+    >>> reference.num_parameters([2, 4, 1])
+    17
+    """
     return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
 
 
@@ -50,7 +68,28 @@ def unpack(params: np.ndarray, sizes: Sequence[int]) -> list[tuple[np.ndarray, n
 
 
 def fit_iterations(m: int, epochs: int, batch_size: int) -> int:
-    """Updates made by ``epochs`` epochs over m rows; batch_size 0 (or >= m) is full batch."""
+    """Count the updates that ``epochs`` epochs over m rows make.
+
+    Parameters
+    ----------
+    m : int
+        The rows.
+    epochs : int
+        The epochs.
+    batch_size : int
+        Rows per batch; 0 (or m or more) is full batch.
+
+    Returns
+    -------
+    int
+        ``epochs * ceil(m / batch_size)``, or ``epochs`` for full batches.
+
+    Examples
+    --------
+    >>> from plainnet import reference
+    >>> reference.fit_iterations(200, 50, 32)
+    350
+    """
     if batch_size <= 0 or batch_size >= m:
         return epochs
     return epochs * -(-m // batch_size)

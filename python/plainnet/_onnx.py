@@ -34,7 +34,8 @@ OPSET = 20
 # What one ONNX file can hold: protobuf refuses messages of 2 GiB and more.
 MAX_BYTES = 2**31 - 2**20
 
-# What the README's table shows: plainnet's activation -> its nodes, by dtype.
+# What the export page's table shows (docs/user-guide/export.md): plainnet's activation
+# -> its nodes, by dtype.
 ONNX_NODES: dict[str, tuple[str, str]] = {
     "linear": ("(none)", "(none)"),
     "sigmoid": ("Sigmoid", "Sigmoid"),
@@ -193,5 +194,9 @@ def model(layers: Sequence[tuple[np.ndarray, np.ndarray]], acts: Sequence[str],
 
     proto = helper.make_model_gen_version(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                                           producer_name="plainnet", producer_version=__version__)
+    # The model's own doc_string is what tools show first (onnx.helper.printable_graph
+    # prints the graph's; Netron and onnxruntime's model metadata read the model's):
+    # both carry the description.
+    proto.doc_string = doc
     onnx.checker.check_model(proto, full_check=True)
     return proto

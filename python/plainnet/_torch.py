@@ -35,7 +35,8 @@ def softplus_thresholds(dtype: np.dtype) -> tuple[float, float]:
     return math.log(2 / float(info.eps)), math.log(float(info.max))
 
 
-# What the README's table shows: plainnet's activation -> the torch module.
+# What the export page's table shows (docs/user-guide/export.md): plainnet's activation
+# -> the torch module.
 TORCH_MODULES: dict[str, str] = {
     "linear": "(none)",
     "sigmoid": "nn.Sigmoid()",

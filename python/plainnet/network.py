@@ -93,15 +93,47 @@ def _activation_list(activation: Any, output_activation: Any, n_layers: int) -> 
 class History:
     """What ``Network.fit`` did.
 
-    ``loss`` has one value per iteration (the loss of that batch *before*
-    its update). The per-epoch arrays have one value per completed epoch:
-    ``epoch_loss`` (the training loss over the epoch: the mean of its batch
-    losses, weighted by rows), ``val_loss`` (None without validation data),
-    and, for cross-entropy and binary cross-entropy networks, ``accuracy``
-    (of the predictions made on the batches during the epoch) and
-    ``val_accuracy``. ``best_epoch`` is the epoch (from 0) of the best
-    value of what ``fit`` monitored (by default the lowest validation loss),
-    None when it was not there (no validation data).
+    ``fit`` makes it; the parameters are its fields.
+
+    Parameters
+    ----------
+    loss : numpy.ndarray
+        One value per iteration: the loss of that batch before its update.
+    lr : float
+        The learning rate used.
+    epochs : int
+        The epochs asked for.
+    batch_size : int or None
+        The mini-batch size (None: full batch).
+    seed : int
+        The seed of the mini-batch order, so that a run can be repeated.
+    iterations_per_epoch : int
+        Updates per epoch.
+    stopped_early : bool, default=False
+        Whether patience ran out.
+    epoch_loss : numpy.ndarray
+        The training loss of every completed epoch: the mean of its batch
+        losses, weighted by rows.
+    val_loss : numpy.ndarray or None, default=None
+        The validation loss of every epoch; None without validation data.
+    accuracy : numpy.ndarray or None, default=None
+        For the cross-entropies, the accuracy of the predictions made on the
+        training batches during each epoch.
+    val_accuracy : numpy.ndarray or None, default=None
+        For the cross-entropies, the validation accuracy of every epoch.
+    best_epoch : int or None, default=None
+        The epoch (from 0) of the best value of what ``fit`` monitored (by
+        default the lowest validation loss); None when there was none.
+    optimizer : plainnet.optim.Optimizer or None, default=None
+        The optimizer that trained, with its state.
+
+    Examples
+    --------
+    >>> import plainnet as pn
+    >>> X, y = pn.datasets.xor()
+    >>> h = pn.Network([2, 4, 1], seed=42).fit(X, y, lr=2.0, epochs=10000)
+    >>> h.iterations, h.epoch_loss.size, h.val_loss is None
+    (10000, 10000, True)
     """
 
     loss: np.ndarray
@@ -120,10 +152,12 @@ class History:
 
     @property
     def iterations(self) -> int:
+        """The number of iterations run."""
         return int(self.loss.shape[0])
 
     @property
     def final_loss(self) -> float:
+        """The last iteration's loss (NaN when none ran)."""
         return float(self.loss[-1]) if self.loss.size else math.nan
 
     def __repr__(self) -> str:
@@ -144,28 +178,58 @@ class Network:
     ----------
     layers : list of int
         Layer widths, inputs first: ``[2, 4, 1]`` is the tutorial's XOR network.
-    activation : str or list of str
+    activation : str or list of str, default="sigmoid"
         Activation of every layer, or one name per layer (``len(layers) - 1``).
         One of ``plainnet.ACTIVATIONS``; the output layer may also be
         ``"softmax"`` (with ``loss="cross_entropy"``).
-    output_activation : str or None
+    output_activation : str or None, default=None
         Activation of the last layer when ``activation`` is a single name;
         None keeps ``activation`` there too.
-    init : {"normal", "xavier", "he"}
-        ``normal`` draws ``randn(in, out) * init_scale`` (default scale 0.5) for
-        W0, W1, ... in order from ``numpy.random.RandomState(seed)``; xavier
-        uses std ``sqrt(2 / (in + out))`` and he ``sqrt(2 / in)``, each times
-        ``init_scale`` (default 1). Biases start at zero.
-    seed : int or None
+    init : {"normal", "xavier", "he"}, default="normal"
+        ``normal`` draws ``randn(in, out) * init_scale`` for W0, W1, ... in
+        order from ``numpy.random.RandomState(seed)``; xavier uses standard
+        deviation ``sqrt(2 / (in + out))`` and he ``sqrt(2 / in)``, each times
+        ``init_scale``. Biases start at zero.
+    init_scale : float or None, default=None
+        The factor above: 0.5 for ``normal`` and 1 for ``xavier`` and ``he``
+        unless given.
+    seed : int or None, default=None
         Seed for the initial weights; None draws fresh entropy.
-    dtype : {"float64", "float32"}
-    backend : {"native", "numpy"}
-        The C++ core or its NumPy twin; they compute the same numbers.
-    loss : {"mse", "binary_cross_entropy", "cross_entropy"}
-        What training minimises (see ``plainnet.LOSSES`` and the README):
-        the mean squared error; binary cross-entropy, for a sigmoid output
-        and targets in [0, 1]; cross-entropy, for a softmax output and
-        probability rows or integer class labels.
+    dtype : {"float64", "float32"}, default="float64"
+        The parameters' and the computation's floating-point type.
+    backend : {"native", "numpy"}, default="native"
+        The C++ core or its NumPy twin (``plainnet.reference``); they compute
+        the same numbers.
+    loss : {"mse", "binary_cross_entropy", "cross_entropy"}, default="mse"
+        What training minimises: the mean squared error; binary
+        cross-entropy, for a sigmoid output and targets in [0, 1];
+        cross-entropy, for a softmax output and probability rows or integer
+        class labels.
+
+    Raises
+    ------
+    ValueError
+        A bad value (a width below 1, an unknown name, a loss that does not go
+        with the output activation), naming the argument.
+    TypeError
+        An argument of the wrong type, naming it.
+
+    See Also
+    --------
+    Network.fit : Train the network.
+    plainnet.sklearn.MLPClassifier : The same network as a scikit-learn estimator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import plainnet as pn
+    >>> X, y = pn.datasets.xor()
+    >>> net = pn.Network([2, 4, 1], activation="sigmoid", seed=42)
+    >>> net
+    Network([2, 4, 1], activations=['sigmoid', 'sigmoid'], dtype=float64, backend='native', parameters=17)
+    >>> history = net.fit(X, y, lr=2.0, epochs=10000)
+    >>> print(np.round(net.forward(X)).ravel())
+    [0. 1. 1. 0.]
     """
 
     def __init__(self, layers: Sequence[int], activation: Union[str, Sequence[str]] = "sigmoid",
@@ -250,10 +314,12 @@ class Network:
 
     @property
     def layers(self) -> list[int]:
+        """The layer widths, inputs first."""
         return list(self._sizes)
 
     @property
     def activations(self) -> list[str]:
+        """Each layer's activation, one name per layer."""
         return list(self._acts)
 
     @property
@@ -272,14 +338,17 @@ class Network:
 
     @property
     def num_parameters(self) -> int:
+        """The number of weights and biases."""
         return int(self._params.size)
 
     @property
     def dtype(self) -> np.dtype:
+        """The parameters' dtype, float64 or float32."""
         return self._params.dtype
 
     @property
     def backend(self) -> str:
+        """The backend that computes: "native" or "numpy"."""
         return self._backend
 
     def _layer_copies(self) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -322,7 +391,35 @@ class Network:
         return x, t
 
     def forward(self, X: Any) -> np.ndarray:
-        """Predictions for X (m, inputs), shape (m, outputs)."""
+        """Compute the network's outputs for a batch of rows.
+
+        Parameters
+        ----------
+        X : array_like, shape (m, inputs)
+            The inputs, one row per sample (a 1-D array for one input column is
+            not accepted: pass ``X.reshape(-1, 1)``). Integers, bools, float32 and
+            pandas DataFrames are converted.
+
+        Returns
+        -------
+        numpy.ndarray, shape (m, outputs)
+            The output activation's values: probabilities for softmax and sigmoid
+            outputs.
+
+        Raises
+        ------
+        ValueError
+            X has the wrong number of columns, no rows, or NaN or Inf.
+        TypeError
+            X is not numeric.
+
+        Examples
+        --------
+        >>> import plainnet as pn
+        >>> net = pn.Network([2, 3, 2], output_activation="softmax", loss="cross_entropy", seed=0)
+        >>> net.forward([[0.0, 1.0], [1.0, 0.0]]).sum(axis=1)
+        array([1., 1.])
+        """
         if self._backend != "native":
             x = self._x(X)
             with self._lock:
@@ -345,11 +442,28 @@ class Network:
     predict = forward
 
     def predict_classes(self, X: Any) -> np.ndarray:
-        """Class predictions as integers.
+        """Predict classes as integers.
 
-        The arg-max of each row, shape (m,), for networks with more than one
-        output; for binary cross-entropy (and any single-output network),
-        each output against 0.5, shape (m, outputs).
+        Parameters
+        ----------
+        X : array_like, shape (m, inputs)
+            The inputs.
+
+        Returns
+        -------
+        numpy.ndarray of int64
+            The arg-max of each row, shape (m,), for networks with more than one
+            output; for binary cross-entropy (and any single-output network), each
+            output against 0.5, shape (m, outputs).
+
+        Examples
+        --------
+        >>> import plainnet as pn
+        >>> X, y = pn.datasets.xor()
+        >>> net = pn.Network([2, 4, 1], seed=42)
+        >>> _ = net.fit(X, y, lr=2.0, epochs=10000)
+        >>> net.predict_classes(X).ravel()
+        array([0, 1, 1, 0])
         """
         out = self.forward(X)
         if self._loss == "binary_cross_entropy" or out.shape[1] == 1:
@@ -359,7 +473,27 @@ class Network:
         return classes
 
     def forward_trace(self, X: Any) -> list[tuple[np.ndarray, np.ndarray]]:
-        """[(z_l, a_l) for each layer]: weighted sums and activations, for inspection."""
+        """Compute every layer's weighted sums and activations, for inspection.
+
+        Parameters
+        ----------
+        X : array_like, shape (m, inputs)
+            The inputs.
+
+        Returns
+        -------
+        list of tuple of numpy.ndarray
+            ``[(z_l, a_l), ...]``, one pair per layer, each of shape
+            (m, layer width): ``z_l = a_{l-1} @ W_l + b_l`` and ``a_l``, its
+            activation.
+
+        Examples
+        --------
+        >>> import plainnet as pn
+        >>> net = pn.Network([2, 4, 1], seed=42)
+        >>> [(z.shape, a.shape) for z, a in net.forward_trace([[0, 1], [1, 1]])]
+        [((2, 4), (2, 4)), ((2, 1), (2, 1))]
+        """
         x = self._x(X)
         with self._lock:
             # both backends return freshly allocated arrays, owned by the caller
@@ -373,19 +507,65 @@ class Network:
         return float(loss), int(correct)
 
     def loss(self, X: Any, y: Any) -> float:
-        """The loss on (X, y), as ``fit`` reports it.
+        """Compute the loss on (X, y), as ``fit`` reports it.
 
-        mse: the mean over all elements of (prediction - y)**2; the
-        cross-entropies: their sum over outputs, averaged over rows.
+        Parameters
+        ----------
+        X : array_like, shape (m, inputs)
+            The inputs.
+        y : array_like
+            The targets: shape (m, outputs); a 1-D array for one output; for
+            ``cross_entropy``, probability rows or integer class labels (m,).
+
+        Returns
+        -------
+        float
+            For mse, the mean over all elements of ``(prediction - y)**2``; for
+            the cross-entropies, their sum over outputs averaged over rows.
+
+        Raises
+        ------
+        ValueError
+            Targets the loss cannot mean (see the user guide's Losses page), or
+            shapes that do not match.
+
+        Examples
+        --------
+        >>> import plainnet as pn
+        >>> X, y = pn.datasets.xor()
+        >>> pn.Network([2, 4, 1], seed=42).loss(X, y)
+        0.25567530023340923
         """
         x, t = self._xy(X, y)
         return self._evaluate(x, t)[0]
 
     def evaluate(self, X: Any, y: Any) -> dict[str, float]:
-        """{"loss": ...}, plus "accuracy" for cross-entropy and binary cross-entropy networks.
+        """Compute the loss, and the accuracy where it means something.
 
-        Accuracy is the fraction of rows whose arg-max matches the target's
-        (cross_entropy), or of outputs on the right side of 0.5 (binary).
+        Parameters
+        ----------
+        X : array_like, shape (m, inputs)
+            The inputs.
+        y : array_like
+            The targets, as for ``loss``.
+
+        Returns
+        -------
+        dict
+            ``{"loss": ...}``, plus ``"accuracy"`` for cross-entropy networks (the
+            fraction of rows whose arg-max matches the target's) and binary
+            cross-entropy networks (the fraction of outputs on the target's side
+            of 0.5).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import plainnet as pn
+        >>> net = pn.Network([3, 5, 3], activation="tanh", output_activation="softmax",
+        ...                  loss="cross_entropy", seed=0)
+        >>> X = np.random.default_rng(0).random((8, 3))
+        >>> net.evaluate(X, [0, 2, 1, 2, 0, 1, 1, 0])
+        {'loss': 1.1449216255357084, 'accuracy': 0.375}
         """
         x, t = self._xy(X, y)
         loss, correct = self._evaluate(x, t)
@@ -396,10 +576,35 @@ class Network:
         return result
 
     def gradients(self, X: Any, y: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """(dW list, db list): the gradient of the objective E.
+        """Compute the gradient of the training objective E on (X, y).
 
-        E = 1/(2m) * sum((prediction - y)**2) for mse (the tutorial's
-        convention); the reported loss for the cross-entropies.
+        Parameters
+        ----------
+        X : array_like, shape (m, inputs)
+            The inputs.
+        y : array_like
+            The targets, as for ``loss``.
+
+        Returns
+        -------
+        dW : list of numpy.ndarray
+            One array per layer, shaped as ``weights``.
+        db : list of numpy.ndarray
+            One array per layer, shaped as ``biases``.
+
+        Notes
+        -----
+        E is ``1/(2m) * sum((prediction - y)**2)`` for mse (the tutorial's
+        convention) and the reported loss for the cross-entropies.
+        ``plainnet.gradcheck`` compares these with finite differences.
+
+        Examples
+        --------
+        >>> import plainnet as pn
+        >>> X, y = pn.datasets.xor()
+        >>> dW, db = pn.Network([2, 4, 1], seed=42).gradients(X, y)
+        >>> [w.shape for w in dW], [b.shape for b in db]
+        ([(2, 4), (4, 1)], [(4,), (1,)])
         """
         x, t = self._xy(X, y)
         with self._lock:
@@ -412,24 +617,72 @@ class Network:
                  history: Optional[History] = None) -> "_diagnostics.Diagnosis":
         """Measure every layer on (X, y) and say in plain words what looks wrong.
 
-        The report holds, per layer, the fraction of dead units (relu-like
-        layers) and of saturated units (sigmoid, tanh), and |dW| / |W|; the
-        loss next to that of predicting the targets' mean; and ``hints``, each
-        with a stable ``code`` ("lr_too_high", "lr_too_low", "too_few_units",
-        "stuck", "not_converged", "dead_units", "saturated_units",
-        "vanishing_gradient") and a message; no hints when nothing looks
-        wrong. Pass the History that ``fit`` returned for more evidence
-        (whether the loss rose, oscillated or is still falling, and the lr).
-        ``str(report)`` prints it all; ``plainnet._diagnostics`` holds the
-        rules and their thresholds.
+        Parameters
+        ----------
+        X : array_like, shape (m, inputs)
+            The inputs.
+        y : array_like
+            The targets, as for ``loss``.
+        history : History or None, default=None
+            What ``fit`` returned, for more evidence: whether the loss rose,
+            oscillated or is still falling, and the learning rate.
+
+        Returns
+        -------
+        Diagnosis
+            Per layer, the fraction of dead units (relu-like layers) and of
+            saturated units (sigmoid, tanh), and ``|dW| / |W|``; the loss next to
+            that of predicting the targets' mean; and ``hints``, each with a
+            stable ``code`` ("lr_too_high", "lr_too_low", "too_few_units",
+            "stuck", "not_converged", "dead_units", "saturated_units",
+            "vanishing_gradient") and a message; no hints when nothing looks
+            wrong. ``str(report)`` prints it all.
+
+        See Also
+        --------
+        plainnet.gradcheck : Check the gradients themselves.
+
+        Examples
+        --------
+        >>> import plainnet as pn
+        >>> X, y = pn.datasets.xor()
+        >>> net = pn.Network([2, 4, 1], seed=42)
+        >>> report = net.diagnose(X, y, net.fit(X, y, lr=0.001, epochs=10000))
+        >>> [hint.code for hint in report.hints]
+        ['lr_too_low']
         """
         return _diagnostics.diagnose(self, X, y, history)
 
     def step(self, X: Any, y: Any, lr: float) -> float:
-        """One forward + backward + gradient-descent update on (X, y); returns the loss before it.
+        """Make one forward, backward and gradient-descent update on (X, y).
 
-        Raises FloatingPointError, leaving the weights unchanged, if that loss is
-        NaN/Inf or if the update would make a weight NaN/Inf.
+        Parameters
+        ----------
+        X : array_like, shape (m, inputs)
+            The inputs.
+        y : array_like
+            The targets, as for ``loss``.
+        lr : float
+            The learning rate, > 0.
+
+        Returns
+        -------
+        float
+            The loss before the update.
+
+        Raises
+        ------
+        FloatingPointError
+            That loss is NaN or Inf, or the update would make a weight NaN or
+            Inf; the weights are left unchanged.
+
+        Examples
+        --------
+        >>> import plainnet as pn
+        >>> X, y = pn.datasets.xor()
+        >>> net = pn.Network([2, 4, 1], seed=42)
+        >>> net.step(X, y, lr=2.0) > net.loss(X, y)
+        True
         """
         x, t = self._xy(X, y)
         rate = check.learning_rate(lr, self.dtype)
@@ -478,73 +731,126 @@ class Network:
             min_delta: float = 0.0, restore_best: bool = True,
             monitor: Optional[str] = None, sample_weight: Any = None,
             l2: float = 0.0, progress: Any = False) -> History:
-        """Train the network; returns a History (a loss per iteration, metrics per epoch).
+        """Train the network.
 
-        Without ``optimizer`` this is plain gradient descent with step ``lr``
-        (default 2.0); with one (``plainnet.optim.SGD``, ``Adam``, ``AdamW``,
-        ``Rprop``) its rule and learning rate are used, and its state carries
-        on into the next fit that is given the same object (``net.optimizer``
-        is the one the last fit used), its mini-batch order too: it shuffles
-        as the following epochs of one long run would.
+        Parameters
+        ----------
+        X : array_like, shape (n, inputs)
+            The training inputs.
+        y : array_like
+            The training targets, as for ``loss``.
+        lr : float or None, default=None
+            The step of plain gradient descent, 2.0 unless given; refused together
+            with ``optimizer``, which has its own.
+        epochs : int, default=10000
+            Passes over the data; with ``batch_size=None`` one iteration each.
+        batch_size : int or None, default=None
+            None trains on all rows at once (full batch); an int on mini-batches
+            of that many rows (the last of an epoch may be smaller).
+        shuffle : bool, default=True
+            Draw each epoch's order of the rows afresh from ``seed``.
+        seed : int or None, default=None
+            Seed of the mini-batch order; None draws one, recorded in
+            ``History.seed``.
+        log_every : int, default=0
+            Call ``callback`` every that many iterations (counting from 0); with
+            no callback, print the loss then.
+        callback : callable or None, default=None
+            ``callback(iteration, loss)``; returning False stops training. With
+            ``log_every=0`` it is called every iteration. An exception it raises
+            stops training and reaches the caller as it is; the weights are those
+            after the iteration it was called for.
+        optimizer : plainnet.optim.Optimizer or None, default=None
+            ``SGD``, ``Adam``, ``AdamW`` or ``Rprop``, whose rule and learning
+            rate are used. Its state carries on into the next fit given the same
+            object (``net.optimizer`` is the one the last fit used), and so does
+            the mini-batch order: it shuffles as the following epochs of one long
+            run would.
+        validation_data : tuple or None, default=None
+            ``(X_val, y_val)``, evaluated after every epoch.
+        validation_split : float or None, default=None
+            A fraction of the rows to hold out instead: the last ones, taken
+            before any shuffling, as Keras does.
+        patience : int or None, default=None
+            Stop once what ``monitor`` watches has not improved by more than
+            ``min_delta`` for that many epochs in a row.
+        min_delta : float, default=0.0
+            The least change that counts as an improvement.
+        restore_best : bool, default=True
+            With ``patience`` and a validation monitor, put the best epoch's
+            weights back when training stops (the optimizer's state stays that of
+            the last epoch).
+        monitor : {"val_loss", "val_accuracy", "loss"} or None, default=None
+            What patience and ``History.best_epoch`` watch: the validation loss
+            (the default when there is validation data), the validation accuracy
+            (higher is better; the cross-entropies only), or the epoch's training
+            loss (``History.epoch_loss``), which needs no validation data and whose
+            weights are never put back.
+        sample_weight : array_like or None, default=None
+            One number >= 0 per row of X: each batch's loss, and the objective it
+            descends, is the weighted mean over its rows. With ``validation_split``
+            the held-out rows' weights are dropped: validation is unweighted.
+        l2 : float, default=0.0
+            Adds ``l2 / (2 w) * sum_l ||W_l||**2`` to every batch's objective and
+            reported loss, where w is the batch's number of rows (or the sum of its
+            weights): the weights only, not the biases. This is scikit-learn's
+            ``alpha``; an optimizer's ``weight_decay`` is torch's.
+        progress : bool, dict, callable or None, default=False
+            True shows a tqdm bar (``tqdm.auto``) over the epochs with the latest
+            epoch's metrics; a dict gives ``tqdm.auto.tqdm`` keyword arguments
+            (``{"disable": None}`` shows nothing when not on a terminal); a tqdm
+            class, or any callable taking its keyword arguments, makes the bar.
+            Needs tqdm (``pip install "plainnet[progress]"``). The numbers are the
+            same with and without a bar.
 
-        batch_size=None is full-batch training (one iteration per epoch);
-        an int trains on mini-batches in an order drawn from ``seed`` (reshuffled
-        each epoch when ``shuffle``). Every ``log_every`` iterations (counting
-        from 0) ``callback(iteration, loss)`` is called; returning False stops
-        training. With log_every > 0 and no callback, progress is printed; with
-        a callback and log_every=0 it is called every iteration.
+        Returns
+        -------
+        History
+            A loss per iteration, and the metrics of every epoch.
 
-        Validation: ``validation_data=(X_val, y_val)``, or ``validation_split``,
-        a fraction of the rows held out (the last ones, taken before any
-        shuffling, as Keras does), is evaluated after every epoch. With
-        ``patience``, training stops once the validation loss has not improved
-        by more than ``min_delta`` for that many epochs, and the weights of the
-        best epoch are put back if ``restore_best`` (the optimizer's state is
-        that of the last epoch).
+        Raises
+        ------
+        FloatingPointError
+            The loss became NaN or Inf, or an update would make a weight NaN or
+            Inf. The network keeps the weights of the last iteration whose loss
+            was finite; the exception's ``history`` attribute holds the losses up
+            to there.
+        KeyboardInterrupt
+            Ctrl-C stops training within a fraction of a second; the weights are
+            those of the last completed iteration and the exception's ``history``
+            holds the losses up to there.
+        ValueError
+            A bad value, naming the argument; nothing has been trained.
+        TypeError
+            An argument of the wrong type, naming it; nothing has been trained.
+        ImportError
+            ``progress`` was asked for without tqdm installed, before any training.
 
-        ``monitor`` chooses what patience and ``History.best_epoch`` watch:
-        ``"val_loss"`` (the default when there is validation data),
-        ``"val_accuracy"`` (higher is better; the cross-entropies only), or
-        ``"loss"``, the epoch's training loss (``History.epoch_loss``), which
-        needs no validation data; its weights are never put back, since the
-        epoch's loss was measured on the batches before their updates.
+        See Also
+        --------
+        plainnet.optim : The optimizers.
 
-        ``sample_weight`` (one number >= 0 per row of X) weighs the rows:
-        each batch's loss, and the objective it descends, is the weighted
-        mean over its rows (a batch whose weights sum to 0 counts 0 and does
-        not move the weights). With ``validation_split`` the held-out rows'
-        weights are dropped: validation is unweighted. ``l2`` adds
-        ``l2 / (2 w) * sum_l ||W_l||**2`` to every batch's objective and
-        reported loss, where w is the batch's number of rows (or the sum of
-        its weights): the weights only, not the biases. This is
-        scikit-learn's ``alpha``; the optimizers' ``weight_decay`` is
-        torch's, on every parameter and independent of the batch.
+        Notes
+        -----
+        The whole loop runs in the core (or its NumPy twin) with the GIL released.
+        Another thread calling ``fit`` (or any other method) on the same network
+        waits until this call has finished.
 
-        ``progress=True`` shows a tqdm bar (``tqdm.auto``: a widget in
-        notebooks) over the epochs asked for, with the latest epoch's loss
-        (and accuracy, validation loss and validation accuracy where there are
-        any) beside it. The training loop updates it at most every 0.2 s of
-        wall time, and once more when training ends, so the bar stops at the
-        epoch training stopped at. ``progress`` may also be a dict of
-        ``tqdm.auto.tqdm`` keyword arguments (``{"file": f, "desc": "digits"}``,
-        ``{"disable": None}`` to show nothing when not on a terminal) or a tqdm
-        class (or any callable taking tqdm's keyword arguments and returning a
-        bar). It needs tqdm (``pip install "plainnet[progress]"``), else
-        ImportError before training starts. The numbers are the same with and
-        without a bar.
-
-        If the loss becomes NaN/Inf, or an update makes a weight NaN/Inf,
-        training stops with FloatingPointError and the network keeps the weights
-        of the last iteration whose loss was finite (the error's ``history``
-        attribute holds the losses up to there).
-
-        An exception raised by the callback stops training and reaches the
-        caller as it is; the weights are those after the iteration the callback
-        was called for. A KeyboardInterrupt (Ctrl-C) stops training within a
-        fraction of a second; the weights are those of the last completed
-        iteration and the exception's ``history`` holds the losses up to there.
-        Another thread calling ``fit`` (or any other method) on the same
-        network waits until this call has finished.
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import plainnet as pn
+        >>> rng = np.random.default_rng(2)
+        >>> X = rng.random((500, 4))
+        >>> y = (X[:, 0] + X[:, 1] > 1).astype(np.int64) + (X[:, 2] > 0.7)
+        >>> net = pn.Network([4, 32, 3], activation="relu", output_activation="softmax",
+        ...                  loss="cross_entropy", init="he", seed=0)
+        >>> h = net.fit(X, y, optimizer=pn.optim.Adam(lr=0.01), epochs=500, batch_size=32,
+        ...             seed=0, validation_split=0.2, patience=10)
+        >>> h.epoch_loss.size, h.best_epoch, h.stopped_early
+        (80, 69, True)
+        >>> print(h.val_accuracy[h.best_epoch])
+        0.99
         """
         x, t = self._xy(X, y)
         if optimizer is None:
@@ -677,12 +983,48 @@ class Network:
     # ------------------------------------------------------------ copies and backends
 
     def copy(self) -> "Network":
-        """An independent copy: the same weights, loss and optimizer state."""
+        """Make an independent copy: the same weights, loss and optimizer state.
+
+        Returns
+        -------
+        Network
+            The copy, which trains and predicts on its own.
+
+        Examples
+        --------
+        >>> import plainnet as pn
+        >>> net = pn.Network([2, 4, 1], seed=42)
+        >>> twin = net.copy()
+        >>> _ = twin.fit(*pn.datasets.xor(), lr=2.0, epochs=100)
+        >>> bool((twin.weights[0] != net.weights[0]).any())
+        True
+        """
         with self._lock:
             return self._like(self._params.copy(), self._backend)
 
     def with_backend(self, backend: str) -> "Network":
-        """An identical network (a copy) that computes with the named backend."""
+        """Make a copy that computes with the named backend.
+
+        Parameters
+        ----------
+        backend : {"native", "numpy"}
+            The C++ core, or its NumPy twin.
+
+        Returns
+        -------
+        Network
+            An independent copy with the same weights, loss and optimizer state.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import plainnet as pn
+        >>> X, _ = pn.datasets.xor()
+        >>> net = pn.Network([2, 4, 1], seed=42)
+        >>> twin = net.with_backend("numpy")
+        >>> twin.backend, np.allclose(twin.forward(X), net.forward(X), rtol=1e-12)
+        ('numpy', True)
+        """
         _backend_module(backend)
         with self._lock:
             return self._like(self._params.copy(), backend)
@@ -692,10 +1034,43 @@ class Network:
                      activation: Union[str, Sequence[str]] = "sigmoid",
                      output_activation: Optional[str] = None, backend: str = "native",
                      dtype: Any = None, loss: str = "mse") -> "Network":
-        """A network holding the given W_l (inputs, outputs) and b_l (outputs,).
+        """Make a network that holds the given weights and biases.
 
-        dtype None keeps float32 when every array is float32, else float64.
-        Biases shaped (1, outputs), as in the tutorial, are accepted too.
+        Parameters
+        ----------
+        weights : sequence of array_like
+            ``W_l`` of shape (inputs, outputs), one per layer.
+        biases : sequence of array_like
+            ``b_l`` of shape (outputs,) (or (1, outputs), as in the tutorial), one
+            per layer.
+        activation : str or list of str, default="sigmoid"
+            As for ``Network``.
+        output_activation : str or None, default=None
+            As for ``Network``.
+        backend : {"native", "numpy"}, default="native"
+            As for ``Network``.
+        dtype : {"float64", "float32"} or None, default=None
+            None keeps float32 when every array is float32, else float64.
+        loss : {"mse", "binary_cross_entropy", "cross_entropy"}, default="mse"
+            As for ``Network``.
+
+        Returns
+        -------
+        Network
+            A network holding copies of the arrays.
+
+        Raises
+        ------
+        ValueError
+            Shapes that do not chain, NaN or Inf, or a bad name.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import plainnet as pn
+        >>> net = pn.Network.from_weights([np.array([[2.0]])], [np.array([1.0])], activation="linear")
+        >>> net.forward([[3.0]])
+        array([[7.]])
         """
         for arg, val in (("weights", weights), ("biases", biases)):
             if isinstance(val, np.ndarray) or not isinstance(val, Sequence):
@@ -745,34 +1120,88 @@ class Network:
     # ------------------------------------------------------------ PyTorch and ONNX
 
     def to_torch(self) -> "torch.nn.Sequential":
-        """The network as a ``torch.nn.Sequential``, with the same outputs.
+        """Make a ``torch.nn.Sequential`` that computes what the network computes.
 
-        ``nn.Linear`` layers holding copies of the weights (as ``W_l.T``:
-        nn.Linear stores (outputs, inputs)) and biases, in the network's dtype,
-        each followed by the torch module that computes its activation (none
-        for "linear"; the README lists them). Needs PyTorch (``plainnet[torch]``).
+        Returns
+        -------
+        torch.nn.Sequential
+            ``nn.Linear`` layers holding copies of the weights (as ``W_l.T``:
+            ``nn.Linear`` stores (outputs, inputs)) and biases, in the network's
+            dtype, each followed by the torch module that computes its activation
+            (none for "linear"; the user guide's export page lists them).
+
+        Raises
+        ------
+        ImportError
+            PyTorch is not installed (``pip install "plainnet[torch]"``).
+
+        See Also
+        --------
+        Network.from_torch : The other way.
+
+        Examples
+        --------
+        >>> import plainnet as pn
+        >>> net = pn.Network([4, 16, 3], activation="gelu", output_activation="softmax",
+        ...                  loss="cross_entropy", seed=0)
+        >>> net.to_torch()
+        Sequential(
+          (0): Linear(in_features=4, out_features=16, bias=True)
+          (1): GELU(approximate='tanh')
+          (2): Linear(in_features=16, out_features=3, bias=True)
+          (3): Softmax(dim=-1)
+        )
         """
         return _torch.to_torch(self._layer_copies(), self._acts, self.dtype)
 
     @classmethod
     def from_torch(cls, model: Any, loss: Optional[str] = None,
                    backend: str = "native") -> "Network":
-        """A network computing what ``model``, a ``torch.nn.Sequential``, computes.
+        """Make a network that computes what a ``torch.nn.Sequential`` computes.
 
-        The Sequential holds ``nn.Linear`` layers (with bias), each followed
-        by at most one of the activation modules ``to_torch`` makes (or
-        ``nn.Identity``), with the arguments that compute plainnet's function.
-        The network keeps the parameters' dtype (float32 or float64). ``loss``
-        None means "cross_entropy" after an ``nn.Softmax``, "mse" otherwise.
-        Anything else (another kind of module or layer, an activation with
-        other arguments, two activations in a row, a Linear without bias) is
-        refused with an error naming the module and its place in the model;
-        so are a module instance used in two places, hooks of any kind (on a
-        module or global), and parameters that are not dense CPU-readable
-        values (sparse, or on the ``meta`` device). Last, the model and the
-        imported network are run on a probe batch of 4 rows, and the import
-        is refused if their outputs differ beyond rounding: the network
-        computes exactly what the model computes, or there is no network.
+        Parameters
+        ----------
+        model : torch.nn.Sequential
+            ``nn.Linear`` layers (with bias), each followed by at most one of the
+            activation modules ``to_torch`` makes (or ``nn.Identity``), with the
+            arguments that compute plainnet's function.
+        loss : str or None, default=None
+            None means "cross_entropy" after an ``nn.Softmax``, "mse" otherwise.
+        backend : {"native", "numpy"}, default="native"
+            As for ``Network``.
+
+        Returns
+        -------
+        Network
+            A network in the parameters' dtype (float32 or float64), which
+            computes exactly what the model computes.
+
+        Raises
+        ------
+        TypeError
+            ``model`` is not an ``nn.Sequential``.
+        ValueError
+            Anything it cannot hold exactly, naming the module and its place
+            in the model: another kind of module or layer, an activation with
+            other arguments, two activations in a row, a Linear without bias,
+            a module instance used in two places, hooks of any kind (on a
+            module or global), parameters that are not dense CPU-readable
+            values (sparse, or on the ``meta`` device), NaN or Inf.
+
+        Notes
+        -----
+        Last, the model and the imported network are run on a probe batch of
+        4 rows, and the import is refused if their outputs differ beyond
+        rounding: the network computes exactly what the model computes, or
+        there is no network.
+
+        Examples
+        --------
+        >>> import torch
+        >>> import plainnet as pn
+        >>> model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+        >>> pn.Network.from_torch(model)
+        Network([4, 8, 1], activations=['tanh', 'linear'], dtype=float32, backend='native', parameters=49)
         """
         weights, biases, acts, dtype = _torch.from_torch(model)
         if loss is None:
@@ -789,15 +1218,40 @@ class Network:
     def to_onnx(self, path: PathLike) -> Path: ...
 
     def to_onnx(self, path: Optional[PathLike] = None) -> Union[Path, "onnx.ModelProto"]:
-        """Write the network as an ONNX model to ``path``; returns the path.
+        """Write the network as an ONNX model.
 
-        Without a path, returns the ``onnx.ModelProto`` instead. The model
-        (opset 20) takes ``X`` (batch, inputs) and gives ``Y`` (batch,
-        outputs) in the network's dtype: a ``Gemm`` per layer and its
-        activation's nodes (the README lists them). It passes
-        ``onnx.checker.check_model(..., full_check=True)`` before it is
-        written (to a temporary name, then renamed). Needs the onnx package
-        (``plainnet[onnx]``; onnxruntime runs the model).
+        Parameters
+        ----------
+        path : str, os.PathLike or None, default=None
+            Where to write the model; None returns it instead.
+
+        Returns
+        -------
+        pathlib.Path or onnx.ModelProto
+            The path written, or the model when ``path`` is None.
+
+        Raises
+        ------
+        ImportError
+            onnx is not installed (``pip install "plainnet[onnx]"``).
+
+        Notes
+        -----
+        The model (opset 20) takes ``X`` (N, inputs) and gives ``Y`` (N, outputs)
+        in the network's dtype: a ``Gemm`` per layer and its activation's nodes
+        (the user guide's export page lists them). Its ``doc_string``, and its
+        graph's, name the layers, activations and loss. It passes
+        ``onnx.checker.check_model(..., full_check=True)`` before it is written
+        (to a temporary name, then renamed).
+
+        Examples
+        --------
+        >>> import plainnet as pn
+        >>> model = pn.Network([2, 4, 1], seed=42).to_onnx()
+        >>> [node.op_type for node in model.graph.node]
+        ['Gemm', 'Sigmoid', 'Gemm', 'Sigmoid']
+        >>> model.doc_string
+        "plainnet [2, 4, 1], activations ['sigmoid', 'sigmoid'], loss mse"
         """
         target = None if path is None else check.path(path)
         doc = (f"plainnet {list(self._sizes)}, activations {list(self._acts)}, "
@@ -810,14 +1264,40 @@ class Network:
     # ------------------------------------------------------------ files
 
     def save(self, path: PathLike) -> Path:
-        """Write the network to ``path`` (an .npz archive that NumPy alone can read).
+        """Write the network to an ``.npz`` archive that NumPy alone can read.
 
-        The archive holds W0, b0, W1, b1, ... and ``meta``, a JSON string with the
-        format version, layer sizes, activations, loss and dtype; and, once the
-        network has been trained, its optimizer: kind, settings and step count
-        in ``meta``, state arrays as ``optimizer_state0, ...``. A network loaded
-        from it continues training exactly as this one would. The file is
-        written to a temporary name and renamed, so it is never left half-written.
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+
+        See Also
+        --------
+        Network.load : Read it back.
+
+        Notes
+        -----
+        The archive holds W0, b0, W1, b1, ... and ``meta``, a JSON string with
+        the format version, layer sizes, activations, loss and dtype; and, once
+        the network has been trained, its optimizer: kind, settings and step
+        count in ``meta``, state arrays as ``optimizer_state0, ...``. A network
+        loaded from it continues training exactly as this one would. The file is
+        written to a temporary name and renamed, so it is never left
+        half-written.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import plainnet as pn
+        >>> net = pn.Network([2, 4, 1], seed=42)
+        >>> path = net.save(os.path.join(tempfile.mkdtemp(), "net.npz"))
+        >>> pn.Network.load(path)
+        Network([2, 4, 1], activations=['sigmoid', 'sigmoid'], dtype=float64, backend='native', parameters=17)
         """
         meta: dict[str, Any] = {"layers": list(self._sizes), "activations": list(self._acts),
                                 "loss": self._loss, "dtype": self.dtype.name}
@@ -830,17 +1310,47 @@ class Network:
 
     @classmethod
     def load(cls, path: Any, backend: str = "native") -> "Network":
-        """Read a network written by ``save`` (with its optimizer, as ``net.optimizer``).
+        """Read a network written by ``save``, with its optimizer.
 
-        ``path`` is a file path or a binary file object (``open(path, "rb")``,
-        ``io.BytesIO``). Any file is safe to load, whoever wrote it: ``meta``
-        is checked against its schema before any array is read, each array's
-        header is checked against what ``meta`` calls for before its data is
-        read, and nothing else in the archive is read. Memory and time are at
-        most a small multiple of the size of the network the file describes.
-        Anything that is not a save this plainnet wrote, or could have written,
-        is refused with a ValueError that names the file and the field or
-        array at fault (FileNotFoundError for a missing path).
+        Any file is safe to load, whoever wrote it (see Notes).
+
+        Parameters
+        ----------
+        path : str, os.PathLike or binary file object
+            The file to read: a path, or an object such as ``open(path, "rb")``
+            or ``io.BytesIO``.
+        backend : {"native", "numpy"}, default="native"
+            The backend of the network returned.
+
+        Returns
+        -------
+        Network
+            The saved network; ``net.optimizer`` is the saved optimizer, if any.
+
+        Raises
+        ------
+        FileNotFoundError
+            There is no such file.
+        ValueError
+            Anything that is not a save this plainnet wrote, or could have
+            written; the message names the file and the field or array at
+            fault.
+
+        Notes
+        -----
+        ``meta`` is checked against its schema before any array is read, each
+        array's header is checked against what ``meta`` calls for before its
+        data is read, and nothing else in the archive is read. Memory and time
+        are at most a small multiple of the size of the network the file
+        describes.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import plainnet as pn
+        >>> path = pn.Network([2, 4, 1], seed=42).save(os.path.join(tempfile.mkdtemp(), "net.npz"))
+        >>> pn.Network.load(path, backend="numpy").backend
+        'numpy'
         """
         _backend_module(backend)
         meta, weights, biases, state = _io.read(path)

@@ -54,13 +54,25 @@ def _beta(value: float, name: str) -> float:
 
 
 class Optimizer:
-    """An update rule, its settings and its state.
+    """An update rule, its settings and its state: the base of the optimizers.
 
-    ``steps`` counts the updates made so far and ``epochs`` the epochs
-    trained (a ``fit`` that continues with this optimizer shuffles its
-    mini-batches as epoch ``epochs``, ``epochs + 1``, ... of one long run);
-    ``state`` holds the rule's arrays (one number per parameter each), None
-    until the first ``fit``.
+    Parameters
+    ----------
+    lr : float
+        The learning rate, > 0. It is read at the start of every ``fit``:
+        set ``optimizer.lr`` between fits to change it.
+
+    Attributes
+    ----------
+    steps : int
+        The updates made so far.
+    epochs : int
+        The epochs trained; a ``fit`` that continues with this optimizer
+        shuffles its mini-batches as epochs ``epochs``, ``epochs + 1``, ... of
+        one long run.
+    state : list of numpy.ndarray or None
+        The rule's arrays (one number per parameter each), None until the
+        first ``fit``.
     """
 
     name: ClassVar[str]  # the core's name for the rule (cpp/ops.h)
@@ -83,7 +95,13 @@ class Optimizer:
         self._lr = check.learning_rate_value(value)
 
     def settings(self) -> dict[str, Any]:
-        """The constructor's arguments, by name."""
+        """Give the constructor's arguments, by name.
+
+        Returns
+        -------
+        dict
+            ``{name: value}``, enough to make an equal optimizer without state.
+        """
         raise NotImplementedError
 
     def _core_settings(self) -> dict[str, Any]:
@@ -110,7 +128,19 @@ class Optimizer:
         return self.state
 
     def copy(self) -> "Optimizer":
-        """An independent optimizer with the same settings and a copy of the state."""
+        """Make an independent optimizer with the same settings and a copy of the state.
+
+        Returns
+        -------
+        Optimizer
+            An optimizer of the same class, whose state is its own.
+
+        Examples
+        --------
+        >>> import plainnet as pn
+        >>> pn.optim.Adam(lr=0.01).copy()
+        Adam(lr=0.01, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0; steps=0, epochs=0)
+        """
         other = type(self)(**self.settings())
         other.steps = self.steps
         other.epochs = self.epochs
@@ -135,12 +165,33 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """torch.optim.SGD (dampening 0): gradient descent, with momentum if asked.
+    """Stochastic gradient descent, with momentum if asked: ``torch.optim.SGD``.
 
-    d = g + weight_decay * p; with momentum, buf = d at the first update and
-    momentum * buf + d after, and d = buf (or d + momentum * buf with
-    nesterov); then p -= lr * d. ``SGD(lr)`` alone is the plain gradient
-    descent ``fit`` runs without an optimizer.
+    With ``d = g + weight_decay * p``, momentum keeps ``buf = d`` at the first
+    update and ``momentum * buf + d`` after, and uses ``d = buf`` (or
+    ``d + momentum * buf`` with Nesterov); then ``p -= lr * d``. ``SGD(lr)``
+    alone is the plain gradient descent ``fit`` runs without an optimizer.
+    Dampening is 0.
+
+    Parameters
+    ----------
+    lr : float
+        The learning rate, > 0.
+    momentum : float, default=0.0
+        The momentum factor, >= 0.
+    nesterov : bool, default=False
+        Nesterov momentum (needs ``momentum > 0``).
+    weight_decay : float, default=0.0
+        L2 penalty added to the gradient of every parameter, biases included.
+
+    Examples
+    --------
+    >>> import plainnet as pn
+    >>> X, y = pn.datasets.xor()
+    >>> net = pn.Network([2, 4, 1], seed=42)
+    >>> h = net.fit(X, y, optimizer=pn.optim.SGD(lr=0.5, momentum=0.9), epochs=2000)
+    >>> net.optimizer
+    SGD(lr=0.5, momentum=0.9, nesterov=False, weight_decay=0.0; steps=2000, epochs=2000)
     """
 
     name = "sgd"
@@ -168,10 +219,35 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """torch.optim.Adam, with coupled weight decay (g += weight_decay * p).
+    """Adam, with weight decay added to the gradient: ``torch.optim.Adam``.
 
-    m += (1 - beta1)(g - m); v = beta2 v + (1 - beta2) g^2;
-    p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+    ``g += weight_decay * p``; ``m = beta1 * m + (1 - beta1) * g``;
+    ``v = beta2 * v + (1 - beta2) * g**2``;
+    ``p -= lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)``.
+
+    Parameters
+    ----------
+    lr : float, default=1e-3
+        The learning rate, > 0.
+    betas : tuple of float, default=(0.9, 0.999)
+        The decay rates of the moment estimates, each in [0, 1).
+    eps : float, default=1e-8
+        Added to the bias-corrected ``sqrt(v)``, >= 0.
+    weight_decay : float, default=0.0
+        L2 penalty added to the gradient of every parameter, biases included.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import plainnet as pn
+    >>> rng = np.random.default_rng(1)
+    >>> X = rng.random((200, 4))
+    >>> y = (X[:, 0] + X[:, 1] > 1).astype(np.int64)
+    >>> net = pn.Network([4, 16, 2], activation="relu", output_activation="softmax",
+    ...                  loss="cross_entropy", init="he", seed=0)
+    >>> _ = net.fit(X, y, optimizer=pn.optim.Adam(lr=0.01), epochs=50, batch_size=32, seed=0)
+    >>> net.optimizer
+    Adam(lr=0.01, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0; steps=350, epochs=50)
     """
 
     name = "adam"
@@ -197,7 +273,28 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """torch.optim.AdamW: Adam with decoupled weight decay, p *= 1 - lr * weight_decay first."""
+    """Adam with decoupled weight decay: ``torch.optim.AdamW``.
+
+    Each update first scales the parameters, ``p *= 1 - lr * weight_decay``,
+    then makes Adam's update without adding the decay to the gradient.
+
+    Parameters
+    ----------
+    lr : float, default=1e-3
+        The learning rate, > 0.
+    betas : tuple of float, default=(0.9, 0.999)
+        The decay rates of the moment estimates, each in [0, 1).
+    eps : float, default=1e-8
+        Added to the bias-corrected ``sqrt(v)``, >= 0.
+    weight_decay : float, default=1e-2
+        The decoupled decay, >= 0, of every parameter, biases included.
+
+    Examples
+    --------
+    >>> import plainnet as pn
+    >>> pn.optim.AdamW()
+    AdamW(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.01; steps=0, epochs=0)
+    """
 
     name = "adamw"
 
@@ -207,12 +304,31 @@ class AdamW(Adam):
 
 
 class Rprop(Optimizer):
-    """torch.optim.Rprop (iRprop-): a step size per parameter, from the signs of the gradient.
+    """Resilient backpropagation (iRprop-): ``torch.optim.Rprop``.
 
-    Each step size starts at lr, grows by etas[1] while the gradient keeps
-    its sign and shrinks by etas[0] when it flips (then that gradient counts
-    as 0), within step_sizes = (min, max); p -= sign(g) * step. Meant for
-    full-batch training (batch_size=None), as in FANN.
+    One step size per parameter, from the signs of the gradient alone. Each
+    step size starts at ``lr``, grows by ``etas[1]`` while the gradient keeps
+    its sign and shrinks by ``etas[0]`` when it flips (that gradient then counts
+    as 0), within ``step_sizes``; then ``p -= sign(g) * step``. Meant for
+    full-batch training (``batch_size=None``), as in FANN.
+
+    Parameters
+    ----------
+    lr : float, default=0.01
+        The first step size of every parameter, > 0.
+    etas : tuple of float, default=(0.5, 1.2)
+        The factors that shrink and grow a step size, ``0 < etas[0] < 1 < etas[1]``.
+    step_sizes : tuple of float, default=(1e-6, 50.0)
+        The least and the largest step size.
+
+    Examples
+    --------
+    >>> import plainnet as pn
+    >>> X, y = pn.datasets.xor()
+    >>> net = pn.Network([2, 4, 1], seed=42)
+    >>> h = net.fit(X, y, optimizer=pn.optim.Rprop(), epochs=500)
+    >>> bool(h.loss[-1] < 0.01)
+    True
     """
 
     name = "rprop"

@@ -47,13 +47,42 @@ GELU_C = 0.044715
 
 
 def sigmoid(z: Array) -> Array:
-    """1 / (1 + exp(-z)), computed so that exp never overflows."""
+    """Compute ``1 / (1 + exp(-z))`` so that exp never overflows.
+
+    Parameters
+    ----------
+    z : numpy.ndarray
+        Any array.
+
+    Returns
+    -------
+    numpy.ndarray
+        The sigmoid of each element, in (0, 1) (0 and 1 where it rounds).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from plainnet import reference
+    >>> reference.sigmoid(np.array([-1000.0, 0.0, 1000.0]))
+    array([0. , 0.5, 1. ])
+    """
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def softplus(z: Array) -> Array:
-    """log(1 + exp(z)), computed so that exp never overflows."""
+    """Compute ``log(1 + exp(z))`` so that exp never overflows.
+
+    Parameters
+    ----------
+    z : numpy.ndarray
+        Any array.
+
+    Returns
+    -------
+    numpy.ndarray
+        The softplus of each element.
+    """
     return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
 
 
@@ -120,22 +149,92 @@ def _pair(name: str) -> ActivationPair:
 
 
 def activation_value(name: str, z: Array) -> Array:
-    """a = f(z) for the named activation."""
+    """Compute ``a = f(z)`` for the named activation.
+
+    Parameters
+    ----------
+    name : str
+        One of ``plainnet.ACTIVATIONS``.
+    z : numpy.ndarray
+        The weighted sums.
+
+    Returns
+    -------
+    numpy.ndarray
+        The activations, shaped as ``z``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from plainnet import reference
+    >>> reference.activation_value("relu", np.array([-2.0, 3.0]))
+    array([0., 3.])
+    """
     return _pair(name)[0](z)
 
 
 def activation_derivative(name: str, z: Array, a: Array) -> Array:
-    """f'(z), given z and a = f(z)."""
+    """Compute ``f'(z)`` for the named activation, given ``z`` and ``a = f(z)``.
+
+    Parameters
+    ----------
+    name : str
+        One of ``plainnet.ACTIVATIONS``.
+    z : numpy.ndarray
+        The weighted sums.
+    a : numpy.ndarray
+        ``f(z)``, which many derivatives are cheapest from.
+
+    Returns
+    -------
+    numpy.ndarray
+        The slopes, shaped as ``z``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from plainnet import reference
+    >>> z = np.array([0.0])
+    >>> reference.activation_derivative("sigmoid", z, reference.sigmoid(z))
+    array([0.25])
+    """
     return _pair(name)[1](z, a)
 
 
 def activation_forward(z: Array, name: str) -> Array:
-    """a = f(z), elementwise."""
+    """Compute ``a = f(z)`` elementwise: the kernel's argument order.
+
+    Parameters
+    ----------
+    z : numpy.ndarray
+        The weighted sums.
+    name : str
+        One of ``plainnet.ACTIVATIONS``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The activations, shaped as ``z``.
+    """
     return activation_value(name, z)
 
 
 def activation_backward(dz: Array, dout: Array, z: Array, a: Array, name: str) -> None:
-    """dz += dout * f'(z)   (a = f(z))."""
+    """Accumulate ``dz += dout * f'(z)``, where ``a = f(z)``.
+
+    Parameters
+    ----------
+    dz : numpy.ndarray
+        The gradient with respect to ``z``, added to in place.
+    dout : numpy.ndarray
+        The gradient with respect to the activations ``a``.
+    z : numpy.ndarray
+        The weighted sums.
+    a : numpy.ndarray
+        ``f(z)``.
+    name : str
+        One of ``plainnet.ACTIVATIONS``.
+    """
     dz += dout * activation_derivative(name, z, a)
 
 
@@ -143,17 +242,56 @@ def activation_backward(dz: Array, dout: Array, z: Array, a: Array, name: str) -
 
 
 def dense_forward(inp: Array, weight: Array, bias: Array) -> Array:
-    """out = inp @ weight + bias;  inp (B, C), weight (C, OC), bias (OC,)."""
+    """Compute a dense layer, ``out = inp @ weight + bias``.
+
+    Parameters
+    ----------
+    inp : numpy.ndarray, shape (B, C)
+        A batch of B rows of C inputs.
+    weight : numpy.ndarray, shape (C, OC)
+        The layer's weights, row-major.
+    bias : numpy.ndarray, shape (OC,)
+        The layer's biases.
+
+    Returns
+    -------
+    numpy.ndarray, shape (B, OC)
+        The weighted sums ``z``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from plainnet import reference
+    >>> reference.dense_forward(np.array([[1.0, 2.0]]), np.array([[1.0], [10.0]]), np.array([0.5]))
+    array([[21.5]])
+    """
     return inp @ weight + bias
 
 
 def dense_backward(dinp: Optional[Array], dweight: Array, dbias: Array, dout: Array, inp: Array,
                    weight: Array, accumulate: bool = True) -> None:
-    """Accumulate the gradients of a dense layer, given dout = dE/dout (B, OC).
+    """Accumulate the gradients of a dense layer.
 
-    dweight += inp.T @ dout,  dbias += dout summed over rows,
-    dinp += dout @ weight.T  (skipped when dinp is None: the first layer).
-    With accumulate=False the three are overwritten instead (= for +=).
+    ``dweight += inp.T @ dout``, ``dbias += dout`` summed over rows and
+    ``dinp += dout @ weight.T``.
+
+    Parameters
+    ----------
+    dinp : numpy.ndarray or None, shape (B, C)
+        The gradient with respect to the inputs; None skips it (the first
+        layer needs none).
+    dweight : numpy.ndarray, shape (C, OC)
+        The weights' gradient.
+    dbias : numpy.ndarray, shape (OC,)
+        The biases' gradient.
+    dout : numpy.ndarray, shape (B, OC)
+        ``dE/dout``, the gradient with respect to the layer's output ``z``.
+    inp : numpy.ndarray, shape (B, C)
+        The layer's input.
+    weight : numpy.ndarray, shape (C, OC)
+        The layer's weights.
+    accumulate : bool, default=True
+        False overwrites the three gradients instead of adding to them.
     """
     if not accumulate:
         for out in (dweight, dbias, dinp):
@@ -169,7 +307,26 @@ def dense_backward(dinp: Optional[Array], dweight: Array, dbias: Array, dout: Ar
 
 
 def softmax_forward(z: Array) -> Array:
-    """The softmax of each row of z (B, K): exp(z - max) / sum(exp(z - max))."""
+    """Compute the softmax of each row: ``exp(z - max) / sum(exp(z - max))``.
+
+    Parameters
+    ----------
+    z : numpy.ndarray, shape (B, K)
+        The output layer's weighted sums.
+
+    Returns
+    -------
+    numpy.ndarray, shape (B, K)
+        Rows of probabilities.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from plainnet import reference
+    >>> reference.softmax_forward(np.array([[0.0, 0.0], [1000.0, 0.0]]))
+    array([[0.5, 0.5],
+           [1. , 0. ]])
+    """
     e = np.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
@@ -232,20 +389,73 @@ def _loss_line(name: str) -> LossLine:
 
 
 def loss_forward(z: Array, a: Array, y: Array, name: str) -> float:
-    """The named loss as reported, from the output layer's z and a = f(z)."""
+    """Compute the named loss, as reported, from the output layer's ``z`` and ``a``.
+
+    Parameters
+    ----------
+    z : numpy.ndarray, shape (B, K)
+        The output layer's weighted sums.
+    a : numpy.ndarray, shape (B, K)
+        Its activations.
+    y : numpy.ndarray, shape (B, K)
+        The targets.
+    name : str
+        One of ``plainnet.LOSSES``.
+
+    Returns
+    -------
+    float
+        The loss, as ``Network.loss`` reports it.
+    """
     return _loss_line(name)[0](z, a, y)
 
 
 def loss_backward(d: Array, z: Array, a: Array, y: Array, name: str) -> None:
-    """Accumulate into d the gradient of the loss's objective E (w.r.t. a for mse, z otherwise)."""
+    """Accumulate into ``d`` the gradient of the loss's objective E.
+
+    The gradient is with respect to ``a`` for mse, and with respect to ``z``
+    for the cross-entropies.
+
+    Parameters
+    ----------
+    d : numpy.ndarray, shape (B, K)
+        Added to in place.
+    z : numpy.ndarray, shape (B, K)
+        The output layer's weighted sums.
+    a : numpy.ndarray, shape (B, K)
+        Its activations.
+    y : numpy.ndarray, shape (B, K)
+        The targets.
+    name : str
+        One of ``plainnet.LOSSES``.
+    """
     _loss_line(name)[1](d, z, a, y)
 
 
 def objective(name: str, loss: float, outputs: int) -> float:
-    """The objective E whose gradient training follows, from the loss as reported.
+    """Convert the loss as reported into the objective E whose gradient training follows.
 
-    For mse the report is the mean over m * K elements and E = sum / (2m), so
-    E = loss * K / 2; for the cross-entropies E is the reported loss.
+    Parameters
+    ----------
+    name : str
+        One of ``plainnet.LOSSES``.
+    loss : float
+        The loss as reported.
+    outputs : int
+        The number of outputs K.
+
+    Returns
+    -------
+    float
+        For mse the report is the mean over m * K elements and
+        E = sum / (2m), so E = loss * K / 2; for the cross-entropies E is the
+        reported loss.
+
+    Examples
+    --------
+    >>> from plainnet import reference
+    >>> reference.objective("mse", 0.5, 3)
+    0.75
     """
     return loss * outputs / 2 if name == "mse" else loss
 
@@ -259,7 +469,19 @@ def objective(name: str, loss: float, outputs: int) -> float:
 
 
 class Settings(dict):  # type: ignore[type-arg]
-    """An optimizer's settings with the core's defaults (ops.h's struct Optimizer)."""
+    """An optimizer's settings, with the core's defaults for those not given.
+
+    Parameters
+    ----------
+    given : dict
+        Settings by the core's names (``lr``, ``momentum``, ``beta1``, ...);
+        a ``name`` entry is ignored.
+
+    Raises
+    ------
+    ValueError
+        A setting the core does not know.
+    """
 
     DEFAULTS = {"lr": 0.1, "momentum": 0.0, "weight_decay": 0.0, "nesterov": False,
                 "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "eta_minus": 0.5, "eta_plus": 1.2,
@@ -276,7 +498,17 @@ class Settings(dict):  # type: ignore[type-arg]
 
 
 def sgd_update(params: Array, grads: Array, lr: float) -> None:
-    """params -= lr * grads, in place: plain gradient descent."""
+    """Make the plain gradient-descent update ``params -= lr * grads`` in place.
+
+    Parameters
+    ----------
+    params : numpy.ndarray
+        The flat parameters, changed in place.
+    grads : numpy.ndarray
+        Their gradient.
+    lr : float
+        The learning rate.
+    """
     params -= params.dtype.type(lr) * grads
 
 
@@ -347,7 +579,21 @@ def _optimizer_line(optimizer: dict[str, Any]) -> tuple[str, OptimizerLine, Sett
 
 def optimizer_update(params: Array, grads: Array, state: list[Array], optimizer: dict[str, Any],
                      t: int) -> None:
-    """The t-th update (t >= 1) of optimizer {"name": ..., settings}, in place."""
+    """Make the t-th update of an optimizer, in place.
+
+    Parameters
+    ----------
+    params : numpy.ndarray
+        The flat parameters, changed in place.
+    grads : numpy.ndarray
+        Their gradient.
+    state : list of numpy.ndarray
+        The optimizer's state arrays, changed in place.
+    optimizer : dict
+        ``{"name": ..., **settings}`` with the core's names.
+    t : int
+        The update's number, from 1.
+    """
     _, (slots, update), settings = _optimizer_line(optimizer)
     if len(state) != slots:
         raise ValueError(f"state: expected {slots} arrays, got {len(state)}")
@@ -360,7 +606,26 @@ def optimizer_update(params: Array, grads: Array, state: list[Array], optimizer:
 
 def forward_trace(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str,
                   X: Array) -> list[tuple[Array, Array]]:
-    """Run X through the network, keeping (z, a) of every layer."""
+    """Run X through the network, keeping every layer's ``z`` and ``a``.
+
+    Parameters
+    ----------
+    params : numpy.ndarray
+        The flat parameters ``W0, b0, W1, b1, ...``.
+    sizes : sequence of int
+        The layer widths, inputs first.
+    activations : sequence of str
+        One activation per layer.
+    loss : str
+        The loss's name, one of ``plainnet.LOSSES``.
+    X : numpy.ndarray, shape (m, inputs)
+        The inputs.
+
+    Returns
+    -------
+    list of tuple of numpy.ndarray
+        ``[(z_l, a_l), ...]``, one pair per layer.
+    """
     trace, a = [], X
     # Weights that have grown huge give inf/NaN outputs, as in the core; the
     # callers decide what that means (fit and step raise FloatingPointError).
@@ -375,7 +640,37 @@ def forward_trace(params: Array, sizes: Sequence[int], activations: Sequence[str
 
 def forward(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str,
             X: Array) -> Array:
-    """The network's predictions for X, shape (m, outputs)."""
+    """Compute the network's predictions for X.
+
+    Parameters
+    ----------
+    params : numpy.ndarray
+        The flat parameters ``W0, b0, W1, b1, ...``.
+    sizes : sequence of int
+        The layer widths, inputs first.
+    activations : sequence of str
+        One activation per layer.
+    loss : str
+        The loss's name, one of ``plainnet.LOSSES``.
+    X : numpy.ndarray, shape (m, inputs)
+        The inputs.
+
+    Returns
+    -------
+    numpy.ndarray, shape (m, outputs)
+        The output layer's activations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import plainnet as pn
+    >>> from plainnet import reference
+    >>> W, b = np.array([[1.0], [1.0]]), np.array([-1.0])
+    >>> params = np.concatenate([W.ravel(), b])
+    >>> reference.forward(params, [2, 1], ["relu"], "mse", np.array([[1.0, 2.0], [0.0, 0.0]]))
+    array([[2.],
+           [0.]])
+    """
     return forward_trace(params, sizes, activations, loss, X)[-1][1]
 
 
@@ -471,7 +766,30 @@ def _gradients_and_trace(params: Array, sizes: Sequence[int], activations: Seque
 
 def gradients(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str,
               X: Array, y: Array) -> tuple[float, Array]:
-    """(loss as reported, flat gradient of E) for a batch."""
+    """Compute the loss and the gradient of E for a batch.
+
+    Parameters
+    ----------
+    params : numpy.ndarray
+        The flat parameters ``W0, b0, W1, b1, ...``.
+    sizes : sequence of int
+        The layer widths, inputs first.
+    activations : sequence of str
+        One activation per layer.
+    loss : str
+        The loss's name, one of ``plainnet.LOSSES``.
+    X : numpy.ndarray, shape (m, inputs)
+        The inputs.
+    y : numpy.ndarray, shape (m, outputs)
+        The targets.
+
+    Returns
+    -------
+    loss : float
+        The loss as reported.
+    grads : numpy.ndarray
+        The flat gradient of E, laid out as ``params``.
+    """
     value, grads, _ = _gradients_and_trace(params, sizes, activations, loss, X, y)
     return value, grads
 
@@ -490,7 +808,33 @@ def _correct(loss: str, a: Array, y: Array) -> int:
 
 def evaluate(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str,
              X: Array, y: Array) -> tuple[float, int]:
-    """(loss, right predictions) on (X, y), in chunks of rows as the core computes it."""
+    """Compute the loss and the number of right predictions on (X, y).
+
+    The rows go through in chunks, as the core computes them.
+
+    Parameters
+    ----------
+    params : numpy.ndarray
+        The flat parameters ``W0, b0, W1, b1, ...``.
+    sizes : sequence of int
+        The layer widths, inputs first.
+    activations : sequence of str
+        One activation per layer.
+    loss : str
+        The loss's name, one of ``plainnet.LOSSES``.
+    X : numpy.ndarray, shape (m, inputs)
+        The inputs.
+    y : numpy.ndarray, shape (m, outputs)
+        The targets.
+
+    Returns
+    -------
+    loss : float
+        The loss as reported.
+    correct : int
+        Right predictions (rows for cross_entropy, outputs for
+        binary_cross_entropy; 0 for mse).
+    """
     total, correct, value = 0.0, 0, 0.0
     with np.errstate(over="ignore", invalid="ignore"):
         for r0 in range(0, X.shape[0], PREDICT_ROWS):
@@ -547,10 +891,32 @@ class _Updater:
 
 def step(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str, X: Array,
          y: Array, lr: float) -> tuple[float, bool]:
-    """One forward + backward + gradient-descent update, in place: (loss before it, updated).
+    """Make one forward, backward and gradient-descent update, in place.
 
-    If that loss is NaN/Inf, or the update would make a parameter NaN/Inf,
-    params are left as they were and updated is False.
+    Parameters
+    ----------
+    params : numpy.ndarray
+        The flat parameters ``W0, b0, W1, b1, ...``.
+    sizes : sequence of int
+        The layer widths, inputs first.
+    activations : sequence of str
+        One activation per layer.
+    loss : str
+        The loss's name, one of ``plainnet.LOSSES``.
+    X : numpy.ndarray, shape (m, inputs)
+        The inputs.
+    y : numpy.ndarray, shape (m, outputs)
+        The targets.
+    lr : float
+        The learning rate.
+
+    Returns
+    -------
+    loss : float
+        The loss before the update.
+    updated : bool
+        False when that loss is NaN or Inf, or the update would make a
+        parameter NaN or Inf; ``params`` are then left as they were.
     """
     value, grads = gradients(params, sizes, activations, loss, X, y)
     if not np.isfinite(value):
@@ -573,7 +939,30 @@ def _mix64(x: Any) -> Any:
 
 
 def epoch_permutation(m: int, seed: int, epoch: int) -> Array:
-    """The order in which epoch `epoch` visits the m samples; the same as the core's."""
+    """Give the order in which an epoch visits the samples, the same as the core's.
+
+    Parameters
+    ----------
+    m : int
+        The number of samples.
+    seed : int
+        The fit's seed.
+    epoch : int
+        The epoch, from 0.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (m,)
+        A permutation of ``0 ... m - 1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from plainnet import reference
+    >>> order = reference.epoch_permutation(10, seed=0, epoch=3)
+    >>> np.array_equal(np.sort(order), np.arange(10))
+    True
+    """
     e = _mix64(np.array([epoch & _MASK], dtype=np.uint64))
     base = _mix64(np.uint64(seed & _MASK) ^ e)
     keys = _mix64(base ^ np.arange(m, dtype=np.uint64))
@@ -592,37 +981,95 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
         l2: float = 0.0,
         progress: Optional[Callable[[int, int, tuple[float, float, float, float]], Any]] = None,
         ) -> tuple[Array, int, str, int, Array, int]:
-    """The training loop, in place on params and the optimizer's state arrays.
+    """Run the training loop, in place on params and the optimizer's state arrays.
 
-    Returns (losses, iterations done, status, updates made, per-epoch table,
-    best epoch). status is "done", "stopped" (callback returned False),
-    "early_stopped" (patience ran out) or "nonfinite" (a loss or an updated
-    parameter became NaN/Inf; params and state then hold the last iterate
-    whose loss was finite, the last one recorded). The table has a row per
-    completed epoch: training loss (row-weighted mean of the batch losses),
-    training accuracy, validation loss, validation accuracy. ``monitor`` is
-    what early stopping and the best epoch watch: "val_loss" (lower is
-    better), "loss" (the epoch's training loss; its weights are never put
-    back) or "val_accuracy" (higher is better); best epoch is that of its
-    best value (-1 when it is not there: no validation data, or accuracy of
-    the MSE). ``sample_weight`` (m, or None) weighs the rows of each batch's
-    loss and objective (weighted means; 0 for a batch whose weights sum to
-    0), and ``l2`` adds l2 / (2 * the batch's weight sum) * sum ||W_l||^2 to
-    it, the weights only; the validation data is evaluated unweighted. The
-    mini-batch order of epoch e is that of epoch first_epoch + e of a fit
-    that started from scratch, so a fit that continues one that trained
-    first_epoch epochs shuffles as one fit straight through would.
+    Parameters
+    ----------
+    params : numpy.ndarray
+        The flat parameters ``W0, b0, W1, b1, ...``.
+    sizes : sequence of int
+        The layer widths, inputs first.
+    activations : sequence of str
+        One activation per layer.
+    loss : str
+        The loss's name, one of ``plainnet.LOSSES``.
+    X : numpy.ndarray, shape (m, inputs)
+        The training inputs.
+    y : numpy.ndarray, shape (m, outputs)
+        The training targets.
+    optimizer : dict
+        ``{"name": ..., **settings}`` with the core's names.
+    state : list of numpy.ndarray
+        The optimizer's state arrays, changed in place.
+    steps : int
+        Updates the optimizer made before this fit.
+    epochs : int
+        Epochs to train.
+    batch_size : int
+        Rows per mini-batch.
+    shuffle : bool
+        Draw each epoch's order from ``seed``.
+    seed : int
+        The mini-batch order's seed.
+    log_every : int
+        Call ``callback`` every that many iterations (0: every iteration).
+    callback : callable or None
+        ``callback(iteration, loss)``; returning False stops training.
+    X_val : numpy.ndarray or None
+        The validation inputs.
+    y_val : numpy.ndarray or None
+        The validation targets.
+    patience : int
+        Epochs without improvement before stopping (0: never stop early).
+    min_delta : float
+        The least change that counts as an improvement.
+    restore_best : bool
+        Put the best epoch's parameters back when training stops.
+    first_epoch : int, default=0
+        The epoch this fit starts at: epoch e shuffles as epoch
+        ``first_epoch + e`` of a fit from scratch, so a continued fit shuffles
+        as one fit straight through would.
+    monitor : {"val_loss", "loss", "val_accuracy"}, default="val_loss"
+        What early stopping and the best epoch watch.
+    sample_weight : numpy.ndarray or None, default=None
+        One weight per row of X: weighted means of each batch's loss and
+        objective (0 for a batch whose weights sum to 0).
+    l2 : float, default=0.0
+        Adds ``l2 / (2 * the batch's weight sum) * sum ||W_l||**2`` to each
+        batch's objective, the weights only.
+    progress : callable or None, default=None
+        ``progress(epochs, iterations, row)``, called after an epoch at most
+        once every ``PROGRESS_INTERVAL`` seconds with the epochs and
+        iterations completed and that epoch's row of the table. An exception
+        it raises stops training as the callback's does.
 
-    ``progress(epochs, iterations, row)``, if given, is called after an epoch
-    at most once every PROGRESS_INTERVAL seconds (the first time that long
-    after the start, never for the last epoch alone) with the epochs and
-    iterations completed and that epoch's row of the table as a tuple of 4
-    floats. An exception it raises stops training as the callback's does.
+    Returns
+    -------
+    losses : numpy.ndarray
+        The loss of every iteration run.
+    iterations : int
+        Iterations done.
+    status : str
+        "done", "stopped" (the callback returned False), "early_stopped"
+        (patience ran out) or "nonfinite" (a loss or an updated parameter
+        became NaN or Inf; params and state then hold the last iterate whose
+        loss was finite).
+    updates : int
+        Updates made.
+    table : numpy.ndarray
+        A row per completed epoch: training loss (the row-weighted mean of
+        the batch losses), training accuracy, validation loss, validation
+        accuracy.
+    best_epoch : int
+        The epoch of the best value of ``monitor``; -1 when there is none.
 
-    A KeyboardInterrupt (Ctrl-C) or an exception from the callback leaves
-    params as they were after the last completed iteration and carries
-    ``(losses, iterations done)`` in its ``plainnet_partial_fit`` attribute,
-    as the native core does.
+    Raises
+    ------
+    KeyboardInterrupt
+        Ctrl-C; params hold the last completed iteration's values and the
+        exception's ``plainnet_partial_fit`` attribute carries
+        ``(losses, iterations done)``, as the native core does. An exception
+        from the callback carries the same.
     """
     m, K = X.shape[0], y.shape[1]
     full = batch_size <= 0 or batch_size >= m

@@ -121,6 +121,208 @@ def _activation(value: Any) -> str:
                                          and a != "linear" and a != "sigmoid"]
     raise _fail("activation", "one of " + ", ".join(map(repr, names)), value)
 
+# The estimators' docstrings are put together from these parts, so that each
+# class's help() lists every one of its parameters while each parameter is
+# described once.
+_PARAMETERS_HEAD = """Parameters
+----------
+hidden_layer_sizes : int or sequence of int, default=(100,)
+    Units of each hidden layer (``()``: none, a linear model).
+activation : str, default="relu"
+    Hidden layers' activation: scikit-learn's ``"identity"``,
+    ``"logistic"``, ``"tanh"``, ``"relu"``, or any of
+    ``plainnet.ACTIVATIONS`` (``"gelu"``, ``"silu"``, ...).
+solver : {"adam", "sgd", "rprop"}, default="adam"
+    ``plainnet.optim.Adam(learning_rate_init, (beta_1, beta_2), epsilon)``,
+    ``SGD(learning_rate_init, momentum, nesterov=nesterovs_momentum)`` or
+    ``Rprop(learning_rate_init)`` (meant for full batches: set
+    ``batch_size`` to the number of samples). ``"lbfgs"`` is refused at
+    fit with a ValueError. Adam is torch's rule: its ``epsilon`` is added
+    to the bias-corrected ``sqrt(v)``, where scikit-learn adds it before
+    the correction (they differ only while ``v`` is about ``epsilon**2``).
+    SGD with momentum is the same update as scikit-learn's at a constant
+    learning rate.
+alpha : float, default=1e-4
+    L2 penalty, exactly scikit-learn's: each batch's objective gains
+    ``alpha / (2 w) * sum ||W_l||**2`` over the weight matrices (not the
+    biases), w being the batch's rows or the sum of its sample weights
+    (``Network.fit(l2=alpha)``), and ``loss_curve_`` includes it.
+batch_size : int or "auto", default="auto"
+    ``min(200, n_samples)`` for "auto"; larger than n_samples is clipped
+    with a warning, as scikit-learn does.
+learning_rate : {"constant"}, default="constant"
+    Only the constant rate is available: "invscaling" and "adaptive"
+    are refused at fit.
+power_t : float, default=0.5
+    The invscaling schedule's exponent: accepted and checked, as
+    scikit-learn's, and used by nothing here.
+max_fun : int, default=15000
+    The lbfgs solver's limit: accepted and checked, and used by nothing
+    here.
+learning_rate_init : float, default=1e-3
+    The learning rate of every update.
+max_iter : int, default=200
+    Epochs at most. Reaching it without stopping warns with
+    ``sklearn.exceptions.ConvergenceWarning``.
+shuffle : bool, default=True
+    Reshuffle the rows every epoch.
+random_state : int, RandomState or None
+    Draws the initial weights' seed, the shuffling seed and the
+    early-stopping split. The weights are Glorot-scaled as scikit-learn's
+    (variance ``2 / (fan_in + fan_out)``, twice that for "logistic") but
+    drawn from a normal distribution (plainnet's ``init="xavier"``), and
+    the biases start at 0; so the same ``random_state`` gives other
+    numbers than scikit-learn's, not the same model.
+tol, n_iter_no_change : float, int, default=1e-4, 10
+    Without ``early_stopping``, training stops once the training loss
+    has gone ``n_iter_no_change + 1`` epochs in a row without dropping
+    more than ``tol`` below its best, as scikit-learn stops (its count
+    must exceed ``n_iter_no_change``). The count is the native loop's
+    (``Network.fit(monitor="loss", patience=n_iter_no_change + 1,
+    min_delta=tol)``), and its rule is Keras's: the best only moves when
+    it improves by more than ``tol``, where scikit-learn moves it on any
+    improvement; on a loss that creeps down by less than ``tol`` an epoch
+    plainnet may train some epochs longer.
+"""
+_PARAMETERS_TAIL = """validation_fraction : float, default=0.1
+    The fraction of the rows held out for ``early_stopping``.
+momentum, nesterovs_momentum : float, bool, default=0.9, True
+    For ``solver="sgd"``.
+beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+    For ``solver="adam"``.
+verbose : bool, default=False
+    Print each epoch's loss (and validation score). The loop runs in
+    C++ in one call, so the lines come when training has finished.
+warm_start : bool, default=False
+    ``fit`` continues from the fitted network and its optimizer state
+    (``Network.fit(optimizer=net.optimizer)``) instead of starting anew.
+dtype : {"float64", "float32"}, default="float64"
+    The network's floating-point type.
+backend : {"native", "numpy"}, default="native"
+    The C++ core or its NumPy twin (same numbers, much slower).
+progress : bool, default=False
+    Shows a tqdm progress bar over the epochs while training (needs
+    tqdm: ``pip install "plainnet[progress]"``).
+
+"""
+_CLASSIFIER_INTRO = """Multi-layer perceptron classifier on plainnet's native core.
+
+The parameters are scikit-learn's ``MLPClassifier``'s, with the same
+defaults, and three of plainnet's own. A softmax output with
+cross-entropy for multiclass targets, one sigmoid output with binary
+cross-entropy for binary targets, and one sigmoid per label for
+multi-label (indicator matrix) targets, as scikit-learn does.
+
+"""
+_CLASSIFIER_EARLY_STOPPING = """early_stopping : bool, default=False
+    Hold out ``validation_fraction`` of the rows (stratified by class
+    when every class has at least 2 rows; scikit-learn stratifies binary
+    targets only) with ``random_state``, stop when the validation
+    accuracy has not risen by more than ``tol`` for
+    ``n_iter_no_change + 1`` epochs, and keep the weights of the best
+    epoch. For multi-label targets the accuracy watched (and reported
+    in ``validation_scores_``) is that of single labels, not
+    scikit-learn's exact-match accuracy of whole rows. With sample
+    weights, the validation accuracy is unweighted.
+"""
+_CLASSIFIER_END = """Attributes
+----------
+classes_, coefs_, intercepts_, n_iter_, loss_, loss_curve_, best_loss_,
+validation_scores_, best_validation_score_, t_, n_features_in_,
+feature_names_in_, n_layers_, n_outputs_, out_activation_ : various
+    As scikit-learn's (``loss_`` is the cross-entropy plus the L2 term:
+    the same numbers scikit-learn's log-loss gives).
+network_ : plainnet.Network
+    The trained network.
+
+See Also
+--------
+MLPRegressor : The regressor, with the same parameters.
+plainnet.Network.fit : The training loop both estimators call.
+
+Notes
+-----
+Sparse X is accepted (CSR or CSC, as scikit-learn's MLPs accept it) and
+made dense before training or prediction: the core computes on dense
+arrays, so a very wide sparse X needs its dense size in memory.
+
+Examples
+--------
+>>> from sklearn.datasets import load_iris
+>>> from sklearn.pipeline import make_pipeline
+>>> from sklearn.preprocessing import StandardScaler
+>>> from plainnet.sklearn import MLPClassifier
+>>> X, y = load_iris(return_X_y=True)
+>>> clf = make_pipeline(StandardScaler(),
+...                     MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01,
+...                                   max_iter=500, random_state=0)).fit(X, y)
+>>> clf[-1].out_activation_, clf.predict_proba(X[:1]).shape
+('softmax', (1, 3))
+>>> print(round(clf.score(X, y), 2))
+0.99
+"""
+_REGRESSOR_INTRO = """Multi-layer perceptron regressor on plainnet's native core.
+
+The parameters are scikit-learn's ``MLPRegressor``'s, with the same
+defaults, but for ``loss``: the squared error is the only loss, so there
+is no ``loss`` parameter; and three of plainnet's own. The output layer is
+linear and trained on the MSE; y may have several columns.
+
+"""
+_REGRESSOR_EARLY_STOPPING = """early_stopping : bool, default=False
+    Hold out ``validation_fraction`` of the rows with ``random_state``,
+    stop when the validation loss has not fallen by more than ``tol``
+    times the targets' variance (a rise of ``tol`` in R²) for
+    ``n_iter_no_change + 1`` epochs, and keep the weights of the best
+    epoch. ``validation_scores_`` reports R² (see Notes). Sample weights
+    do not weigh the validation rows.
+"""
+_REGRESSOR_END = """Attributes
+----------
+coefs_, intercepts_, n_iter_, loss_, loss_curve_, best_loss_,
+validation_scores_, best_validation_score_, t_, n_features_in_,
+feature_names_in_, n_layers_, n_outputs_, out_activation_ : various
+    As scikit-learn's (``out_activation_`` is ``"identity"``; ``loss_``
+    as in the Notes).
+network_ : plainnet.Network
+    The trained network.
+
+See Also
+--------
+MLPClassifier : The classifier, with the same parameters.
+plainnet.Network.fit : The training loop both estimators call.
+
+Notes
+-----
+``loss_`` and ``loss_curve_`` are half of plainnet's reported loss
+(``History.epoch_loss``: the mean of the squared errors over all
+outputs, plus the L2 term), so with ``alpha=0`` they are scikit-learn's
+squared loss, ``mean((y - p)**2) / 2``; the L2 term counts half in them
+(and in the stopping rule). The gradient is scikit-learn's in every case.
+
+``early_stopping`` reports ``validation_scores_`` as R²: ``1 - MSE /
+mean of the targets' variances``, which is ``sklearn.metrics.r2_score``
+for one output and its ``multioutput="variance_weighted"`` form for
+several (scikit-learn reports the plain average over outputs).
+
+Sparse X is accepted (CSR or CSC) and made dense before training or
+prediction.
+
+Examples
+--------
+>>> import numpy as np
+>>> from plainnet.sklearn import MLPRegressor
+>>> rng = np.random.default_rng(0)
+>>> X = rng.uniform(-1, 1, size=(200, 2))
+>>> y = X[:, 0] ** 2 + X[:, 1]
+>>> reg = MLPRegressor(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=500,
+...                    random_state=0).fit(X, y)
+>>> reg.predict(X[:3]).shape
+(3,)
+>>> print(reg.score(X, y) > 0.95)
+True
+"""
+
 
 class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no type information
     """What MLPClassifier and MLPRegressor share: parameters, checks and the fit."""
@@ -377,117 +579,30 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
         return self.network_.forward(self._densify(X))
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "_BaseMLP":
-        """Train on X (n_samples, n_features; dense or sparse) and y, from scratch
-        (or from the fitted network with ``warm_start=True``)."""
+        """Train on X and y, from scratch (or from the fitted network with ``warm_start=True``).
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix, shape (n_samples, n_features)
+            The inputs; sparse X is made dense.
+        y : array_like
+            The targets: class labels, or an indicator matrix for multi-label
+            classification; values (n_samples,) or (n_samples, n_outputs) for
+            regression.
+        sample_weight : array_like or None, default=None
+            One weight >= 0 per row.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
+        """
         return self._fit(X, y, sample_weight, incremental=False)
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
-    """Multi-layer perceptron classifier on plainnet's native core.
-
-    The parameters are scikit-learn's ``MLPClassifier``'s, with the same
-    defaults, and three of plainnet's own. A softmax output with
-    cross-entropy for multiclass targets, one sigmoid output with binary
-    cross-entropy for binary targets, and one sigmoid per label for
-    multi-label (indicator matrix) targets, as scikit-learn does.
-
-    Parameters
-    ----------
-    hidden_layer_sizes : int or sequence of int, default=(100,)
-        Units of each hidden layer (``()``: none, a linear model).
-    activation : str, default="relu"
-        Hidden layers' activation: scikit-learn's ``"identity"``,
-        ``"logistic"``, ``"tanh"``, ``"relu"``, or any of
-        ``plainnet.ACTIVATIONS`` (``"gelu"``, ``"silu"``, ...).
-    solver : {"adam", "sgd", "rprop"}, default="adam"
-        ``plainnet.optim.Adam(learning_rate_init, (beta_1, beta_2), epsilon)``,
-        ``SGD(learning_rate_init, momentum, nesterov=nesterovs_momentum)`` or
-        ``Rprop(learning_rate_init)`` (meant for full batches: set
-        ``batch_size`` to the number of samples). ``"lbfgs"`` is refused at
-        fit with a ValueError. Adam is torch's rule: its ``epsilon`` is added
-        to the bias-corrected ``sqrt(v)``, where scikit-learn adds it before
-        the correction (they differ only while ``v`` is about ``epsilon**2``).
-        SGD with momentum is the same update as scikit-learn's at a constant
-        learning rate.
-    alpha : float, default=1e-4
-        L2 penalty, exactly scikit-learn's: each batch's objective gains
-        ``alpha / (2 w) * sum ||W_l||**2`` over the weight matrices (not the
-        biases), w being the batch's rows or the sum of its sample weights
-        (``Network.fit(l2=alpha)``), and ``loss_curve_`` includes it.
-    batch_size : int or "auto", default="auto"
-        ``min(200, n_samples)`` for "auto"; larger than n_samples is clipped
-        with a warning, as scikit-learn does.
-    learning_rate : {"constant"}, default="constant"
-        Only the constant rate is available: "invscaling" and "adaptive"
-        are refused at fit. ``power_t`` (the invscaling exponent) and
-        ``max_fun`` (an lbfgs limit) are accepted and checked, and used by
-        nothing here.
-    learning_rate_init : float, default=1e-3
-    max_iter : int, default=200
-        Epochs at most. Reaching it without stopping warns with
-        ``sklearn.exceptions.ConvergenceWarning``.
-    shuffle : bool, default=True
-        Reshuffle the rows every epoch.
-    random_state : int, RandomState or None
-        Draws the initial weights' seed, the shuffling seed and the
-        early-stopping split. The weights are Glorot-scaled as scikit-learn's
-        (variance ``2 / (fan_in + fan_out)``, twice that for "logistic") but
-        drawn from a normal distribution (plainnet's ``init="xavier"``), and
-        the biases start at 0; so the same ``random_state`` gives other
-        numbers than scikit-learn's, not the same model.
-    tol, n_iter_no_change : float, int, default=1e-4, 10
-        Without ``early_stopping``, training stops once the training loss
-        has gone ``n_iter_no_change + 1`` epochs in a row without dropping
-        more than ``tol`` below its best, as scikit-learn stops (its count
-        must exceed ``n_iter_no_change``). The count is the native loop's
-        (``Network.fit(monitor="loss", patience=n_iter_no_change + 1,
-        min_delta=tol)``), and its rule is Keras's: the best only moves when
-        it improves by more than ``tol``, where scikit-learn moves it on any
-        improvement; on a loss that creeps down by less than ``tol`` an epoch
-        plainnet may train some epochs longer.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the rows (stratified by class
-        when every class has at least 2 rows; scikit-learn stratifies binary
-        targets only) with ``random_state``, stop when the validation
-        accuracy has not risen by more than ``tol`` for
-        ``n_iter_no_change + 1`` epochs, and keep the weights of the best
-        epoch. For multi-label targets the accuracy watched (and reported
-        in ``validation_scores_``) is that of single labels, not
-        scikit-learn's exact-match accuracy of whole rows. With sample
-        weights, the validation accuracy is unweighted.
-    validation_fraction : float, default=0.1
-    momentum, nesterovs_momentum : float, bool, default=0.9, True
-        For ``solver="sgd"``.
-    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
-        For ``solver="adam"``.
-    verbose : bool, default=False
-        Print each epoch's loss (and validation score). The loop runs in
-        C++ in one call, so the lines come when training has finished.
-    warm_start : bool, default=False
-        ``fit`` continues from the fitted network and its optimizer state
-        (``Network.fit(optimizer=net.optimizer)``) instead of starting anew.
-    dtype : {"float64", "float32"}, default="float64"
-        The network's floating-point type.
-    backend : {"native", "numpy"}, default="native"
-        The C++ core or its NumPy twin (same numbers, much slower).
-    progress : bool, default=False
-        Shows a tqdm progress bar over the epochs while training (needs
-        tqdm: ``pip install "plainnet[progress]"``).
-
-    Sparse X is accepted (CSR or CSC, as scikit-learn's MLPs accept it) and
-    made dense before training or prediction: the core computes on dense
-    arrays, so a very wide sparse X needs its dense size in memory.
-
-    Attributes
-    ----------
-    classes_, coefs_, intercepts_, n_iter_, loss_, loss_curve_, best_loss_,
-    validation_scores_, best_validation_score_, t_, n_features_in_,
-    feature_names_in_, n_layers_, n_outputs_, out_activation_ :
-        As scikit-learn's (``loss_`` is the cross-entropy plus the L2 term:
-        the same numbers scikit-learn's log-loss gives).
-    network_ : plainnet.Network
-        The trained network.
-    """
+    __doc__ = (_CLASSIFIER_INTRO + _PARAMETERS_HEAD + _CLASSIFIER_EARLY_STOPPING
+               + _PARAMETERS_TAIL + _CLASSIFIER_END)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -538,7 +653,24 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
 
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None,
                     classes: Any = None) -> "MLPClassifier":
-        """One epoch over (X, y); ``classes`` (every class of all the calls) on the first call."""
+        """Train one epoch over X and y, from the fitted network if there is one.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix, shape (n_samples, n_features)
+            The inputs; sparse X is made dense.
+        y : array_like
+            The class labels, or an indicator matrix.
+        sample_weight : array_like or None, default=None
+            One weight >= 0 per row.
+        classes : array_like or None, default=None
+            Every class of all the calls; required on the first call.
+
+        Returns
+        -------
+        self
+            The estimator.
+        """
         first = not hasattr(self, "classes_")
         if first and classes is None:
             raise ValueError("classes: must be passed on the first call to partial_fit")
@@ -556,7 +688,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        """The predicted classes (n_samples,), or indicator rows for multi-label targets."""
+        """Predict the classes of X.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix, shape (n_samples, n_features)
+            The inputs; sparse X is made dense.
+
+        Returns
+        -------
+        numpy.ndarray
+            The classes (n_samples,), or indicator rows for multi-label targets.
+        """
         out = self._forward(X)
         if out.shape[1] == 1:
             out = out.ravel()
@@ -564,7 +707,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
         return labels
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities (n_samples, n_classes), in the order of ``classes_``."""
+        """Predict the class probabilities of X.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix, shape (n_samples, n_features)
+            The inputs; sparse X is made dense.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_samples, n_classes)
+            Probabilities, in the order of ``classes_``.
+        """
         out = self._forward(X)
         if out.shape[1] == 1:
             p = out.ravel()
@@ -572,7 +726,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
         return out
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
-        """log(predict_proba(X))."""
+        """Predict the logarithms of the class probabilities of X.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix, shape (n_samples, n_features)
+            The inputs; sparse X is made dense.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_samples, n_classes)
+            ``log(predict_proba(X))``.
+        """
         proba = self.predict_proba(X)
         with np.errstate(divide="ignore"):
             np.log(proba, out=proba)
@@ -580,27 +745,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc]
-    """Multi-layer perceptron regressor on plainnet's native core.
-
-    The parameters are those of ``MLPClassifier`` (see there), which are
-    scikit-learn's ``MLPRegressor``'s but for ``loss``: the squared error is
-    the only loss, so there is no ``loss`` parameter. The output layer is
-    linear and trained on the MSE; y may have several columns.
-
-    ``loss_`` and ``loss_curve_`` are half of plainnet's reported loss
-    (``History.epoch_loss``: the mean of the squared errors over all
-    outputs, plus the L2 term), so with ``alpha=0`` they are scikit-learn's
-    squared loss, ``mean((y - p)**2) / 2``; the L2 term counts half in them
-    (and in the stopping rule). The gradient is scikit-learn's in every case.
-
-    ``early_stopping`` watches the validation loss and reports
-    ``validation_scores_`` as R²: ``1 - MSE / mean of the targets'
-    variances``, which is ``sklearn.metrics.r2_score`` for one output and
-    its ``multioutput="variance_weighted"`` form for several (scikit-learn
-    reports the plain average over outputs); a rise of ``tol`` in that R²
-    is what counts as an improvement. Sample weights do not weigh the
-    validation rows.
-    """
+    __doc__ = (_REGRESSOR_INTRO + _PARAMETERS_HEAD + _REGRESSOR_EARLY_STOPPING
+               + _PARAMETERS_TAIL + _REGRESSOR_END)
 
     def _validate_xy(self, X: Any, y: Any, incremental: bool, reset: bool
                      ) -> tuple[np.ndarray, np.ndarray]:
@@ -632,12 +778,38 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc]
         return [1.0 if v == 0 else 0.0 for v in h.val_loss]  # r2_score's constant-y convention
 
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> "MLPRegressor":
-        """One epoch over (X, y), from the fitted network if there is one."""
+        """Train one epoch over X and y, from the fitted network if there is one.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix, shape (n_samples, n_features)
+            The inputs; sparse X is made dense.
+        y : array_like
+            The targets, (n_samples,) or (n_samples, n_outputs).
+        sample_weight : array_like or None, default=None
+            One weight >= 0 per row.
+
+        Returns
+        -------
+        self
+            The estimator.
+        """
         self._fit(X, y, sample_weight, incremental=True)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predictions (n_samples,) for one output, else (n_samples, n_outputs)."""
+        """Predict the targets of X.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix, shape (n_samples, n_features)
+            The inputs; sparse X is made dense.
+
+        Returns
+        -------
+        numpy.ndarray
+            Predictions, (n_samples,) for one output, else (n_samples, n_outputs).
+        """
         out = self._forward(X)
         values: np.ndarray = out.ravel() if out.shape[1] == 1 else out
         return values

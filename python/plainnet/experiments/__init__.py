@@ -33,11 +33,40 @@ REGISTRY: dict[str, Experiment] = {
 
 
 def names() -> list[str]:
-    """The experiment names, in the order the report shows them."""
+    """List the experiment names, in the order the report shows them.
+
+    Returns
+    -------
+    list of str
+        The names ``run`` takes.
+
+    Examples
+    --------
+    >>> from plainnet import experiments
+    >>> experiments.names()[:4]
+    ['xor-dataset', 'sigmoid', 'linear-collapse', 'house-prices']
+    """
     return list(REGISTRY)
 
 
 def get(name: str) -> Experiment:
+    """Look an experiment up by name.
+
+    Parameters
+    ----------
+    name : str
+        One of ``names()``.
+
+    Returns
+    -------
+    Experiment
+        Its registry entry.
+
+    Raises
+    ------
+    ValueError
+        An unknown name; the message lists the known ones.
+    """
     if not isinstance(name, str):
         raise TypeError(f"name: expected an experiment name (str), got {type(name).__name__}")
     if name not in REGISTRY:
@@ -47,10 +76,30 @@ def get(name: str) -> Experiment:
 
 
 def run(name: str, backend: str = "native", **options: Any) -> Result:
-    """Run one experiment and return its Result (``.data`` holds every number).
+    """Run one experiment.
 
-    ``options`` are passed to the experiment's ``compute`` (for example
-    ``run("xor-reliability", seeds=20)``); by default each runs as the report does.
+    Parameters
+    ----------
+    name : str
+        One of ``names()``.
+    backend : {"native", "numpy"}, default="native"
+        Which backend computes.
+    **options
+        Passed to the experiment's ``compute`` (for example
+        ``run("xor-reliability", seeds=20)``); by default each runs as the
+        report does.
+
+    Returns
+    -------
+    Result
+        Its ``data`` holds every number.
+
+    Examples
+    --------
+    >>> from plainnet import experiments
+    >>> result = experiments.run("house-prices")
+    >>> result.as_claimed
+    True
     """
     from ..network import BACKENDS
     from .._checks import choice

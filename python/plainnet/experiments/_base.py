@@ -16,10 +16,23 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 class Result:
     """The outcome of one experiment.
 
-    ``data`` holds every number the verdict rests on (plain floats, ints,
-    lists and NumPy arrays); ``table`` is the text shown in the terminal and the
-    report; ``verdict`` is a sentence computed from ``data``; ``as_claimed`` says
-    whether the numbers agree with what the tutorial says happens.
+    Parameters
+    ----------
+    name : str
+        The experiment's name, as ``run`` takes it.
+    title : str
+        Its title in the report.
+    data : dict
+        Every number the verdict rests on (plain floats, ints, lists and NumPy
+        arrays).
+    table : str
+        The text shown in the terminal and the report.
+    verdict : str
+        A sentence computed from ``data``.
+    as_claimed : bool
+        Whether the numbers agree with what the tutorial says happens.
+    notes : list of str
+        Explanations printed under the verdict.
     """
 
     name: str
@@ -39,7 +52,24 @@ Plotter = Callable[[Result], "list[tuple[str, Figure]]"]
 
 @dataclass(frozen=True)
 class Experiment:
-    """One entry of the registry: how to compute it and how to draw it."""
+    """One entry of the registry: how to compute an experiment and how to draw it.
+
+    Parameters
+    ----------
+    name : str
+        The experiment's name.
+    title : str
+        Its title in the report.
+    compute : callable
+        ``compute(backend=...)`` returns a ``Result``.
+    plot : callable
+        ``plot(result)`` returns ``[(name, matplotlib Figure), ...]``.
+    summary : str
+        One line for ``--list``.
+    shows_progress : bool, default=False
+        Whether ``compute`` takes ``progress=`` (a bar for experiments that run
+        long).
+    """
 
     name: str
     title: str
