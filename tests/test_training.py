@@ -316,7 +316,10 @@ def test_softmax_over_one_output_is_refused():
     (np.array([[1.0, 0, 0], [1.5, -0.5, 0], [0, 0, 1], [0, 1, 0]]),
      r"^y: cross_entropy needs probability rows \(>= 0, summing to 1\), got -0.5 at index"),
     (np.array([0, 1, 2]), "^y: has 3 labels but X has 4 rows"),
-    (np.array([0.0, 1.0, 2.0, 1.0]), r"^y: expected a 2-D array \(samples, 3\)"),
+    # whole floats are labels (test_habits.py); others are neither labels nor rows
+    (np.array([0.0, 1.0, 2.5, 1.0]), r"^y: expected class labels \(whole numbers in \[0, 3\)\) "
+                                     r"or a 2-D array \(samples, 3\) of probabilities"),
+    (np.array([0.0, 1.0, 3.0, 1.0]), r"^y: class labels must be in \[0, 3\).*got 3\.0 at index 2"),
 ])
 def test_bad_cross_entropy_targets_are_refused_and_change_nothing(y, match):
     net = pn.Network([2, 4, 3], output_activation="softmax", loss="cross_entropy", seed=0)

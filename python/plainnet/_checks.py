@@ -350,6 +350,19 @@ def targets(value: Any, name: str, loss: str, outputs: int, dt: np.dtype, rows: 
     indices (made one-hot here); binary_cross_entropy takes values in [0, 1].
     """
     arr = real_array(value, name)
+    if loss == "cross_entropy" and arr.ndim == 1 and arr.dtype.kind == "f" and outputs > 1:
+        # Labels that came through pandas or a float array: whole numbers are
+        # class labels, as integer ones are.
+        whole = np.isfinite(arr).all() and bool((arr == np.round(arr)).all())
+        if not whole:
+            raise ValueError(f"{name}: expected class labels (whole numbers in [0, {outputs})) "
+                             f"or a 2-D array (samples, {outputs}) of probabilities, got a 1-D "
+                             f"float array with values that are not whole numbers")
+        if arr.size and (arr.min() < 0 or arr.max() >= outputs):
+            bad = np.flatnonzero((arr < 0) | (arr >= outputs))
+            raise ValueError(f"{name}: class labels must be in [0, {outputs}) for a network "
+                             f"with {outputs} outputs, got {arr[bad[0]]} at index {bad[0]}")
+        arr = arr.astype(np.int64)
     if loss == "cross_entropy" and arr.ndim == 1 and arr.dtype.kind in "iu":
         if arr.shape[0] != rows:
             raise ValueError(f"{name}: has {arr.shape[0]} labels but X has {rows} rows")

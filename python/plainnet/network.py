@@ -160,6 +160,23 @@ class History:
         """The last iteration's loss (NaN when none ran)."""
         return float(self.loss[-1]) if self.loss.size else math.nan
 
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """Per-epoch lists keyed as Keras keys them.
+
+        ``loss`` (the epoch's training loss), ``lr`` (the learning rate of
+        each epoch), and where they exist ``accuracy``, ``val_loss`` and
+        ``val_accuracy``: one float per completed epoch each, so that code
+        written for Keras's ``History.history`` reads it unchanged.
+        """
+        out: dict[str, list[float]] = {"loss": [float(v) for v in self.epoch_loss]}
+        for key in ("accuracy", "val_loss", "val_accuracy"):
+            values = getattr(self, key)
+            if values is not None:
+                out[key] = [float(v) for v in values]
+        out["lr"] = [float(self.lr)] * len(out["loss"])
+        return out
+
     def __repr__(self) -> str:
         last = f"{self.final_loss:.6g}" if self.loss.size else "n/a"
         first = f"{float(self.loss[0]):.6g}" if self.loss.size else "n/a"
@@ -440,6 +457,82 @@ class Network:
         return out
 
     predict = forward
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, for networks trained on a cross-entropy.
+
+        Parameters
+        ----------
+        X : array_like, shape (m, inputs)
+            The inputs, as for ``forward``.
+
+        Returns
+        -------
+        numpy.ndarray, shape (m, outputs)
+            For ``cross_entropy``, each row's softmax (the rows sum to 1); for
+            ``binary_cross_entropy``, each output's probability of being 1.
+
+        Raises
+        ------
+        ValueError
+            The network's loss is ``"mse"``: its outputs are no probabilities.
+
+        Examples
+        --------
+        >>> import plainnet as pn
+        >>> net = pn.Network([2, 3, 3], output_activation="softmax", loss="cross_entropy", seed=0)
+        >>> print(net.predict_proba([[0.5, -1.0]]).sum().round(12))
+        1.0
+        """
+        if self._loss == "mse":
+            raise ValueError("predict_proba: a network trained on 'mse' gives no probabilities; "
+                             "use predict, or loss='cross_entropy' (softmax output) or "
+                             "'binary_cross_entropy' (sigmoid output)")
+        return self.forward(X)
+
+    def summary(self, print_fn: Optional[Callable[[str], Any]] = print) -> str:
+        """A table of the layers, their activations and parameter counts, as Keras prints it.
+
+        Parameters
+        ----------
+        print_fn : callable or None, default=print
+            Called with the table; None only returns it.
+
+        Returns
+        -------
+        str
+            The table: one row per layer (its shape, activation and
+            parameters), then the total, the dtype, the loss, the backend and
+            the optimizer (the one the last ``fit`` used, with its step count).
+
+        Examples
+        --------
+        >>> import plainnet as pn
+        >>> text = pn.Network([2, 4, 1], seed=0).summary(print_fn=None)
+        >>> print(text.splitlines()[-5])
+        total parameters: 17
+        """
+        rows = [("layer", "shape", "activation", "parameters")]
+        for i, (n_in, n_out) in enumerate(zip(self._sizes[:-1], self._sizes[1:])):
+            rows.append((f"dense {i}", f"{n_in} -> {n_out}", self._acts[i],
+                         f"{n_in * n_out + n_out:,}"))
+        widths = [max(len(r[c]) for r in rows) for c in range(4)]
+        line = "-" * (sum(widths) + 6)
+        table = [line]
+        for j, r in enumerate(rows):
+            table.append("  ".join(v.ljust(w) if c < 3 else v.rjust(w)
+                                   for c, (v, w) in enumerate(zip(r, widths))))
+            if j == 0:
+                table.append(line)
+        opt = self._optimizer
+        table += [line, f"total parameters: {self.num_parameters:,}",
+                  f"dtype: {self.dtype.name}", f"loss: {self._loss}",
+                  f"backend: {self._backend}",
+                  f"optimizer: {'none yet' if opt is None else repr(opt)}"]
+        text = "\n".join(table)
+        if print_fn is not None:
+            print_fn(text)
+        return text
 
     def predict_classes(self, X: Any) -> np.ndarray:
         """Predict classes as integers.
@@ -726,7 +819,7 @@ class Network:
     def fit(self, X: Any, y: Any, lr: Optional[float] = None, epochs: int = 10000,
             batch_size: Optional[int] = None, shuffle: bool = True, seed: Optional[int] = None,
             log_every: int = 0, callback: Optional[Callback] = None,
-            optimizer: Optional[optim.Optimizer] = None, validation_data: Any = None,
+            optimizer: Union[optim.Optimizer, str, None] = None, validation_data: Any = None,
             validation_split: Optional[float] = None, patience: Optional[int] = None,
             min_delta: float = 0.0, restore_best: bool = True,
             monitor: Optional[str] = None, sample_weight: Any = None,
@@ -760,9 +853,11 @@ class Network:
             ``log_every=0`` it is called every iteration. An exception it raises
             stops training and reaches the caller as it is; the weights are those
             after the iteration it was called for.
-        optimizer : plainnet.optim.Optimizer or None, default=None
+        optimizer : plainnet.optim.Optimizer, str or None, default=None
             ``SGD``, ``Adam``, ``AdamW`` or ``Rprop``, whose rule and learning
-            rate are used. Its state carries on into the next fit given the same
+            rate are used; or one of their names, ``"sgd"``, ``"adam"``,
+            ``"adamw"``, ``"rprop"``: a new one with torch's defaults (``lr``,
+            if given, is its learning rate; SGD's default is torch's 1e-3). Its state carries on into the next fit given the same
             object (``net.optimizer`` is the one the last fit used), and so does
             the mini-batch order: it shuffles as the following epochs of one long
             run would.
@@ -853,12 +948,21 @@ class Network:
         0.99
         """
         x, t = self._xy(X, y)
+        if isinstance(optimizer, str):
+            # A name means that optimizer with its defaults (lr, if given, as its rate).
+            cls: Any = optim.CLASSES[check.choice(optimizer, "optimizer", tuple(optim.CLASSES))]
+            kwargs = {} if lr is None else {"lr": check.learning_rate(lr, self.dtype)}
+            if cls is optim.SGD:
+                kwargs.setdefault("lr", optim.SGD_DEFAULT_LR)
+            optimizer = cls(**kwargs)
+            lr = None
         if optimizer is None:
             opt: optim.Optimizer = optim.SGD(check.learning_rate(2.0 if lr is None else lr,
                                                                  self.dtype))
         elif not isinstance(optimizer, optim.Optimizer):
             raise TypeError(f"optimizer: expected a plainnet.optim optimizer (SGD, Adam, AdamW, "
-                            f"Rprop) or None, got {type(optimizer).__name__} {optimizer!r}")
+                            f"Rprop), one of their names, or None, got "
+                            f"{type(optimizer).__name__} {optimizer!r}")
         elif lr is not None:
             raise ValueError(f"lr: the optimizer has its own (lr={optimizer.lr}); set it there, "
                              f"not in fit")

@@ -164,6 +164,10 @@ class Optimizer:
     __hash__ = None  # type: ignore[assignment]  # mutable
 
 
+# SGD's learning rate when it is named in fit(optimizer="sgd"): torch.optim.SGD's default.
+SGD_DEFAULT_LR = 1e-3
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent, with momentum if asked: ``torch.optim.SGD``.
 
