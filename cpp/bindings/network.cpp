@@ -114,6 +114,14 @@ auto with_network(const py::handle& params_, const Sizes& sizes, const Names& ac
 template <class A>
 using ElementOf = typename std::decay_t<A>::type;
 
+// The poll of predict and evaluate: a pending Ctrl-C becomes KeyboardInterrupt
+// (error_already_set). Python runs signal handlers in the main thread only, so
+// in any other thread this finds nothing and the work runs to its end.
+const PollHook kCheckSignals = [](int64_t) {
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+};
+
 int64_t num_parameters(const Sizes& sizes) {
     return make_layout(sizes, Names(sizes.empty() ? 0 : sizes.size() - 1, "linear"), "mse")
         .num_params;
@@ -127,7 +135,7 @@ py::array forward(const py::handle& params_, const Sizes& sizes, const Names& ac
         T* o = out.mutable_data();
         try {
             py::gil_scoped_release nogil;
-            predict(L, a.params.data(), a.X.data(), a.m, o);
+            predict(L, a.params.data(), a.X.data(), a.m, o, &kCheckSignals);
         } catch (const NonFiniteInput& e) {
             // The message plainnet's Python checks give (_checks.finite).
             std::string v = std::isnan(e.value) ? "nan" : e.value > 0 ? "inf" : "-inf";
@@ -179,7 +187,8 @@ py::tuple evaluate(const py::handle& params_, const Sizes& sizes, const Names& a
         Evaluation ev;
         {
             py::gil_scoped_release nogil;
-            ev = plainnet::evaluate(L, a.params.data(), a.X.data(), a.y.data(), a.m);
+            ev = plainnet::evaluate(L, a.params.data(), a.X.data(), a.y.data(), a.m,
+                                    &kCheckSignals);
         }
         return py::make_tuple(ev.loss, ev.correct);
     });
