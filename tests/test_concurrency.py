@@ -306,3 +306,74 @@ def test_step_and_fit_from_two_threads_are_serialised(backend):
 
         _run([threading.Thread(target=fitter), threading.Thread(target=stepper)])
         assert any(_same_weights(net, o) for o in outcomes)
+
+
+# ---------------------------------------------------------------- serving
+
+
+def _readme_server_code():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    blocks = text.split("```python\n")[1:]
+    found = [b.split("```")[0] for b in blocks if "Starlette(routes" in b]
+    assert len(found) == 1, "the README's serving example"
+    return found[0]
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_readme_serving_example_answers_concurrent_requests(tmp_path):
+    pytest.importorskip("starlette", reason="the serving example needs starlette")
+    pytest.importorskip("uvicorn", reason="the serving example needs uvicorn")
+    import json
+    import subprocess
+    import sys
+    import urllib.request
+
+    rng = np.random.default_rng(0)
+    net = pn.Network([64, 32, 10], activation="relu", output_activation="softmax",
+                     loss="cross_entropy", seed=1)
+    net.save(tmp_path / "digits.npz")
+    (tmp_path / "app.py").write_text(_readme_server_code())
+    port = _free_port()
+    rows = [rng.standard_normal((1 + i % 5, 64)) for i in range(80)]
+    with subprocess.Popen([sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1",
+                           "--port", str(port), "--log-level", "warning"], cwd=tmp_path,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as server:
+        try:
+            url = f"http://127.0.0.1:{port}/predict"
+
+            def ask(X):
+                body = json.dumps({"rows": X.tolist()}).encode()
+                req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+                with urllib.request.urlopen(req, timeout=30) as reply:
+                    return json.loads(reply.read())["classes"]
+
+            deadline = time.monotonic() + 30
+            while True:  # until the server listens
+                try:
+                    ask(rows[0])
+                    break
+                except OSError:
+                    assert server.poll() is None, server.stderr.read()
+                    assert time.monotonic() < deadline, "the server did not start"
+                    time.sleep(0.1)
+            answers = [None] * len(rows)
+
+            def client(k):
+                for i in range(k, len(rows), 8):
+                    answers[i] = ask(rows[i])
+
+            _run([threading.Thread(target=client, args=(k,)) for k in range(8)])
+        finally:
+            server.terminate()
+            server.communicate(timeout=30)
+    for X, got in zip(rows, answers):
+        assert got == net.predict_classes(X).tolist()
