@@ -142,7 +142,7 @@ def test_fit_returns_promptly_however_many_threads_predict(readers):
             net.fit(X, y, lr=0.01, epochs=epochs, batch_size=64, seed=1, callback=note,
                     log_every=total - 1)
             returned = time.perf_counter()
-            assert returned - last["time"] < 0.25
+            assert returned - last["time"] < 0.5
     finally:
         stop.set()
         for t in threads:

@@ -58,6 +58,15 @@ def _zeros(count: int, dt: np.dtype, name: str) -> np.ndarray:
         raise MemoryError(f"{need}, more than could be allocated") from None
 
 
+def _private_copy(params: np.ndarray, name: str) -> np.ndarray:
+    """A copy of the published parameters for a writer to work on; MemoryError saying so."""
+    try:
+        return params.copy()
+    except MemoryError:
+        raise MemoryError(f"{name}: the copy of the {params.size} parameters it trains "
+                          f"({params.nbytes} bytes) could not be allocated") from None
+
+
 def _backend_module(name: str) -> Any:
     check.choice(name, "backend", BACKENDS)
     if name == "numpy":
@@ -409,12 +418,14 @@ class Network:
         """One forward + backward + gradient-descent update on (X, y); returns the loss before it.
 
         Raises FloatingPointError, leaving the weights unchanged, if that loss is
-        NaN/Inf or if the update would make a weight NaN/Inf.
+        NaN/Inf or if the update would make a weight NaN/Inf. Like ``fit``, a
+        writer: it waits for other writers, updates a copy of the weights and
+        publishes it; readers in other threads see the weights before or after.
         """
         x, t = self._xy(X, y)
         rate = check.learning_rate(lr, self.dtype)
         with self._lock:  # a writer: updates a copy and publishes it
-            params = self._params.copy()
+            params = _private_copy(self._params, "step")
             loss, updated = self._impl.step(params, self._sizes, self._acts, self._loss, x, t,
                                             rate)
             if updated:
@@ -630,7 +641,7 @@ class Network:
         # is called for. Readers never wait for the lock.
         with self._lock:
             state = opt._state_for(self.num_parameters, self.dtype)
-            params = self._params.copy()
+            params = _private_copy(self._params, "fit")
 
             def took(updates: int, epochs_done: int) -> None:
                 # The optimizer's state now belongs to this network's run.
