@@ -250,11 +250,27 @@ static void check_rows(const T* X, int64_t r0, int64_t n, int64_t cols) {
 // (and on every thread), few enough that the scratch stays small.
 constexpr int64_t kPredictRows = 512;
 
+// Multiply-adds of one layer's product between two polls of predict and
+// evaluate. A layer too big for that on a whole chunk runs in bands of rows
+// (each row's result is the same whatever rows are computed with it), so
+// Ctrl-C is seen after a few tens of milliseconds of work, however wide the
+// layers. 2**28: a chunk of 512 rows is cut only for layers of more than
+// 524,288 weights (more than 1024 x 512), whose bands still have 256 rows or more
+// up to 1024 x 1024.
+constexpr double kPollWork = double(int64_t(1) << 28);
+
+// Rows of a band of layer (C -> OC): a multiple of 8, at least 8.
+static int64_t band_rows(int64_t C, int64_t OC) {
+    const double rows = kPollWork / (double(C) * double(OC));
+    return rows >= double(kPredictRows) ? kPredictRows : std::max<int64_t>(8, int64_t(rows) / 8 * 8);
+}
+
 // Runs X through the network a chunk of rows at a time, calling
 // on_chunk(r0, n, z, a) with the last layer's z and a of rows [r0, r0 + n).
 // a is written into out (m, outputs) when out is not null. With check_input,
 // each chunk of X is checked for NaN/Inf just before it is used (check_rows).
-// poll is checked after every layer of every chunk (with `done`, fit's count).
+// poll is checked after every layer of every chunk, and after every band of
+// rows of a big layer (band_rows), with `done`, fit's count.
 template <typename T, typename F>
 static void in_chunks(const Kernels<T>& k, const Layout& L, const T* params, const T* X,
                       int64_t m, T* out, F&& on_chunk, Poller& poll, int64_t done = 0,
@@ -272,10 +288,13 @@ static void in_chunks(const Kernels<T>& k, const Layout& L, const T* params, con
         for (int64_t l = 0; l <= last; l++) {
             a = l % 2 ? a1.get() : a0.get();
             if (l == last && out != nullptr) a = out + r0 * K;
-            k.dense_act_forward(z.get(), a, inp, params + L.w_off[l], params + L.b_off[l], n,
-                                L.sizes[l], L.sizes[l + 1], L.acts[l]);
+            const int64_t C = L.sizes[l], OC = L.sizes[l + 1], band = band_rows(C, OC);
+            for (int64_t s = 0; s < n; s += band) {
+                k.dense_act_forward(z.get() + s * OC, a + s * OC, inp + s * C, params + L.w_off[l],
+                                    params + L.b_off[l], std::min(band, n - s), C, OC, L.acts[l]);
+                poll(done);
+            }
             inp = a;
-            poll(done);
         }
         if (L.softmax) k.softmax(a, z.get(), n, K);
         on_chunk(r0, n, static_cast<const T*>(z.get()), static_cast<const T*>(a));

@@ -217,6 +217,28 @@ def test_ctrl_c_answers_within_half_a_second_however_long_the_work(backend, call
         assert result["unchanged"] and result["reader"]
 
 
+def test_predictions_do_not_depend_on_the_rows_computed_together():
+    # predict computes a layer of more than 2**28 / 512 weights in bands of
+    # rows, polling for Ctrl-C between them: each row's result must be the
+    # one it gets computed alone, in every kernel variant.
+    from plainnet import _core
+
+    rng = np.random.default_rng(4)
+    before = _core.build_info()["variant"]
+    try:
+        for variant in _core.supported_variants():
+            _core.set_variant(variant)
+            for dtype in ("float64", "float32"):
+                net = pn.Network([40, 800, 800, 3], activation="relu", dtype=dtype, seed=2)
+                X = rng.standard_normal((600, 40)).astype(dtype)
+                whole = net.predict(X)
+                for rows in (1, 37, 416, 512):
+                    parts = [net.predict(X[i:i + rows]) for i in range(0, 600, rows)]
+                    assert np.array_equal(np.concatenate(parts), whole), (variant, dtype, rows)
+    finally:
+        _core.set_variant(before)
+
+
 # ---------------------------------------------------------------- threads
 
 
