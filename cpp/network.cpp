@@ -144,13 +144,15 @@ struct Workspace {
 // variant it started with, whatever set_variant does meanwhile).
 template <typename T>
 static void forward_with(const Kernels<T>& k, const Layout& L, const T* params, const T* X,
-                         int64_t m, T* const* z, T* const* a) {
+                         int64_t m, T* const* z, T* const* a, Poller* poll = nullptr,
+                         int64_t done = 0) {
     const T* inp = X;
     for (int64_t l = 0; l < L.num_layers(); l++) {
         int64_t C = L.sizes[l], OC = L.sizes[l + 1];
         k.dense_act_forward(z[l], a[l], inp, params + L.w_off[l], params + L.b_off[l], m, C, OC,
                             L.acts[l]);
         inp = a[l];
+        if (poll != nullptr) (*poll)(done);
     }
     if (L.softmax) k.softmax(a[L.num_layers() - 1], z[L.num_layers() - 1], m, L.outputs());
 }
@@ -187,7 +189,7 @@ static double weighted_loss(const Kernels<T>& k, const Layout& L, const T* z, co
 template <typename T>
 static double backward_with(const Kernels<T>& k, const Layout& L, const T* params, const T* X,
                             const T* y, const T* w, double w_sum, int64_t m, Workspace<T>& ws,
-                            T* grads) {
+                            T* grads, Poller* poll = nullptr, int64_t done = 0) {
     const int64_t last = L.num_layers() - 1;
     const int64_t K = L.outputs();
     // dz holds dE/dz_l and da dE/da_l for the layer being processed. The loss
@@ -224,6 +226,7 @@ static double backward_with(const Kernels<T>& k, const Layout& L, const T* param
         T* dinp = l > 0 ? ws.da.data() : nullptr;
         k.dense_backward(dinp, grads + L.w_off[l], grads + L.b_off[l], ws.dz.data(), inp,
                          params + L.w_off[l], m, C, OC, /*accumulate=*/false);
+        if (poll != nullptr) (*poll)(done);
     }
     return loss;
 }
@@ -247,13 +250,31 @@ static void check_rows(const T* X, int64_t r0, int64_t n, int64_t cols) {
 // (and on every thread), few enough that the scratch stays small.
 constexpr int64_t kPredictRows = 512;
 
+// Multiply-adds of one layer's product between two polls of predict and
+// evaluate. A layer too big for that on a whole chunk runs in bands of rows
+// (each row's result is the same whatever rows are computed with it), so
+// Ctrl-C is seen after a few tens of milliseconds of work, however wide the
+// layers. 2**28: a chunk of 512 rows is cut only for layers of more than
+// 524,288 weights (more than 1024 x 512), whose bands still have 256 rows or more
+// up to 1024 x 1024.
+constexpr double kPollWork = double(int64_t(1) << 28);
+
+// Rows of a band of layer (C -> OC): a multiple of 8, at least 8.
+static int64_t band_rows(int64_t C, int64_t OC) {
+    const double rows = kPollWork / (double(C) * double(OC));
+    return rows >= double(kPredictRows) ? kPredictRows : std::max<int64_t>(8, int64_t(rows) / 8 * 8);
+}
+
 // Runs X through the network a chunk of rows at a time, calling
 // on_chunk(r0, n, z, a) with the last layer's z and a of rows [r0, r0 + n).
 // a is written into out (m, outputs) when out is not null. With check_input,
 // each chunk of X is checked for NaN/Inf just before it is used (check_rows).
+// poll is checked after every layer of every chunk, and after every band of
+// rows of a big layer (band_rows), with `done`, fit's count.
 template <typename T, typename F>
 static void in_chunks(const Kernels<T>& k, const Layout& L, const T* params, const T* X,
-                      int64_t m, T* out, F&& on_chunk, bool check_input = false) {
+                      int64_t m, T* out, F&& on_chunk, Poller& poll, int64_t done = 0,
+                      bool check_input = false) {
     const int64_t rows = std::min(m, kPredictRows);
     const int64_t widest = L.max_width;  // the widest layer after the input
     // z of the layer being computed, and the activations of it and the layer before.
@@ -267,8 +288,12 @@ static void in_chunks(const Kernels<T>& k, const Layout& L, const T* params, con
         for (int64_t l = 0; l <= last; l++) {
             a = l % 2 ? a1.get() : a0.get();
             if (l == last && out != nullptr) a = out + r0 * K;
-            k.dense_act_forward(z.get(), a, inp, params + L.w_off[l], params + L.b_off[l], n,
-                                L.sizes[l], L.sizes[l + 1], L.acts[l]);
+            const int64_t C = L.sizes[l], OC = L.sizes[l + 1], band = band_rows(C, OC);
+            for (int64_t s = 0; s < n; s += band) {
+                k.dense_act_forward(z.get() + s * OC, a + s * OC, inp + s * C, params + L.w_off[l],
+                                    params + L.b_off[l], std::min(band, n - s), C, OC, L.acts[l]);
+                poll(done);
+            }
             inp = a;
         }
         if (L.softmax) k.softmax(a, z.get(), n, K);
@@ -277,9 +302,11 @@ static void in_chunks(const Kernels<T>& k, const Layout& L, const T* params, con
 }
 
 template <typename T>
-void predict(const Layout& L, const T* params, const T* X, int64_t m, T* out) {
+void predict(const Layout& L, const T* params, const T* X, int64_t m, T* out,
+             const PollHook* poll) {
+    Poller poller(poll);
     in_chunks(kernels<T>(), L, params, X, m, out, [](int64_t, int64_t, const T*, const T*) {},
-              /*check_input=*/true);
+              poller, 0, /*check_input=*/true);
 }
 
 // Predictions among B rows that match y: the arg-max of a row (first of
@@ -306,7 +333,7 @@ static int64_t count_correct(const Layout& L, const T* a, const T* y, int64_t B)
 
 template <typename T>
 static Evaluation evaluate_with(const Kernels<T>& k, const Layout& L, const T* params, const T* X,
-                                const T* y, int64_t m) {
+                                const T* y, int64_t m, Poller& poll, int64_t done = 0) {
     const int64_t K = L.outputs();
     Evaluation ev;
     double total = 0.0;  // the loss of each chunk times its rows
@@ -318,15 +345,18 @@ static Evaluation evaluate_with(const Kernels<T>& k, const Layout& L, const T* p
                   total += double(n) * loss;
                   total_if_one_chunk = loss;
                   ev.correct += count_correct(L, a, yc, n);
-              });
+              },
+              poll, done);
     // One chunk: its loss as computed, not rescaled by n / m (which can move the last bit).
     ev.loss = m <= kPredictRows ? total_if_one_chunk : total / double(m);
     return ev;
 }
 
 template <typename T>
-Evaluation evaluate(const Layout& L, const T* params, const T* X, const T* y, int64_t m) {
-    return evaluate_with(kernels<T>(), L, params, X, y, m);
+Evaluation evaluate(const Layout& L, const T* params, const T* X, const T* y, int64_t m,
+                    const PollHook* poll) {
+    Poller poller(poll);
+    return evaluate_with(kernels<T>(), L, params, X, y, m, poller);
 }
 
 template <typename T>
@@ -441,11 +471,11 @@ static double add_l2(const Layout& L, const T* params, T* grads, double l2, doub
 template <typename T>
 static double train_step(const Kernels<T>& k, const Layout& L, const T* X, const T* y,
                          const T* w, int64_t m, double l2, Updater<T>& u, Workspace<T>& ws,
-                         T* grads, bool& updated) {
+                         T* grads, bool& updated, Poller* poll = nullptr, int64_t done = 0) {
     const T* params = u.params();
-    forward_with(k, L, params, X, m, ws.zs.data(), ws.as.data());
+    forward_with(k, L, params, X, m, ws.zs.data(), ws.as.data(), poll, done);
     const double w_sum = weight_sum(w, m);
-    double loss = backward_with(k, L, params, X, y, w, w_sum, m, ws, grads);
+    double loss = backward_with(k, L, params, X, y, w, w_sum, m, ws, grads, poll, done);
     loss += add_l2(L, params, grads, l2, w_sum);
     // With a finite loss and a huge gradient, apply keeps the weights whose loss this is.
     updated = std::isfinite(loss) && u.apply(k, grads);
@@ -578,8 +608,13 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
     int64_t waited = 0;  // epochs since the validation loss last improved
 
     using clock = std::chrono::steady_clock;
-    auto last_poll = clock::now();
-    auto last_progress = last_poll;
+    auto last_progress = clock::now();
+    // Polled by time after every layer of forward and backward and after
+    // every iteration, so Ctrl-C is seen within kPollMillis plus the longest
+    // product of one layer on one batch, whatever an iteration costs. A poll
+    // that throws leaves the iterate of the last completed update (the
+    // Updater puts it into params as it goes).
+    Poller poller(&poll);
 
     FitResult r;
     auto finish = [&]() {  // every return: the updates that stand
@@ -619,7 +654,8 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
             }
 
             bool updated = false;
-            double loss = train_step(k, L, xs, ys, wr, rows, opt.l2, u, ws, grads.data(), updated);
+            double loss = train_step(k, L, xs, ys, wr, rows, opt.l2, u, ws, grads.data(), updated,
+                                     &poller, r.iterations);
             if (!std::isfinite(loss)) {
                 // The previous update produced these weights: undo it.
                 if (it > 0) u.undo();
@@ -644,13 +680,7 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
                     return finish();
                 }
             }
-            if (poll && (it & 63) == 0) {
-                auto now = clock::now();
-                if (now - last_poll > std::chrono::milliseconds(50)) {
-                    last_poll = now;
-                    poll(r.iterations);
-                }
-            }
+            poller(r.iterations);
         }
 
         epoch_out.resize(size_t(epoch + 1) * kEpochColumns);  // reserved above: no throw
@@ -660,7 +690,8 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
         row[2] = row[3] = nan;
         r.epochs = epoch + 1;
         if (m_val > 0) {
-            Evaluation ev = evaluate_with(k, L, u.params(), X_val, y_val, m_val);
+            Evaluation ev = evaluate_with(k, L, u.params(), X_val, y_val, m_val, poller,
+                                          r.iterations);
             row[2] = ev.loss;
             row[3] = L.classifies() ? double(ev.correct) / (double(m_val) * per_row) : nan;
         }
@@ -695,9 +726,10 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
 
 #define PLAINNET_INSTANTIATE(T)                                                                  \
     template void forward<T>(const Layout&, const T*, const T*, int64_t, T* const*, T* const*);  \
-    template void predict<T>(const Layout&, const T*, const T*, int64_t, T*);                    \
+    template void predict<T>(const Layout&, const T*, const T*, int64_t, T*, const PollHook*);   \
     template double gradients<T>(const Layout&, const T*, const T*, const T*, int64_t, T*);      \
-    template Evaluation evaluate<T>(const Layout&, const T*, const T*, const T*, int64_t);       \
+    template Evaluation evaluate<T>(const Layout&, const T*, const T*, const T*, int64_t,       \
+                                    const PollHook*);                                            \
     template StepResult step<T>(const Layout&, T*, const T*, const T*, int64_t, double);         \
     template FitResult fit<T>(const Layout&, T*, T* const*, const T*, const T*, const T*,        \
                               int64_t,                                                           \

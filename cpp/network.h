@@ -8,6 +8,7 @@
 // of an update that overflows) is decided here, for step and fit alike.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <stdexcept>
@@ -61,6 +62,37 @@ struct Layout {
     bool classifies() const { return loss != Loss::mse; }
 };
 
+// Called with the number of completed iterations (0 outside fit) while long
+// work runs; may throw to abort it (Ctrl-C). Never called more often than
+// every kPollMillis of wall time (see Poller).
+using PollHook = std::function<void(int64_t)>;
+constexpr int64_t kPollMillis = 50;
+
+// Calls a PollHook when kPollMillis have passed since the last call (or since
+// the Poller was made). Between calls a check is one read of the steady
+// clock, cheap enough to make after every iteration, chunk or layer: so the
+// time between polls is bounded by the longest stretch of work between two
+// checks, not by a count of iterations.
+class Poller {
+  public:
+    Poller() = default;
+    explicit Poller(const PollHook* hook)
+        : hook_(hook != nullptr && *hook ? hook : nullptr), last_(clock::now()) {}
+    // Polls if it is time, reporting `done` completed iterations.
+    void operator()(int64_t done = 0) {
+        if (hook_ == nullptr) return;
+        const auto now = clock::now();
+        if (now - last_ < std::chrono::milliseconds(kPollMillis)) return;
+        last_ = now;
+        (*hook_)(done);
+    }
+
+  private:
+    using clock = std::chrono::steady_clock;
+    const PollHook* hook_ = nullptr;
+    clock::time_point last_{};
+};
+
 // Runs X (m, inputs) through the network, writing layer l's pre-activation
 // to z[l] and its activation to a[l], each (m, sizes[l+1]).
 template <typename T>
@@ -69,8 +101,10 @@ void forward(const Layout& L, const T* params, const T* X, int64_t m, T* const* 
 // The predictions alone: out (m, outputs). Rows go through in chunks, so the
 // scratch memory is a chunk of rows of two layers, whatever m is. Each chunk
 // of X is checked as it is read: a NaN or +-Inf throws NonFiniteInput.
+// poll (may be null) is checked after every layer of every chunk.
 template <typename T>
-void predict(const Layout& L, const T* params, const T* X, int64_t m, T* out);
+void predict(const Layout& L, const T* params, const T* X, int64_t m, T* out,
+             const PollHook* poll = nullptr);
 
 // X (m, inputs) holds a NaN or +-Inf: its first one is X[row][column].
 struct NonFiniteInput : std::invalid_argument {
@@ -92,9 +126,10 @@ struct Evaluation {
 };
 
 // The loss of the network on (X, y), and how many predictions are right,
-// in chunks of rows as predict runs.
+// in chunks of rows as predict runs (and polled as predict is).
 template <typename T>
-Evaluation evaluate(const Layout& L, const T* params, const T* X, const T* y, int64_t m);
+Evaluation evaluate(const Layout& L, const T* params, const T* X, const T* y, int64_t m,
+                    const PollHook* poll = nullptr);
 
 struct StepResult {
     double loss = 0.0;     // the loss before the update
@@ -157,9 +192,6 @@ struct FitResult {
 
 // Called with (iteration, loss) every log_every iterations; return false to stop.
 using LogHook = std::function<bool(int64_t, double)>;
-// Called every few milliseconds of training with the number of completed
-// iterations; may throw to abort (Ctrl-C).
-using PollHook = std::function<void(int64_t)>;
 // Called after an epoch, at most once every kProgressMillis of wall time,
 // with the epochs and iterations completed so far and that epoch's row of
 // epoch_out (kEpochColumns values); may throw to abort. For progress bars:

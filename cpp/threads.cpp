@@ -62,6 +62,14 @@ class Pool {
         for (int i = 0; i < workers; i++) threads_.emplace_back([this] { loop(); });
     }
     int workers() const { return int(threads_.size()); }
+    // Whether its threads run in this process (not in the parent of a fork).
+    bool ours() const {
+#if defined(__linux__)
+        return pid_ == getpid();
+#else
+        return true;
+#endif
+    }
     std::mutex& busy() { return busy_; }
 
     // Caller holds busy(). Runs items [0, n) on the workers and the caller.
@@ -113,6 +121,9 @@ class Pool {
         }
     }
 
+#if defined(__linux__)
+    const pid_t pid_ = getpid();
+#endif
     std::vector<std::thread> threads_;
     std::mutex mu_, busy_;
     std::condition_variable wake_;
@@ -124,27 +135,30 @@ class Pool {
 };
 
 std::mutex g_pool_mu;
-Pool* g_pool = nullptr;  // never destroyed: its threads live until the process ends
-#if defined(__linux__)
-pid_t g_pool_pid = 0;
-#endif
+// Never destroyed: its threads live until the process ends. Read without
+// the mutex by every product (concurrent callers do not queue for it);
+// replaced under the mutex.
+std::atomic<Pool*> g_pool{nullptr};
+
+bool usable(const Pool* pool, int workers) {
+    return pool != nullptr && pool->workers() >= workers && pool->ours();
+}
 
 // The pool for `workers` extra threads, made on first use (and again in a
 // forked child, which inherits the pool's memory but not its threads).
 Pool* pool_for(int workers) {
+    Pool* pool = g_pool.load(std::memory_order_acquire);
+    if (usable(pool, workers)) return pool;
     std::lock_guard<std::mutex> lock(g_pool_mu);
-#if defined(__linux__)
-    if (g_pool != nullptr && g_pool_pid != getpid()) g_pool = nullptr;  // leaked on purpose
-#endif
-    if (g_pool == nullptr || g_pool->workers() < workers) {
-        // An old, smaller pool is left running idle rather than joined: a
-        // thread blocked in it may still be finishing a product.
-        g_pool = new Pool(workers);
-#if defined(__linux__)
-        g_pool_pid = getpid();
-#endif
+    pool = g_pool.load(std::memory_order_acquire);
+    if (!usable(pool, workers)) {
+        // An old, smaller pool (or a forked parent's, whose threads are not
+        // in this process) is left as it is rather than joined: a thread
+        // blocked in it may still be finishing a product.
+        pool = new Pool(workers);
+        g_pool.store(pool, std::memory_order_release);
     }
-    return g_pool;
+    return pool;
 }
 
 }  // namespace

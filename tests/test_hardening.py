@@ -137,6 +137,108 @@ def test_ctrl_c_stops_fit_within_a_second_keeping_the_last_completed_iteration(b
     assert result["same"]
 
 
+_SIGINT_LONG_CHILD = """
+    import json, signal, sys, threading, time
+    import numpy as np
+    import plainnet as pn
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in _SIGINT_CHILD
+    backend, call = sys.argv[1], sys.argv[2]
+    rng = np.random.default_rng(0)
+    result = {}
+    if call == "fit":
+        # Iterations of 0.2 s or more (0.4 s on a 2-core machine): a full
+        # batch of 2,000 rows through a 2,000-unit layer.
+        X = rng.standard_normal((4000, 784))
+        y = np.eye(10)[rng.integers(0, 10, 4000)]
+        net = pn.Network([784, 2000, 10], activation="relu", output_activation="softmax",
+                         loss="cross_entropy", seed=3, backend=backend)
+        start = net.copy()
+        args = dict(lr=0.01, epochs=1000, batch_size=2000, seed=1)
+        try:  # "running" once the first iteration is done
+            net.fit(X, y, callback=lambda i, _: print("running", flush=True), log_every=10**6,
+                    **args)
+        except KeyboardInterrupt as exc:
+            result["caught"] = time.monotonic()
+            n = exc.history.iterations
+            ref = start.copy()
+            ref.fit(X, y, callback=lambda i, _: i + 1 < n, **args)
+            result["iterations"] = n
+            result["same"] = all(np.array_equal(a, b) for a, b in
+                                 zip(net.weights + net.biases, ref.weights + ref.biases))
+    else:
+        # Several seconds of predictions (or of their loss): 8,000 rows through
+        # two 2,000-unit layers. A reader in another thread is not interrupted.
+        net = pn.Network([784, 2000, 2000, 10], activation="relu", output_activation="softmax",
+                         loss="cross_entropy", seed=3, backend=backend)
+        X = rng.standard_normal((8000, 784))
+        y = np.eye(10)[rng.integers(0, 10, 8000)]
+        before = net._params
+        kept = before.copy()
+        other = {}
+        reader = threading.Thread(target=lambda: other.update(out=net.predict(X[:600])))
+        work = {"predict": lambda: net.predict(X), "evaluate": lambda: net.evaluate(X, y),
+                "loss": lambda: net.loss(X, y)}[call]
+        reader.start()
+        print("running", flush=True)
+        try:
+            work()
+        except KeyboardInterrupt:
+            result["caught"] = time.monotonic()
+        reader.join()
+        result["unchanged"] = net._params is before and np.array_equal(before, kept)
+        result["reader"] = bool(np.array_equal(other["out"], net.predict(X[:600])))
+    print(json.dumps(result), flush=True)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
+@pytest.mark.parametrize("backend, call", [("native", "fit"), ("numpy", "fit"),
+                                           ("native", "predict"), ("native", "evaluate"),
+                                           ("native", "loss")])
+def test_ctrl_c_answers_within_half_a_second_however_long_the_work(backend, call):
+    with subprocess.Popen([sys.executable, "-c", textwrap.dedent(_SIGINT_LONG_CHILD), backend,
+                           call],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
+        try:
+            assert child.stdout.readline().strip() == "running"
+            time.sleep(0.3)
+            sent = time.monotonic()
+            child.send_signal(signal.SIGINT)
+            out, err = child.communicate(timeout=120)
+        finally:
+            child.kill()
+    assert child.returncode == 0, err
+    result = json.loads(out)
+    assert "caught" in result, "the work ended before the signal"
+    assert result["caught"] - sent < 0.5
+    if call == "fit":
+        assert result["iterations"] > 0 and result["same"]
+    else:
+        assert result["unchanged"] and result["reader"]
+
+
+def test_predictions_do_not_depend_on_the_rows_computed_together():
+    # predict computes a layer of more than 2**28 / 512 weights in bands of
+    # rows, polling for Ctrl-C between them: each row's result must be the
+    # one it gets computed alone, in every kernel variant.
+    from plainnet import _core
+
+    rng = np.random.default_rng(4)
+    before = _core.build_info()["variant"]
+    try:
+        for variant in _core.supported_variants():
+            _core.set_variant(variant)
+            for dtype in ("float64", "float32"):
+                net = pn.Network([40, 800, 800, 3], activation="relu", dtype=dtype, seed=2)
+                X = rng.standard_normal((600, 40)).astype(dtype)
+                whole = net.predict(X)
+                for rows in (1, 37, 416, 512):
+                    parts = [net.predict(X[i:i + rows]) for i in range(0, 600, rows)]
+                    assert np.array_equal(np.concatenate(parts), whole), (variant, dtype, rows)
+    finally:
+        _core.set_variant(before)
+
+
 # ---------------------------------------------------------------- threads
 
 

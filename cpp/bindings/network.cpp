@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <new>
@@ -117,6 +118,25 @@ auto with_network(const py::handle& params_, const Sizes& sizes, const Names& ac
 template <class A>
 using ElementOf = typename std::decay_t<A>::type;
 
+// The poll of predict and evaluate: a pending Ctrl-C becomes KeyboardInterrupt
+// (error_already_set).
+const PollHook kCheckSignals = [](int64_t) {
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+};
+
+// The thread Python runs signal handlers in (threading.main_thread()), set
+// when the module is loaded and in a forked child.
+std::atomic<unsigned long> g_main_thread{0};
+
+// Whether a poll in this thread can see Ctrl-C. Python handles signals in its
+// main thread only; elsewhere a poll would take the GIL every kPollMillis
+// for nothing, competing with the threads that need it (readers serving
+// requests, say). The caller holds the GIL.
+bool signals_reach_this_thread() {
+    return PyThread_get_thread_ident() == g_main_thread.load(std::memory_order_relaxed);
+}
+
 int64_t num_parameters(const Sizes& sizes) {
     return make_layout(sizes, Names(sizes.empty() ? 0 : sizes.size() - 1, "linear"), "mse")
         .num_params;
@@ -128,9 +148,10 @@ py::array forward(const py::handle& params_, const Sizes& sizes, const Names& ac
         using T = ElementOf<decltype(a)>;
         py::array_t<T> out({a.m, L.outputs()});
         T* o = out.mutable_data();
+        const PollHook* poll = signals_reach_this_thread() ? &kCheckSignals : nullptr;
         try {
             py::gil_scoped_release nogil;
-            predict(L, a.params.data(), a.X.data(), a.m, o);
+            predict(L, a.params.data(), a.X.data(), a.m, o, poll);
         } catch (const NonFiniteInput& e) {
             // The message plainnet's Python checks give (_checks.finite).
             std::string v = std::isnan(e.value) ? "nan" : e.value > 0 ? "inf" : "-inf";
@@ -180,9 +201,10 @@ py::tuple evaluate(const py::handle& params_, const Sizes& sizes, const Names& a
                    const std::string& loss, const py::handle& X_, const py::handle& y_) {
     return with_network(params_, sizes, acts, loss, X_, &y_, [](const Layout& L, auto a) {
         Evaluation ev;
+        const PollHook* poll = signals_reach_this_thread() ? &kCheckSignals : nullptr;
         {
             py::gil_scoped_release nogil;
-            ev = plainnet::evaluate(L, a.params.data(), a.X.data(), a.y.data(), a.m);
+            ev = plainnet::evaluate(L, a.params.data(), a.X.data(), a.y.data(), a.m, poll);
         }
         return py::make_tuple(ev.loss, ev.correct);
     });
@@ -202,6 +224,7 @@ py::tuple step(const py::handle& params_, const Sizes& sizes, const Names& acts,
 
 // The first n entries of a history vector, as a NumPy array.
 py::array_t<double> to_array(const std::vector<double>& v, int64_t n) {
+    n = std::min<int64_t>(n, int64_t(v.size()));
     py::array_t<double> out(n);
     std::copy_n(v.data(), size_t(n), out.mutable_data());
     return out;
@@ -325,11 +348,14 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
             py::object r = callback(it, loss);
             return !(r.is(py::bool_(false)));
         };
-        PollHook poll = [&completed](int64_t done) {
-            completed = done;
-            py::gil_scoped_acquire gil;
-            if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-        };
+        PollHook poll;
+        if (signals_reach_this_thread()) {
+            poll = [&completed](int64_t done) {
+                completed = done;
+                py::gil_scoped_acquire gil;
+                if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+            };
+        }
         ProgressHook progress;
         if (!progress_.is_none()) {
             progress = [&progress_, &completed](int64_t epochs_done, int64_t done,
@@ -392,6 +418,17 @@ py::array permutation(int64_t m, uint64_t seed, uint64_t epoch) {
 }  // namespace
 
 void register_network(py::module_& m) {
+    g_main_thread = py::module_::import("threading")
+                        .attr("main_thread")()
+                        .attr("ident")
+                        .cast<unsigned long>();
+    py::module_ os = py::module_::import("os");
+    if (py::hasattr(os, "register_at_fork")) {
+        // The thread that forked is the child's main thread.
+        os.attr("register_at_fork")(py::arg("after_in_child") = py::cpp_function([] {
+            g_main_thread = PyThread_get_thread_ident();
+        }));
+    }
     m.attr("MAX_ELEMENTS") = kMaxElements;
     m.attr("PROGRESS_INTERVAL") = double(kProgressMillis) / 1000.0;
     m.def("num_parameters", &num_parameters, py::arg("sizes"));

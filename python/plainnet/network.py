@@ -58,6 +58,15 @@ def _zeros(count: int, dt: np.dtype, name: str) -> np.ndarray:
         raise MemoryError(f"{need}, more than could be allocated") from None
 
 
+def _private_copy(params: np.ndarray, name: str) -> np.ndarray:
+    """A copy of the published parameters for a writer to work on; MemoryError saying so."""
+    try:
+        return params.copy()
+    except MemoryError:
+        raise MemoryError(f"{name}: the copy of the {params.size} parameters it trains "
+                          f"({params.nbytes} bytes) could not be allocated") from None
+
+
 def _backend_module(name: str) -> Any:
     check.choice(name, "backend", BACKENDS)
     if name == "numpy":
@@ -275,10 +284,18 @@ class Network:
         self._sizes = sizes
         self._acts = acts
         self._loss = loss
-        self._params = params  # never rebound: the core writes into it in place
+        # The published parameters. Readers (forward, evaluate, gradients, ...)
+        # take no lock: each reads this attribute once and computes on that
+        # array. An array, once published here, is never written again: a
+        # writer (fit, step) holds _lock, trains a private copy and publishes
+        # it by rebinding the attribute (one atomic store), so a reader sees
+        # the weights before a write or after it, never a mixture.
+        self._params = params
         self._backend = backend
         self._impl = _backend_module(backend)
         self._optimizer = optimizer
+        # Held by writers (they exclude each other) and by what must see the
+        # parameters and the optimizer together (copy, pickle, save).
         self._lock = threading.RLock()
 
     # A Network is a value: pickle, copy.copy and copy.deepcopy give an
@@ -369,13 +386,11 @@ class Network:
         return self._backend
 
     def _layer_copies(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Copies of every (W_l, b_l), taken together under the lock."""
-        with self._lock:
-            return [(W.copy(), b.copy()) for W, b in _layout.unpack(self._params, self._sizes)]
+        """Copies of every (W_l, b_l), all of one published set of parameters."""
+        return [(W.copy(), b.copy()) for W, b in _layout.unpack(self._params, self._sizes)]
 
     def _snapshot(self, index: int) -> list[np.ndarray]:
-        with self._lock:
-            out = [p[index].copy() for p in _layout.unpack(self._params, self._sizes)]
+        out = [p[index].copy() for p in _layout.unpack(self._params, self._sizes)]
         for a in out:
             a.flags.writeable = False
         return out
@@ -437,20 +452,17 @@ class Network:
         >>> net.forward([[0.0, 1.0], [1.0, 0.0]]).sum(axis=1)
         array([1., 1.])
         """
+        params = self._params  # one read: the weights this call computes with
         if self._backend != "native":
             x = self._x(X)
-            with self._lock:
-                ref: np.ndarray = self._impl.forward(self._params, self._sizes, self._acts,
-                                                     self._loss, x)
+            ref: np.ndarray = self._impl.forward(params, self._sizes, self._acts, self._loss, x)
             return ref
         # The core checks X for NaN/Inf chunk by chunk as it reads it: one
         # pass over X fewer than a check here, which on a large X took as
         # long as the predictions themselves.
         x = check.samples(X, "X", self._sizes[0], self.dtype, check_finite=False)
         try:
-            with self._lock:
-                out: np.ndarray = self._impl.forward(self._params, self._sizes, self._acts,
-                                                     self._loss, x)
+            out: np.ndarray = self._impl.forward(params, self._sizes, self._acts, self._loss, x)
         except ValueError:
             self._x(X)  # the full check's own message (it tells a value that overflowed
             raise       # when converted to float32 from a NaN/Inf given as such)
@@ -588,15 +600,13 @@ class Network:
         [((2, 4), (2, 4)), ((2, 1), (2, 1))]
         """
         x = self._x(X)
-        with self._lock:
-            # both backends return freshly allocated arrays, owned by the caller
-            return list(self._impl.forward_trace(self._params, self._sizes, self._acts,
-                                                 self._loss, x))
+        # both backends return freshly allocated arrays, owned by the caller
+        return list(self._impl.forward_trace(self._params, self._sizes, self._acts, self._loss,
+                                             x))
 
     def _evaluate(self, x: np.ndarray, t: np.ndarray) -> tuple[float, int]:
-        with self._lock:
-            loss, correct = self._impl.evaluate(self._params, self._sizes, self._acts,
-                                                self._loss, x, t)
+        loss, correct = self._impl.evaluate(self._params, self._sizes, self._acts, self._loss,
+                                            x, t)
         return float(loss), int(correct)
 
     def loss(self, X: Any, y: Any) -> float:
@@ -700,9 +710,7 @@ class Network:
         ([(2, 4), (4, 1)], [(4,), (1,)])
         """
         x, t = self._xy(X, y)
-        with self._lock:
-            _, grads = self._impl.gradients(self._params, self._sizes, self._acts, self._loss,
-                                            x, t)
+        _, grads = self._impl.gradients(self._params, self._sizes, self._acts, self._loss, x, t)
         layers = _layout.unpack(grads, self._sizes)
         return [W for W, _ in layers], [b for _, b in layers]
 
@@ -776,12 +784,21 @@ class Network:
         >>> net = pn.Network([2, 4, 1], seed=42)
         >>> net.step(X, y, lr=2.0) > net.loss(X, y)
         True
+
+        Notes
+        -----
+        Like ``fit``, a writer: it waits for other writers, updates a copy of
+        the weights and publishes it; readers in other threads see the weights
+        before or after, never a mixture.
         """
         x, t = self._xy(X, y)
         rate = check.learning_rate(lr, self.dtype)
-        with self._lock:
-            loss, updated = self._impl.step(self._params, self._sizes, self._acts, self._loss,
-                                            x, t, rate)
+        with self._lock:  # a writer: updates a copy and publishes it
+            params = _private_copy(self._params, "step")
+            loss, updated = self._impl.step(params, self._sizes, self._acts, self._loss, x, t,
+                                            rate)
+            if updated:
+                self._params = params
         if not math.isfinite(loss):
             raise FloatingPointError(f"step: the loss is {loss}; the weights were left unchanged "
                                      f"(the network's outputs overflow: try a smaller lr)")
@@ -911,8 +928,9 @@ class Network:
             was finite; the exception's ``history`` attribute holds the losses up
             to there.
         KeyboardInterrupt
-            Ctrl-C stops training within a fraction of a second; the weights are
-            those of the last completed iteration and the exception's ``history``
+            Ctrl-C stops training within 0.5 s (checked every 50 ms of wall
+            time, after every layer of every iteration); the weights are those
+            of the last completed iteration and the exception's ``history``
             holds the losses up to there.
         ValueError
             A bad value, naming the argument; nothing has been trained.
@@ -928,8 +946,16 @@ class Network:
         Notes
         -----
         The whole loop runs in the core (or its NumPy twin) with the GIL released.
-        Another thread calling ``fit`` (or any other method) on the same network
-        waits until this call has finished.
+
+        Threads: another thread calling ``fit`` or ``step`` on the same
+        network waits until this call has finished (so do ``copy``, ``save``
+        and pickling, which take the weights and the optimizer together).
+        Readers (``forward``, ``predict``, ``evaluate``, ``loss``,
+        ``gradients``, ``weights``) never wait: training runs on a private
+        copy of the weights, and readers see the weights from before this
+        call until it publishes new ones: when it ends (however it ends) and
+        just before each call of ``callback``, which sees the weights of the
+        iteration it is called for.
 
         Examples
         --------
@@ -1019,7 +1045,6 @@ class Network:
             raise TypeError(f"restore_best: expected a bool, got {type(restore_best).__name__} "
                             f"{restore_best!r}")
         bars = _progress.bars(progress)
-        state = opt._state_for(self.num_parameters, self.dtype)
         if self._loss == "mse":
             check.target_range(t, self._acts[-1])
 
@@ -1041,23 +1066,47 @@ class Network:
                 h.best_epoch = best if best >= 0 else None
             return h
 
-        def took(updates: int, epochs_done: int) -> None:
-            # The optimizer's state now belongs to this network's run.
-            opt.state = state
-            opt.steps += updates
-            opt.epochs += epochs_done
-            self._optimizer = opt
-
+        # A writer: everything below, the optimizer's state included (created
+        # here for a fresh optimizer, read and advanced by the training), is
+        # done under the lock, so two fits sharing an optimizer run one after
+        # the other. The training runs on a private copy of the parameters,
+        # published (self._params rebound to it) when it stops, however it
+        # stops, and before every call of the callback, so that the callback
+        # (which may save a checkpoint) and every reader see the iteration it
+        # is called for. Readers never wait for the lock.
         with self._lock:
+            state = opt._state_for(self.num_parameters, self.dtype)
+            params = _private_copy(self._params, "fit")
+
+            def took(updates: int, epochs_done: int) -> None:
+                # The optimizer's state now belongs to this network's run.
+                self._params = params
+                opt.state = state
+                opt.steps += updates
+                opt.epochs += epochs_done
+                self._optimizer = opt
+
+            on_log: Optional[Callback] = callback
+            if callback is not None and callback is not _print_progress:
+                user_callback = callback
+
+                def publish_then_call(iteration: int, loss: float) -> Any:
+                    self._params = params.copy()  # the weights as they are now
+                    return user_callback(iteration, loss)
+
+                on_log = publish_then_call
+
             bar = None if bars is None else _progress.EpochBar(bars, n_epochs)
             try:
                 losses, done, status, updates, table, best = self._impl.fit(
-                    self._params, self._sizes, self._acts, self._loss, x, t, opt._for_core(),
-                    state, opt.steps, n_epochs, bs, bool(shuffle), seed, every, callback, xv, tv,
+                    params, self._sizes, self._acts, self._loss, x, t, opt._for_core(),
+                    state, opt.steps, n_epochs, bs, bool(shuffle), seed, every, on_log, xv, tv,
                     wait, delta, bool(restore_best), opt.epochs, watch, w, penalty, progress=bar)
             except BaseException as exc:
                 # Both backends stop between iterations (Ctrl-C, or an exception
-                # from the callback or the bar) and say how far they got.
+                # from the callback or the bar) and say how far they got:
+                # params holds the last completed iteration. Any other
+                # exception comes before training changed anything.
                 partial = getattr(exc, "plainnet_partial_fit", None)
                 if partial is not None:
                     del exc.plainnet_partial_fit  # type: ignore[attr-defined]
