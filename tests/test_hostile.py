@@ -615,6 +615,15 @@ ALLOCATION_CASES = {
         limit(48 * 2**20)  # the old check's mask alone was 100 MB
         net.predict(X)''', 0,
         ("ValueError", r"^X: expected finite values, got nan at index \(99999, 999\)")),
+    "predict-beyond-memory": ("""
+        net = pn.Network([2, 3_000_000, 1], seed=0, dtype="float32")
+        X = np.ones((5000, 2))
+        limit(200 * 2**20)
+        net.predict(X)""", 0,
+        ("MemoryError", r"^predict: out of memory for 5000 rows: each row's pass through the "
+                        r"layers takes 24 MB \(120 GB for all 5000 at once; the widest layer has "
+                        r"3000000 units of float32\); pass fewer rows at a time\. The network is "
+                        r"unchanged\.")),
 }
 if HAVE_SKLEARN:
     ALLOCATION_CASES["mlp-max-iter-10-8"] = ('''
@@ -625,7 +634,8 @@ if HAVE_SKLEARN:
 
 
 # Cases whose outcome is the limit's: without one (under ASan) they would succeed.
-NEEDS_LIMIT = {"network-beyond-memory", "full-batch-fit-beyond-memory"}
+NEEDS_LIMIT = {"network-beyond-memory", "full-batch-fit-beyond-memory",
+               "predict-beyond-memory"}
 
 
 @pytest.mark.parametrize("case", sorted(ALLOCATION_CASES))

@@ -67,6 +67,13 @@ def _private_copy(params: np.ndarray, name: str) -> np.ndarray:
                           f"({params.nbytes} bytes) could not be allocated") from None
 
 
+def _bytes(n: float) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{int(n)} bytes"
+
+
 def _backend_module(name: str) -> Any:
     check.choice(name, "backend", BACKENDS)
     if name == "numpy":
@@ -413,6 +420,23 @@ class Network:
 
     # ------------------------------------------------------------ computing
 
+    @contextlib.contextmanager
+    def _memory_for(self, what: str, rows: int) -> Any:
+        """Turn running out of memory in a computation into a MemoryError saying what it needed.
+
+        Nothing is changed by a computation that fails: the message says so.
+        """
+        try:
+            yield
+        except MemoryError:
+            size = self.dtype.itemsize
+            per_row = 2 * sum(self._sizes[1:]) * size  # every layer's weighted sum and output
+            raise MemoryError(
+                f"{what}: out of memory for {rows} rows: each row's pass through the layers "
+                f"takes {_bytes(per_row)} ({_bytes(per_row * rows)} for all {rows} at once; the "
+                f"widest layer has {max(self._sizes[1:])} units of {self.dtype.name}); pass fewer "
+                f"rows at a time. The network is unchanged.") from None
+
     def _x(self, X: Any, name: str = "X") -> np.ndarray:
         return check.samples(X, name, self._sizes[0], self.dtype)
 
@@ -455,14 +479,18 @@ class Network:
         params = self._params  # one read: the weights this call computes with
         if self._backend != "native":
             x = self._x(X)
-            ref: np.ndarray = self._impl.forward(params, self._sizes, self._acts, self._loss, x)
+            with self._memory_for("predict", x.shape[0]):
+                ref: np.ndarray = self._impl.forward(params, self._sizes, self._acts, self._loss,
+                                                     x)
             return ref
         # The core checks X for NaN/Inf chunk by chunk as it reads it: one
         # pass over X fewer than a check here, which on a large X took as
         # long as the predictions themselves.
         x = check.samples(X, "X", self._sizes[0], self.dtype, check_finite=False)
         try:
-            out: np.ndarray = self._impl.forward(params, self._sizes, self._acts, self._loss, x)
+            with self._memory_for("predict", x.shape[0]):
+                out: np.ndarray = self._impl.forward(params, self._sizes, self._acts, self._loss,
+                                                     x)
         except ValueError:
             self._x(X)  # the full check's own message (it tells a value that overflowed
             raise       # when converted to float32 from a NaN/Inf given as such)
@@ -605,8 +633,9 @@ class Network:
                                              x))
 
     def _evaluate(self, x: np.ndarray, t: np.ndarray) -> tuple[float, int]:
-        loss, correct = self._impl.evaluate(self._params, self._sizes, self._acts, self._loss,
-                                            x, t)
+        with self._memory_for("evaluate", x.shape[0]):
+            loss, correct = self._impl.evaluate(self._params, self._sizes, self._acts,
+                                                self._loss, x, t)
         return float(loss), int(correct)
 
     def loss(self, X: Any, y: Any) -> float:
@@ -710,7 +739,9 @@ class Network:
         ([(2, 4), (4, 1)], [(4,), (1,)])
         """
         x, t = self._xy(X, y)
-        _, grads = self._impl.gradients(self._params, self._sizes, self._acts, self._loss, x, t)
+        with self._memory_for("gradients", x.shape[0]):
+            _, grads = self._impl.gradients(self._params, self._sizes, self._acts, self._loss, x,
+                                            t)
         layers = _layout.unpack(grads, self._sizes)
         return [W for W, _ in layers], [b for _, b in layers]
 
