@@ -702,3 +702,25 @@ def test_fuzzed_save_bytes_load_as_saved_or_are_refused(edits, cut, insert):
     else:
         assert _same(back, _NET)
     assert time.monotonic() - start < 2
+
+
+def test_loading_takes_the_networks_size_and_no_copy_of_it(tmp_path):
+    # Parameters and optimizer state are read straight into the arrays the
+    # network keeps: the peak is their size plus the reader's chunk.
+    outcome = run_case(tmp_path, r'''
+        import tracemalloc
+        def run():
+            net = pn.Network([300, 500, 400, 10], seed=0)
+            rng = np.random.default_rng(0)
+            net.fit(rng.standard_normal((32, 300)), np.eye(10)[np.arange(32) % 10],
+                    optimizer=pn.optim.Adam(), epochs=1)
+            path = net.save(os.path.join(TMP, "net.npz"))
+            del net
+            tracemalloc.start()
+            back = pn.Network.load(path)
+            current, peak = tracemalloc.get_traced_memory()
+            arrays = back.num_parameters * 8 * 3  # parameters and Adam's two arrays
+            return [current >= arrays, peak - arrays < 3 * 2**20]
+    ''')
+    assert outcome["outcome"] == "ok", outcome
+    assert outcome["result"] == [True, True]

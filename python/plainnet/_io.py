@@ -24,6 +24,7 @@ from typing import IO, Any, BinaryIO, Callable, Optional, Union
 import numpy as np
 
 from . import _meta, optim
+from ._layout import num_parameters, unpack
 
 FORMAT_VERSION = _meta.FORMAT_VERSION
 
@@ -213,11 +214,13 @@ def _names(archive: zipfile.ZipFile) -> list[str]:
 
 
 def _read_array(archive: zipfile.ZipFile, what: str, dtype: np.dtype,
-                shape: tuple[int, ...]) -> np.ndarray:
+                shape: tuple[int, ...], into: Optional[np.ndarray] = None) -> np.ndarray:
     """Member what.npy, which must hold an array of this shape and dtype (either byte order).
 
     The header is read and checked first; then exactly the bytes it calls for,
-    in chunks, into the array: nothing larger is allocated.
+    in chunks, into the array (``into``, a C-contiguous array of that shape and
+    dtype, when given, read straight into when the bytes are in its layout):
+    nothing larger is allocated.
     """
     count = math.prod(shape)
     nbytes = count * dtype.itemsize
@@ -245,7 +248,8 @@ def _read_array(archive: zipfile.ZipFile, what: str, dtype: np.dtype,
         if info.file_size != stream.tell() + nbytes:
             raise ValueError(f"'{what}' holds {info.file_size - stream.tell()} bytes of data, "
                              f"its header calls for {nbytes}")
-        out = np.empty(count, dtype=got)
+        direct = into is not None and got == into.dtype and not fortran
+        out = into.reshape(-1) if into is not None and direct else np.empty(count, dtype=got)
         view = out.view(np.uint8)
         at = 0
         while at < nbytes:
@@ -256,8 +260,19 @@ def _read_array(archive: zipfile.ZipFile, what: str, dtype: np.dtype,
             at += len(chunk)
         if stream.read(1):  # also where zipfile checks the member's CRC
             raise ValueError(f"'{what}' holds more than its header calls for")
-    array = out.reshape(shape, order="F" if fortran else "C")
-    return np.asarray(array, dtype=dtype.newbyteorder("="), order="C")
+    if fortran:
+        array = out.reshape(shape, order="F")
+    else:
+        out.shape = shape  # in place: the array keeps owning its data (no copy later)
+        array = out
+    if into is not None:
+        if not direct:
+            into[...] = array  # another byte order, or Fortran order
+        return into
+    target = dtype.newbyteorder("=")
+    if array.dtype == target and not fortran:
+        return array
+    return np.asarray(array, dtype=target, order="C")
 
 
 def _read_meta(archive: zipfile.ZipFile) -> Any:
@@ -298,9 +313,17 @@ def _read_meta(archive: zipfile.ZipFile) -> Any:
         raise ValueError(f"'meta' is not valid JSON ({exc})") from None
 
 
-def read(source: Any) -> tuple[_meta.Meta, list[np.ndarray], list[np.ndarray],
-                               list[np.ndarray]]:
-    """(meta, weights, biases, optimizer state) of a plainnet save, each checked.
+def _allocate(count: int, dtype: np.dtype, name: str) -> np.ndarray:
+    try:
+        return np.empty(count, dtype=dtype)
+    except MemoryError:
+        raise MemoryError(f"load: the network {name} describes has {count} parameters of "
+                          f"{dtype.name}, {count * dtype.itemsize} bytes, more than could be "
+                          f"allocated") from None
+
+
+def read(source: Any) -> tuple[_meta.Meta, np.ndarray, list[np.ndarray]]:
+    """(meta, parameters, optimizer state) of a plainnet save, each checked.
 
     ``source`` is a path or a binary file object. ``meta`` is read and checked
     against its schema first (plainnet._meta); then each array that meta calls
@@ -325,15 +348,16 @@ def read(source: Any) -> tuple[_meta.Meta, list[np.ndarray], list[np.ndarray],
             with zipfile.ZipFile(f) as archive:
                 meta = _meta.check(_read_meta(archive), src.name)
                 dtype = np.dtype(meta.dtype)
-                weights, biases = [], []
-                for i, (n_in, n_out) in enumerate(zip(meta.layers[:-1], meta.layers[1:])):
-                    weights.append(_read_array(archive, f"W{i}", dtype, (n_in, n_out)))
-                    biases.append(_read_array(archive, f"b{i}", dtype, (n_out,)))
+                # The arrays go straight into the network's parameter buffer.
+                params = _allocate(num_parameters(meta.layers), dtype, src.name)
+                for i, (W, b) in enumerate(unpack(params, meta.layers)):
+                    _read_array(archive, f"W{i}", dtype, W.shape, into=W)
+                    _read_array(archive, f"b{i}", dtype, b.shape, into=b)
                 state = []
                 if meta.optimizer is not None and meta.optimizer.has_state:
-                    params = (sum(W.size for W in weights) + sum(b.size for b in biases),)
                     for k in range(meta.optimizer.slots):
-                        state.append(_read_array(archive, optim._STATE_KEY.format(k), dtype, params))
+                        state.append(_read_array(archive, optim._STATE_KEY.format(k), dtype,
+                                                 params.shape))
         except _meta.NewerFormat:
             raise
         except ValueError as exc:
@@ -343,4 +367,4 @@ def read(source: Any) -> tuple[_meta.Meta, list[np.ndarray], list[np.ndarray],
             raise ValueError(f"{src.refusal} ({type(exc).__name__}: {exc})") from None
     finally:
         src.close()
-    return meta, weights, biases, state
+    return meta, params, state

@@ -1537,14 +1537,9 @@ class Network:
         'numpy'
         """
         _backend_module(backend)
-        meta, weights, biases, state = _io.read(path)
+        meta, params, state = _io.read(path)
         where = _io.Source.describe(path)
-        dt = np.dtype(meta.dtype)
-        params = _zeros(_layout.num_parameters(meta.layers), dt, "load")
-        for (Wv, bv), W, b in zip(_layout.unpack(params, meta.layers), weights, biases):
-            Wv[...] = W
-            bv[...] = b
-        del weights, biases
+        dt = params.dtype
         opt = None
         try:
             if meta.optimizer is not None:
@@ -1578,8 +1573,9 @@ def _adopt(net: Network, layers: Any, acts: Any, loss: Any, params: np.ndarray, 
         if params.shape != (count,):
             raise ValueError(f"params: layers {list(sizes)} have {count} parameters, got an "
                              f"array of shape {params.shape}")
-        params = np.require(params, dtype=params.dtype.newbyteorder("="),
-                            requirements=["C", "W", "O"])
+        if not params.dtype.isnative:  # a big-endian array from a pickle
+            params = params.astype(params.dtype.newbyteorder("="))
+        params = np.require(params, requirements=["C", "W", "O"])
         for i, (W, b) in enumerate(_layout.unpack(params, sizes)):
             check.finite(W, f"weights[{i}]")
             check.finite(b, f"biases[{i}]")
