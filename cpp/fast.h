@@ -174,6 +174,84 @@ constexpr int kPartsPerThread = 2;
 // The share of a register tile's work that is real when n is cut in tiles of t.
 inline double tile_use(int64_t n, int64_t t) { return double(n) / double((n + t - 1) / t * t); }
 
+// ---------------------------------------------------------------- few rows
+
+// Up to this many rows (a prediction of one row, say), a forward product
+// C = bias + A @ W runs as one matrix-vector product per row, reading W where
+// it lies. The blocked product would copy all of W into panels first: for one
+// row of a 784-128 layer that copy moved as many bytes as the product read,
+// and its MR-row register tile did MR times the multiply-adds of the one row.
+// W (C, OC) row-major is already the layout this loop wants (row k of W is
+// the k-th term of every output), so nothing is prepared or cached, and
+// nothing can go stale when the weights change.
+constexpr int64_t kFewRows = 4;
+// Tiles of NR columns summed side by side in one pass over the rows of W:
+// each output's sum is one chain of dependent multiply-adds, so it takes
+// several tiles' independent chains to keep the FMA units busy.
+constexpr int kRowTiles = 4;
+
+// c[0 .. G*NR) += sum over k of x[k] * w[k * ldw + 0 .. G*NR), each element
+// summed in the order c, then k = 0, 1, ...: the order of micro_tile, so a
+// row computed here equals the same row computed by the blocked product.
+template <typename T, int NR, int G>
+inline void row_tiles(int64_t K, const T* __restrict x, const T* __restrict w, int64_t ldw,
+                      T* __restrict c) {
+    T acc[G][NR];
+#pragma GCC unroll 64
+    for (int g = 0; g < G; g++)
+#pragma GCC unroll 64
+        for (int j = 0; j < NR; j++) acc[g][j] = c[g * NR + j];
+    for (int64_t k = 0; k < K; k++) {
+        const T xk = x[k];
+        const T* wk = w + k * ldw;
+#pragma GCC unroll 64
+        for (int g = 0; g < G; g++) {
+#pragma GCC unroll 1
+            for (int j = 0; j < NR; j++) acc[g][j] += xk * wk[g * NR + j];
+        }
+    }
+#pragma GCC unroll 64
+    for (int g = 0; g < G; g++)
+#pragma GCC unroll 64
+        for (int j = 0; j < NR; j++) c[g * NR + j] = acc[g][j];
+}
+
+// Whether product_part runs P as few_rows_part.
+template <typename T>
+inline bool few_rows(const Product<T>& P) {
+    return P.init == Init::row && P.M <= kFewRows && P.A.cs == 1 && P.B.cs == 1;
+}
+
+// Part p of n of a few-rows product (C holds the bias rows): the columns of
+// C in bands of whole NR tiles, every row, then their activation.
+template <typename T, int NR>
+void few_rows_part(const Product<T>& P, int p, int n) {
+    const int64_t tiles = (P.N + NR - 1) / NR;
+    const int64_t lo = std::min(P.N, tiles * p / n * NR);
+    const int64_t hi = std::min(P.N, tiles * (p + 1) / n * NR);
+    if (lo >= hi) return;
+    for (int64_t i = 0; i < P.M; i++) {
+        const T* x = P.A.p + i * P.A.rs;
+        T* c = P.c + i * P.ldc;
+        int64_t j = lo;
+        for (; j + kRowTiles * NR <= hi; j += kRowTiles * NR)
+            row_tiles<T, NR, kRowTiles>(P.K, x, P.B.p + j, P.B.rs, c + j);
+        for (; j + NR <= hi; j += NR) row_tiles<T, NR, 1>(P.K, x, P.B.p + j, P.B.rs, c + j);
+        if (j == hi) continue;
+        // The last columns, fewer than NR: the same sums, on a copy.
+        const int64_t cols = hi - j;
+        T acc[NR];
+        for (int64_t jj = 0; jj < cols; jj++) acc[jj] = c[j + jj];
+        for (int64_t k = 0; k < P.K; k++) {
+            const T xk = x[k];
+            const T* wk = P.B.p + k * P.B.rs + j;
+            for (int64_t jj = 0; jj < cols; jj++) acc[jj] += xk * wk[jj];
+        }
+        for (int64_t jj = 0; jj < cols; jj++) c[j + jj] = acc[jj];
+    }
+    apply_activation(P, 0, P.M, lo, hi);
+}
+
 // Part p of n of the product (C already initialised), blocked with an
 // MR x NR register tile. A product with few columns (an output layer of 10,
 // say) wastes most of a wide tile, so it is computed transposed,
@@ -181,6 +259,7 @@ inline double tile_use(int64_t n, int64_t t) { return double(n) / double((n + t 
 // whole tiles, so each element's sum is the same however many parts there are.
 template <typename T, int MR, int NR>
 void product_part(const Product<T>& P, int p, int n) {
+    if (few_rows(P)) return few_rows_part<T, NR>(P, p, n);
     static thread_local std::vector<T> pack_a, pack_b;
     if (pack_a.empty()) {
         pack_a.resize(gemm::pack_a_size<MR, NR>());
