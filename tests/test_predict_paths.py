@@ -1,11 +1,14 @@
-"""The few-rows path of the forward products (fast.h few_rows_part).
+"""The paths a prediction takes: few rows, and many rows split over the pool.
 
 A forward product of up to fast.h kFewRows rows runs as one matrix-vector
 product per row, reading the weights where they lie. Each output is summed in
 the same order as the blocked product sums it (bias first, then k = 0, 1, ...),
 so a row predicted alone equals, bit for bit, the same row predicted among
 many, in every kernel variant; and both stay within float tolerance of the
-NumPy twin.
+NumPy twin (fast.h few_rows_part).
+
+Many rows: from two chunks of rows on, the chunks go to the pool's threads
+whole, and each row's sums are again the same (network.cpp predict).
 """
 
 import numpy as np
@@ -109,3 +112,48 @@ def test_a_non_finite_value_in_one_row_is_refused(bad):
     x[0, 17] = bad
     with pytest.raises(ValueError, match=r"X: expected finite values.*\(0, 17\)"):
         net.forward(x)
+
+
+PREDICT_ROWS = 512  # network.cpp kPredictRows
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_many_rows_split_over_the_pool_equal_one_thread_and_the_numpy_twin(rng, dtype):
+    # Chunks of rows go to the pool's threads whole (network.cpp predict);
+    # a partial last chunk and an odd number of chunks included.
+    net = pn.Network([37, 65, 9], activation="tanh", output_activation="softmax",
+                     loss="cross_entropy", dtype=dtype, seed=5)
+    X = rng.standard_normal((5 * PREDICT_ROWS + 3, 37)).astype(dtype)
+    before = _core.get_num_threads()
+    try:
+        _core.set_num_threads(1)
+        one = net.forward(X)
+        _core.set_num_threads(2)
+        two = net.forward(X)
+        _core.set_num_threads(3)
+        three = net.forward(X)
+    finally:
+        _core.set_num_threads(before)
+    np.testing.assert_array_equal(two, one)
+    np.testing.assert_array_equal(three, one)
+    assert_close(two, net.with_backend("numpy").forward(X), dtype)
+    np.testing.assert_array_equal(net.forward(X[-2:]), two[-2:])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_first_non_finite_value_is_reported_whichever_thread_meets_it(threads):
+    net = pn.Network([8, 16, 2], activation="relu", dtype="float64", seed=0)
+    X = np.ones((4 * PREDICT_ROWS, 8))
+    X[3 * PREDICT_ROWS + 7, 2] = np.inf  # in a later chunk
+    X[PREDICT_ROWS + 1, 5] = np.nan      # the first, in the second chunk
+    before = _core.get_num_threads()
+    try:
+        _core.set_num_threads(threads)
+        with pytest.raises(ValueError, match=rf"X: expected finite values, got nan at index "
+                                             rf"\({PREDICT_ROWS + 1}, 5\)"):
+            net.forward(X)
+        X[PREDICT_ROWS + 1, 5] = 0.0
+        with pytest.raises(ValueError, match=rf"got inf at index \({3 * PREDICT_ROWS + 7}, 2\)"):
+            net.forward(X)
+    finally:
+        _core.set_num_threads(before)
