@@ -320,6 +320,9 @@ void product(const Product<T>& P, PartFn<T> part) {
     }
     // In double: the count itself may exceed int64 for absurd shapes.
     const double work = double(P.M) * double(P.N) * double(P.K);
+    // A few rows, however small the product: the output layer of a one-row
+    // prediction (128 x 10, say) is summed in registers, not in C.
+    if (few_rows(P) && work < double(kThreadedProduct)) return part(P, 0, 1);
     if (work < double(kSmallProduct)) {
         for (int64_t i = 0; i < P.M && P.init == Init::zero; i++) {
             T* ci = P.c + i * P.ldc;
