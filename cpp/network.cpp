@@ -281,8 +281,8 @@ static void in_chunks(const Kernels<T>& k, const Layout& L, const T* params, con
 // core late then takes fewer of them, as with kPartsPerThread in fast.h).
 constexpr int kPredictPartsPerThread = 4;
 
-// Rows of X, in chunks, with the predictions into out. From two chunks on,
-// the chunks are split over the pool, each thread running whole chunks
+// Rows of X, in chunks, with the predictions into out. From two whole chunks
+// on, the chunks are split over the pool, each thread running whole chunks
 // through every layer with its own scratch; their products then stay on
 // that thread. Splitting each product instead made every layer of every
 // chunk a hand-off between the threads: at 64-128-10, 10,000 rows ran no
@@ -294,7 +294,7 @@ void predict(const Layout& L, const T* params, const T* X, int64_t m, T* out) {
     auto nothing = [](int64_t, int64_t, const T*, const T*) {};
     const int64_t chunks = (m + kPredictRows - 1) / kPredictRows;
     const int threads = threads::count();
-    if (threads <= 1 || chunks < 2) {
+    if (threads <= 1 || m < 2 * kPredictRows) {  // one chunk, or one and a few rows
         in_chunks(k, L, params, X, m, out, nothing, /*check_input=*/true);
         return;
     }
