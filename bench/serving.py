@@ -14,14 +14,16 @@ of ``net.to_onnx()`` with its default threads; the ``onnx`` extra) and PyTorch
 (``net.to_torch()``, ``eval()``, under ``no_grad``, its default threads). Each
 peer runs after an idle pause, one untimed call whose output is checked
 against the numpy backend's (float64 rtol 1e-10, float32 1e-5, of the largest
-output), then ``repeats`` timed samples; a sample of one-row calls is the mean
-of CALLS_1ROW calls in a row, of 10,000-row calls one call. The best sample
+output); then ``repeats`` rounds of one timed sample per peer, each after a
+short idle pause, interleaved so that a noisy moment of the shared machine
+does not land on one peer only. A sample of one-row calls is the mean of
+CALLS_1ROW calls in a row, of 10,000-row calls one call. The best sample
 counts, the median is shown beside it.
 
 Throughput. On 784-128-10, 1 and then 8 threads predict at once, each its
 share of a fixed amount of work (THREADED_CALLS one-row calls, or
 THREADED_BLOCKS calls of 10,000 rows), started together; the time is until
-the last thread is done, best of ``repeats``. Once on one network that every
+the last thread is done, best of ``repeats`` interleaved rounds. Once on one network that every
 thread shares, once with one ``net.copy()`` per thread. The speed-up is the
 1-thread time over the 8-thread time; the target asks the shared network's to
 be at least 0.9 times the copies'.
@@ -50,7 +52,8 @@ ROWS = (1, 10_000)
 PEERS = ("native", "onnxruntime", "torch")
 RTOL = {"float64": 1e-10, "float32": 1e-5}
 CALLS_1ROW = 200  # one-row calls per timed sample
-PAUSE = 0.5  # idle seconds before each peer
+PAUSE = 0.5  # idle seconds before each peer's untimed call
+SAMPLE_PAUSE = 0.1  # idle seconds before each timed sample, at most
 
 THREADED_NETWORK = "784-128-10"
 THREADS = (1, 8)
@@ -158,17 +161,21 @@ def latency(name: str, dtype: str, rows: int, peers: tuple[str, ...] = PEERS,
     want = net.with_backend("numpy").forward(X).astype(np.float64)
     per_sample = calls if rows < 100 else 1
     out: list[LatencyResult] = []
+    runs = []
     for peer in dict.fromkeys(("native", *peers)):
         run = make(peer, net)
         time.sleep(pause)
         dev = deviation(run(X), want)  # untimed
-        result = LatencyResult(name, dtype, rows, peer, dev, dev <= RTOL[dtype])
-        for _ in range(repeats):
+        out.append(LatencyResult(name, dtype, rows, peer, dev, dev <= RTOL[dtype]))
+        runs.append(run)
+    # The samples interleaved, each after a short pause: a noisy moment lands on every peer.
+    for _ in range(repeats):
+        for run, result in zip(runs, out):
+            time.sleep(min(pause, SAMPLE_PAUSE))
             start = time.perf_counter()
             for _ in range(per_sample):
                 run(X)
             result.times.append((time.perf_counter() - start) / per_sample)
-        out.append(result)
     native = out[0]
     for r in out:
         if r.ok and native.ok:
@@ -232,18 +239,20 @@ def throughput(dtype: str, rows: int, repeats: int = 5, pause: float = PAUSE,
     net = network(name, dtype)
     X = rows_of(name, rows, dtype)
     want = net.forward(X)
-    out = []
+    out, setups = [], []
     for mode in ("shared", "copies"):
         for n in threads:
             nets = [net] * n if mode == "shared" else [net.copy() for _ in range(n)]
             time.sleep(pause)
-            _together(nets, X, n, want)  # untimed: every thread's first call
-            result = ThroughputResult(name, dtype, rows, mode, n, calls, True)
-            for _ in range(repeats):
-                seconds, right = _together(nets, X, calls, want)
-                result.times.append(seconds)
-                result.ok &= right
-            out.append(result)
+            _, right = _together(nets, X, n, want)  # untimed: every thread's first call
+            out.append(ThroughputResult(name, dtype, rows, mode, n, calls, right))
+            setups.append(nets)
+    for _ in range(repeats):  # interleaved, as the latency samples
+        for nets, result in zip(setups, out):
+            time.sleep(min(pause, SAMPLE_PAUSE))
+            seconds, right = _together(nets, X, calls, want)
+            result.times.append(seconds)
+            result.ok &= right
     return out
 
 
