@@ -3,8 +3,9 @@
 One run of the suite fills a ``Measured``: the GEMM rates, the full-batch
 training rows, the mini-batch rows, the inference rows, the overheads of the
 optimizer and the loss, the NumPy rows and the serving rows (latency and
-threaded throughput); every part may be missing (not run). ``text`` and ``markdown`` show what is there, ``targets`` checks it
-against the performance targets.
+threaded throughput); every part may be missing (not run). ``text`` and
+``markdown`` show what is there, ``targets`` checks it against the
+performance targets.
 """
 
 from __future__ import annotations
@@ -200,7 +201,8 @@ THROUGHPUT_HEADER = ["network", "dtype", "rows/call", "network per thread", "thr
                      "calls", "best ms", "speed-up", "outputs"]
 THROUGHPUT_RIGHT = {2, 4, 5, 6, 7}
 
-SERVING_FOOTNOTE = """Serving: relu hidden layers, softmax output; onnxruntime = an InferenceSession of
+SERVING_FOOTNOTE = """\
+Serving: relu hidden layers, softmax output; onnxruntime = an InferenceSession of
 net.to_onnx() on its default threads, torch = net.to_torch() in eval() under no_grad;
 one-row times are the mean of a sample of calls in a row. Threads: every thread its share
 of the calls, all started together, until the last is done; "shared" = one network for
