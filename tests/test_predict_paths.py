@@ -91,7 +91,7 @@ def test_few_rows_follow_the_weights_as_training_changes_them(rng, dtype):
     assert_close(rebuilt.forward(X[:2]), rebuilt.with_backend("numpy").forward(X[:2]), dtype)
 
 
-def test_few_rows_on_one_thread_and_on_two_agree(rng):
+def test_few_rows_on_one_two_and_three_threads_agree(rng):
     net = pn.Network([784, 512, 10], activation="relu", dtype="float64", seed=1)
     X = rng.standard_normal((3, 784))
     before = _core.get_num_threads()
@@ -100,9 +100,12 @@ def test_few_rows_on_one_thread_and_on_two_agree(rng):
         one = net.forward(X)
         _core.set_num_threads(2)
         two = net.forward(X)
+        _core.set_num_threads(3)  # bands of tiles that do not split evenly
+        three = net.forward(X)
     finally:
         _core.set_num_threads(before)
     np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(one, three)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
