@@ -252,6 +252,82 @@ void few_rows_part(const Product<T>& P, int p, int n) {
     apply_activation(P, 0, P.M, lo, hi);
 }
 
+// ---------------------------------------------------------------- few columns
+
+// A forward product with fewer columns than a register tile (an output layer
+// of 10, say) over many rows. Blocked, it wasted most of each tile, or,
+// computed transposed, copied every input row into panels for only 10 sums
+// each: a 512 x 128 x 10 product ran at a third of the rate of the layer
+// before it. Here each group of R rows keeps R vectors of W columns (all N
+// outputs, zero-padded to the vector) in registers and reads its inputs where
+// they lie; W is copied once per call into rows of W (padded) columns.
+
+// acc (R x WD, C's rows as given) += x (R rows, ldx apart) @ w (K x WD),
+// each sum in the order c, then k = 0, 1, ...: that of micro_tile.
+template <typename T, int R, int WD>
+inline void narrow_tile(int64_t K, const T* __restrict x, int64_t ldx, const T* __restrict w,
+                        T* __restrict c) {
+    T acc[R][WD];
+#pragma GCC unroll 64
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 64
+        for (int j = 0; j < WD; j++) acc[r][j] = c[r * WD + j];
+    for (int64_t k = 0; k < K; k++) {
+        const T* wk = w + k * WD;
+#pragma GCC unroll 64
+        for (int r = 0; r < R; r++) {
+            const T xr = x[r * ldx + k];
+#pragma GCC unroll 1
+            for (int j = 0; j < WD; j++) acc[r][j] += xr * wk[j];
+        }
+    }
+#pragma GCC unroll 64
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 64
+        for (int j = 0; j < WD; j++) c[r * WD + j] = acc[r][j];
+}
+
+// Whether product_part runs P as narrow_part (after few_rows).
+template <typename T, int NR>
+inline bool narrow(const Product<T>& P) {
+    return P.init == Init::row && P.N < NR && P.A.cs == 1 && P.B.cs == 1;
+}
+
+// Part p of n of a few-columns product (C holds the bias rows): bands of
+// whole groups of R rows, then their activation. WD >= N.
+template <typename T, int R, int WD>
+void narrow_part(const Product<T>& P, int p, int n) {
+    static thread_local std::vector<T> padded;
+    padded.assign(size_t(P.K * WD), T(0));
+    for (int64_t k = 0; k < P.K; k++)
+        for (int64_t j = 0; j < P.N; j++) padded[size_t(k * WD + j)] = P.B.at(k, j);
+    const int64_t groups = (P.M + R - 1) / R;
+    const int64_t lo = std::min(P.M, groups * p / n * R);
+    const int64_t hi = std::min(P.M, groups * (p + 1) / n * R);
+    T tile[R * WD];
+    auto load = [&](int64_t i0, int rows) {
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < WD; j++)
+                tile[r * WD + j] = j < P.N ? P.c[(i0 + r) * P.ldc + j] : T(0);
+    };
+    auto store = [&](int64_t i0, int rows) {
+        for (int r = 0; r < rows; r++)
+            for (int64_t j = 0; j < P.N; j++) P.c[(i0 + r) * P.ldc + j] = tile[r * WD + j];
+    };
+    int64_t i = lo;
+    for (; i + R <= hi; i += R) {
+        load(i, R);
+        narrow_tile<T, R, WD>(P.K, P.A.p + i * P.A.rs, P.A.rs, padded.data(), tile);
+        store(i, R);
+    }
+    for (; i < hi; i++) {  // the last rows, one at a time
+        load(i, 1);
+        narrow_tile<T, 1, WD>(P.K, P.A.p + i * P.A.rs, P.A.rs, padded.data(), tile);
+        store(i, 1);
+    }
+    apply_activation(P, lo, hi, 0, P.N);
+}
+
 // Part p of n of the product (C already initialised), blocked with an
 // MR x NR register tile. A product with few columns (an output layer of 10,
 // say) wastes most of a wide tile, so it is computed transposed,
@@ -260,6 +336,9 @@ void few_rows_part(const Product<T>& P, int p, int n) {
 template <typename T, int MR, int NR>
 void product_part(const Product<T>& P, int p, int n) {
     if (few_rows(P)) return few_rows_part<T, NR>(P, p, n);
+    // Up to half a tile wide: one vector per row, 8 rows at a time; else two, 4 rows.
+    if (narrow<T, NR>(P))
+        return P.N <= NR / 2 ? narrow_part<T, 8, NR / 2>(P, p, n) : narrow_part<T, 4, NR>(P, p, n);
     static thread_local std::vector<T> pack_a, pack_b;
     if (pack_a.empty()) {
         pack_a.resize(gemm::pack_a_size<MR, NR>());

@@ -7,6 +7,9 @@ so a row predicted alone equals, bit for bit, the same row predicted among
 many, in every kernel variant; and both stay within float tolerance of the
 NumPy twin (fast.h few_rows_part).
 
+Few columns (an output layer of 10), many rows: groups of rows with every
+output in registers, again in the same order (fast.h narrow_part).
+
 Many rows: from two chunks of rows on, the chunks go to the pool's threads
 whole, and each row's sums are again the same (network.cpp predict).
 """
@@ -44,6 +47,23 @@ def test_dense_forward_of_few_rows_equals_the_same_rows_among_many(rng, dtype, C
         np.testing.assert_array_equal(few, many[:rows])
     # a row that is not the first: its offset into X is used right
     np.testing.assert_array_equal(_core.dense_forward(inp[7:9], W, b), many[7:9])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("C,OC", [(1, 1), (128, 10), (64, 3), (300, 13), (9, 31)])
+@pytest.mark.parametrize("rows", [5, 8, 13, 600])
+def test_few_columns_equal_the_blocked_product(rng, dtype, C, OC, rows):
+    # Fewer columns than a register tile take fast.h narrow_part; the same
+    # columns among 64 more (zero weights) take the blocked product. Each
+    # output is summed in the same order either way.
+    inp = rng.standard_normal((rows, C)).astype(dtype)
+    W = rng.standard_normal((C, OC)).astype(dtype)
+    b = rng.standard_normal(OC).astype(dtype)
+    narrow = _core.dense_forward(inp, W, b)
+    wide = _core.dense_forward(inp, np.hstack([W, np.zeros((C, 64), dtype)]),
+                               np.concatenate([b, np.zeros(64, dtype)]))
+    np.testing.assert_array_equal(narrow, wide[:, :OC])
+    assert_close(narrow, ref.dense_forward(inp, W, b), dtype)
 
 
 NETWORKS = [((64, 128, 10), "relu", "softmax", "cross_entropy"),
