@@ -2,9 +2,10 @@
 
 One run of the suite fills a ``Measured``: the GEMM rates, the full-batch
 training rows, the mini-batch rows, the inference rows, the overheads of the
-optimizer and the loss, and the NumPy rows; every part may be missing (not
-run). ``text`` and ``markdown`` show what is there, ``targets`` checks it
-against the performance targets.
+optimizer and the loss, the NumPy rows and the serving rows (latency and
+threaded throughput); every part may be missing (not run). ``text`` and
+``markdown`` show what is there, ``targets`` checks it against the
+performance targets.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from gemm import GemmRate
 from living import Living
 from minibatch import SIZES as MINIBATCH_SIZES
 from overhead import ratios as overhead_ratios
+from serving import SHARING_TARGET, LatencyResult, ThroughputResult, sharing, speedups
 from suite import RTOL_TRAJECTORY, Result
 
 # Full-batch float64: the numpy backend's time over native's, per size.
@@ -37,6 +39,8 @@ TARGET_CE_OVER_MSE = 1.0     # at most
 TARGET_FORWARD_ROWS_TORCH = 100_000  # native forward at least as fast as torch from here on
 TARGET_NUMPY_NEAR_FIT = 1.10  # NumPy's products near a fit over after an idle second, at most
 TARGET_SPINNING_FIT = 1.0     # a fit among NumPy's spinning threads over one thread, at most
+# Serving: ONNX Runtime's best time over native's, one row and 10,000 rows, at least.
+TARGET_SERVING_ORT = 1.0
 TARGET_SECONDS = {False: 300.0, True: 60.0}  # the whole run (--quick: True), at most
 
 FOOTNOTE = """\
@@ -66,6 +70,8 @@ class Measured:
     forward: list[ForwardResult] = field(default_factory=list)
     overhead: list[Result] = field(default_factory=list)
     living: Optional[Living] = None
+    serving: list[LatencyResult] = field(default_factory=list)
+    throughput: list[ThroughputResult] = field(default_factory=list)
     elapsed: Optional[float] = None
     quick: bool = False
 
@@ -166,6 +172,47 @@ LIVING_HEADER = ["scenario", "best ms", "median ms", "repeats"]
 LIVING_RIGHT = {1, 2, 3}
 
 
+def _serving_row(r: LatencyResult) -> list[str]:
+    check = f"ok {r.deviation:.1e}" if r.ok else f"FAILED {r.deviation:.1e}"
+    ratio = f"{r.ratio:.2f}" if r.ratio is not None else "-"
+    times = [us(r.min), us(r.median)] if r.ok else ["FAILED", "-"]
+    return [r.network, r.dtype, f"{r.rows:,}", r.peer, *times, check, ratio]
+
+
+SERVING_HEADER = ["network", "dtype", "rows", "peer", "best us/call", "median", "output check",
+                  "peer/native"]
+SERVING_RIGHT = {2, 4, 5, 7}
+
+
+def _throughput_rows(results: list[ThroughputResult]) -> list[list[str]]:
+    s = speedups(results)
+    rows = []
+    for r in results:
+        up = s.get((r.dtype, r.rows, r.mode)) if r is max(
+            (q for q in results if (q.dtype, q.rows, q.mode) == (r.dtype, r.rows, r.mode)),
+            key=lambda q: q.threads) else None
+        rows.append([r.network, r.dtype, f"{r.rows:,}", r.mode, str(r.threads), str(r.calls),
+                     ms(r.min) if r.ok else "FAILED", _x(up) if up is not None else "",
+                     "ok" if r.ok else "FAILED"])
+    return rows
+
+
+THROUGHPUT_HEADER = ["network", "dtype", "rows/call", "network per thread", "threads",
+                     "calls", "best ms", "speed-up", "outputs"]
+THROUGHPUT_RIGHT = {2, 4, 5, 6, 7}
+
+SERVING_FOOTNOTE = """\
+Serving: relu hidden layers, softmax output; onnxruntime = an InferenceSession of
+net.to_onnx() on its default threads, torch = net.to_torch() in eval() under no_grad;
+one-row times are the mean of a sample of calls in a row. Threads: every thread its share
+of the calls, all started together, until the last is done; "shared" = one network for
+all, "copies" = one net.copy() per thread; speed-up = 1 thread's time / 8 threads'."""
+
+
+def serving_failed(m: "Measured") -> bool:
+    return any(not r.ok for r in m.serving) or any(not r.ok for r in m.throughput)
+
+
 def render(header: list[str], rows: list[list[str]], right: set[int]) -> str:
     """A plain-text table, columns aligned."""
     body = [header] + rows
@@ -258,6 +305,14 @@ def text(m: Measured) -> str:
     if m.living is not None:
         out += ["Living with NumPy", render(LIVING_HEADER, _living_rows(m.living), LIVING_RIGHT),
                 living_text(m.living), ""]
+    if m.serving:
+        out += ["Serving: latency", render(SERVING_HEADER, [_serving_row(r) for r in m.serving],
+                                           SERVING_RIGHT), ""]
+    if m.throughput:
+        out += ["Serving: threads predicting at once",
+                render(THROUGHPUT_HEADER, _throughput_rows(m.throughput), THROUGHPUT_RIGHT), ""]
+    if m.serving or m.throughput:
+        out += [SERVING_FOOTNOTE, ""]
     out.append(targets_text(targets(m)))
     return "\n".join(out)
 
@@ -292,6 +347,12 @@ def markdown(m: Measured, machine_lines: list[str], date: str, load: str = "") -
     if m.living is not None:
         lines += ["", render_markdown(LIVING_HEADER, _living_rows(m.living), LIVING_RIGHT), "",
                   living_text(m.living) + "."]
+    if m.serving:
+        lines += ["", render_markdown(SERVING_HEADER, [_serving_row(r) for r in m.serving],
+                                      SERVING_RIGHT)]
+    if m.throughput:
+        lines += ["", render_markdown(THROUGHPUT_HEADER, _throughput_rows(m.throughput),
+                                      THROUGHPUT_RIGHT)]
     goals = targets(m)
     if goals:
         lines += ["", "| target | measured | |", "|---|---:|---|"]
@@ -395,6 +456,16 @@ def targets(m: Measured) -> list[dict[str, Any]]:
                            TARGET_NUMPY_NEAR_FIT))
         out.append(_target("fit among spinning NumPy threads / one thread",
                            r["spinning/one thread"], "<=", TARGET_SPINNING_FIT))
+
+    for r in m.serving:
+        if r.peer == "onnxruntime":
+            rows = f"{r.rows:,} row{'s' * (r.rows != 1)}"
+            out.append(_target(f"serving {r.network} {r.dtype} {rows}: onnxruntime/native",
+                               r.ratio, ">=", TARGET_SERVING_ORT))
+    for (dtype, rows), value in sharing(m.throughput).items():
+        per_call = f"{rows:,} row{'s' * (rows != 1)}/call"
+        out.append(_target(f"serving {dtype} {per_call}: speed-up of 8 threads on one network "
+                           f"/ on copies", value, ">=", SHARING_TARGET))
 
     if m.elapsed is not None:
         out.append(_target("the whole run" + (" (--quick)" if m.quick else ""), m.elapsed, "<=",

@@ -3,14 +3,16 @@
 Training and inference on the same networks, weights, data and updates in
 every peer, and the core's GFLOP/s against the machine's own GEMM rate.
 
-    python bench/run.py [--quick] [--parts gemm,training,minibatch,inference,overhead,numpy]
+    python bench/run.py [--quick]
+                        [--parts gemm,training,minibatch,inference,overhead,numpy,serving]
                         [--sizes xor,small,medium,large] [--dtypes float64,float32]
                         [--minibatch digits,mnist] [--peers native,numpy,torch,sklearn]
                         [--repeats 5] [--iterations N] [--epochs N] [--rows 256,100000]
+                        [--networks 64-128-10,784-128-10,784-512-512-10]
                         [--gemm-size 2048] [--pause 0.15] [--idle 1]
                         [--json PATH] [--plot PATH] [--markdown]
 
-The parts (--parts, all by default), in the order they run:
+The parts (--parts; all but serving by default), in the order they run:
 
 gemm       NumPy's matmul of two 2048x2048 matrices (--gemm-size), which runs
            OpenBLAS's dgemm and sgemm at NumPy's default thread count (threadpoolctl
@@ -42,6 +44,13 @@ overhead   The native core on medium: an Adam iteration over an SGD one, and a
 numpy      Living with NumPy: NumPy's products inside a fit callback and right after
            a fit against after an idle second, and a fit started while NumPy's
            threads still spin against the same fit on one thread (bench/living.py).
+serving   One-row latency and 10,000-row time of 64-128-10, 784-128-10 and
+           784-512-512-10 (relu, softmax output) against ONNX Runtime (net.to_onnx(),
+           default threads) and PyTorch (net.to_torch(), eval(), no_grad), each peer
+           after an idle pause (--idle) and an untimed call whose output is checked;
+           then 1 and 8 threads predicting at once on 784-128-10, on one shared
+           network and on one net.copy() each (bench/serving.py). Not run by
+           default (2.5 minutes): --parts serving.
 
 Each peer runs once untimed (the warm-up), then --repeats timed runs,
 interleaved with the other peers', each run after an idle pause of --pause
@@ -80,11 +89,15 @@ import machine  # noqa: E402
 import minibatch  # noqa: E402
 import overhead  # noqa: E402
 import report  # noqa: E402
+import serving  # noqa: E402
 from peers import ALL_PEERS, available  # noqa: E402
 from problems import DTYPES, QUICK_DIVISOR, SIZES  # noqa: E402
 from suite import PAUSE, RTOL_TRAJECTORY, run_problem, trajectory_check  # noqa: E402
 
-PARTS = ("gemm", "training", "minibatch", "inference", "overhead", "numpy")
+PARTS = ("gemm", "training", "minibatch", "inference", "overhead", "numpy", "serving")
+# serving takes 2.5 minutes (45 s with --quick): asked for by name, it keeps the
+# default run within its time targets.
+DEFAULT_PARTS = tuple(p for p in PARTS if p != "serving")
 ROWS = (256, 100_000)
 QUICK_EPOCHS = {"digits": 2, "mnist": 1}
 
@@ -121,8 +134,9 @@ def parse(argv):
                                 epilog="\n".join(__doc__.splitlines()[1:]))
     p.add_argument("--quick", action="store_true",
                    help=f"{QUICK_DIVISOR}x fewer iterations, 3 repeats (under a minute)")
-    p.add_argument("--parts", nargs="+", default=[",".join(PARTS)], metavar="NAMES",
-                   help="comma-separated, from: " + ",".join(PARTS))
+    p.add_argument("--parts", nargs="+", default=[",".join(DEFAULT_PARTS)], metavar="NAMES",
+                   help="comma-separated, from: " + ",".join(PARTS) + " (default: all but "
+                        "serving)")
     p.add_argument("--sizes", nargs="+", default=[",".join(SIZES)], metavar="NAMES",
                    help="full-batch sizes, comma-separated, from: " + ",".join(SIZES))
     p.add_argument("--dtypes", nargs="+", default=[",".join(DTYPES)], metavar="NAMES",
@@ -143,6 +157,9 @@ def parse(argv):
                    help="mini-batch epochs per run (default: each problem's own)")
     p.add_argument("--rows", nargs="+", default=[",".join(map(str, ROWS))], metavar="N",
                    help="inference batch sizes, comma-separated (default 256,100000)")
+    p.add_argument("--networks", nargs="+", default=[",".join(serving.NETWORKS)],
+                   metavar="NAMES", help="serving networks, comma-separated, from: "
+                                         + ",".join(serving.NETWORKS))
     p.add_argument("--gemm-size", type=int, default=gemm.SIZE, metavar="N",
                    help=f"n of the n x n matrices of the GEMM rate (default {gemm.SIZE})")
     p.add_argument("--pause", type=float, default=None,
@@ -162,6 +179,7 @@ def parse(argv):
     args.dtypes = _names(args.dtypes, "--dtypes", list(DTYPES))
     args.minibatch = _names(args.minibatch, "--minibatch", list(minibatch.SIZES))
     args.rows = _rows(args.rows)
+    args.networks = _names(args.networks, "--networks", list(serving.NETWORKS))
     for arg in ("repeats", "iterations", "epochs", "gemm_size"):
         value = getattr(args, arg)
         if value is not None and value < 1:
@@ -238,6 +256,25 @@ def measure_all(args, peers: list[str]) -> report.Measured:
         t0 = time.perf_counter()
         m.living = living.run_living(2 if args.quick else living.REPEATS, args.idle)
         _progress("living with NumPy", t0)
+    if "serving" in args.parts:
+        peers_s = tuple(p for p in serving.PEERS
+                        if p == "native" or (p in ("onnxruntime", *peers)
+                                             and serving.available(p) is None))
+        repeats = 3 if args.quick else 7
+        for name in args.networks:
+            for dtype in args.dtypes:
+                t0 = time.perf_counter()
+                for rows in serving.ROWS:
+                    m.serving += serving.latency(name, dtype, rows, peers_s, repeats, args.idle,
+                                                 calls=50 if args.quick else serving.CALLS_1ROW)
+                _progress(f"serving {name} {dtype}", t0)
+        for dtype in args.dtypes:
+            t0 = time.perf_counter()
+            for rows in serving.ROWS:
+                calls = (200 if rows == 1 else 4) if args.quick else None
+                m.throughput += serving.throughput(dtype, rows, 2 if args.quick else 5,
+                                                   args.idle, calls=calls)
+            _progress(f"serving threads {dtype}", t0)
     return m
 
 
@@ -246,7 +283,8 @@ def failed(m: report.Measured) -> bool:
     return (any(not r.ok for r in m.training + m.minibatch + m.overhead)
             or any(not ok for _, _, ok in m.trajectories + m.minibatch_trajectories)
             or any(not f.ok for f in m.forward)
-            or (m.living is not None and not m.living.ok))
+            or (m.living is not None and not m.living.ok)
+            or report.serving_failed(m))
 
 
 def main(argv=None) -> int:
@@ -298,7 +336,8 @@ def main(argv=None) -> int:
                         "minibatch": args.minibatch, "peers": ["native", *peers],
                         "repeats": args.repeats, "quick": args.quick,
                         "iterations": args.iterations, "epochs": args.epochs,
-                        "rows": args.rows, "gemm_size": args.gemm_size, "pause": args.pause,
+                        "rows": args.rows, "networks": args.networks,
+                        "gemm_size": args.gemm_size, "pause": args.pause,
                         "idle": args.idle},
             "gemm": {d: g.to_json() for d, g in m.gemm.items()},
             "results": [r.to_json() for r in m.training],
@@ -312,6 +351,8 @@ def main(argv=None) -> int:
             "overhead": [r.to_json() for r in m.overhead],
             "overhead_ratios": overhead.ratios(m.overhead) if m.overhead else {},
             "living": m.living.to_json() if m.living is not None else None,
+            "serving": [r.to_json() for r in m.serving],
+            "serving_threads": [r.to_json() for r in m.throughput],
             "targets": report.targets(m), "elapsed_s": m.elapsed})
         print(f"wrote {args.json}")
     if args.plot:

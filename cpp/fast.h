@@ -174,6 +174,160 @@ constexpr int kPartsPerThread = 2;
 // The share of a register tile's work that is real when n is cut in tiles of t.
 inline double tile_use(int64_t n, int64_t t) { return double(n) / double((n + t - 1) / t * t); }
 
+// ---------------------------------------------------------------- few rows
+
+// Up to this many rows (a prediction of one row, say), a forward product
+// C = bias + A @ W runs as one matrix-vector product per row, reading W where
+// it lies. The blocked product would copy all of W into panels first: for one
+// row of a 784-128 layer that copy moved as many bytes as the product read,
+// and its MR-row register tile did MR times the multiply-adds of the one row.
+// W (C, OC) row-major is already the layout this loop wants (row k of W is
+// the k-th term of every output), so nothing is prepared or cached, and
+// nothing can go stale when the weights change.
+constexpr int64_t kFewRows = 4;
+// Tiles of NR columns summed side by side in one pass over the rows of W:
+// each output's sum is one chain of dependent multiply-adds, so it takes
+// several tiles' independent chains to keep the FMA units busy.
+constexpr int kRowTiles = 4;
+
+// c[0 .. G*NR) += sum over k of x[k] * w[k * ldw + 0 .. G*NR), each element
+// summed in the order c, then k = 0, 1, ...: the order of micro_tile, so a
+// row computed here equals the same row computed by the blocked product.
+template <typename T, int NR, int G>
+inline void row_tiles(int64_t K, const T* __restrict x, const T* __restrict w, int64_t ldw,
+                      T* __restrict c) {
+    T acc[G][NR];
+#pragma GCC unroll 64
+    for (int g = 0; g < G; g++)
+#pragma GCC unroll 64
+        for (int j = 0; j < NR; j++) acc[g][j] = c[g * NR + j];
+    for (int64_t k = 0; k < K; k++) {
+        const T xk = x[k];
+        const T* wk = w + k * ldw;
+#pragma GCC unroll 64
+        for (int g = 0; g < G; g++) {
+#pragma GCC unroll 1
+            for (int j = 0; j < NR; j++) acc[g][j] += xk * wk[g * NR + j];
+        }
+    }
+#pragma GCC unroll 64
+    for (int g = 0; g < G; g++)
+#pragma GCC unroll 64
+        for (int j = 0; j < NR; j++) c[g * NR + j] = acc[g][j];
+}
+
+// Whether product_part runs P as few_rows_part.
+template <typename T>
+inline bool few_rows(const Product<T>& P) {
+    return P.init == Init::row && P.M <= kFewRows && P.A.cs == 1 && P.B.cs == 1;
+}
+
+// Part p of n of a few-rows product (C holds the bias rows): the columns of
+// C in bands of whole NR tiles, every row, then their activation.
+template <typename T, int NR>
+void few_rows_part(const Product<T>& P, int p, int n) {
+    const int64_t tiles = (P.N + NR - 1) / NR;
+    const int64_t lo = std::min(P.N, tiles * p / n * NR);
+    const int64_t hi = std::min(P.N, tiles * (p + 1) / n * NR);
+    if (lo >= hi) return;
+    for (int64_t i = 0; i < P.M; i++) {
+        const T* x = P.A.p + i * P.A.rs;
+        T* c = P.c + i * P.ldc;
+        int64_t j = lo;
+        for (; j + kRowTiles * NR <= hi; j += kRowTiles * NR)
+            row_tiles<T, NR, kRowTiles>(P.K, x, P.B.p + j, P.B.rs, c + j);
+        for (; j + NR <= hi; j += NR) row_tiles<T, NR, 1>(P.K, x, P.B.p + j, P.B.rs, c + j);
+        if (j == hi) continue;
+        // The last columns, fewer than NR: the same sums, on a copy.
+        const int64_t cols = hi - j;
+        T acc[NR];
+        for (int64_t jj = 0; jj < cols; jj++) acc[jj] = c[j + jj];
+        for (int64_t k = 0; k < P.K; k++) {
+            const T xk = x[k];
+            const T* wk = P.B.p + k * P.B.rs + j;
+            for (int64_t jj = 0; jj < cols; jj++) acc[jj] += xk * wk[jj];
+        }
+        for (int64_t jj = 0; jj < cols; jj++) c[j + jj] = acc[jj];
+    }
+    apply_activation(P, 0, P.M, lo, hi);
+}
+
+// ---------------------------------------------------------------- few columns
+
+// A forward product with fewer columns than a register tile (an output layer
+// of 10, say) over many rows. Blocked, it wasted most of each tile, or,
+// computed transposed, copied every input row into panels for only 10 sums
+// each: a 512 x 128 x 10 product ran at a third of the rate of the layer
+// before it. Here each group of R rows keeps R vectors of W columns (all N
+// outputs, zero-padded to the vector) in registers and reads its inputs where
+// they lie; W is copied once per call into rows of W (padded) columns.
+
+// acc (R x WD, C's rows as given) += x (R rows, ldx apart) @ w (K x WD),
+// each sum in the order c, then k = 0, 1, ...: that of micro_tile.
+template <typename T, int R, int WD>
+inline void narrow_tile(int64_t K, const T* __restrict x, int64_t ldx, const T* __restrict w,
+                        T* __restrict c) {
+    T acc[R][WD];
+#pragma GCC unroll 64
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 64
+        for (int j = 0; j < WD; j++) acc[r][j] = c[r * WD + j];
+    for (int64_t k = 0; k < K; k++) {
+        const T* wk = w + k * WD;
+#pragma GCC unroll 64
+        for (int r = 0; r < R; r++) {
+            const T xr = x[r * ldx + k];
+#pragma GCC unroll 1
+            for (int j = 0; j < WD; j++) acc[r][j] += xr * wk[j];
+        }
+    }
+#pragma GCC unroll 64
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 64
+        for (int j = 0; j < WD; j++) c[r * WD + j] = acc[r][j];
+}
+
+// Whether product_part runs P as narrow_part (after few_rows).
+template <typename T, int NR>
+inline bool narrow(const Product<T>& P) {
+    return P.init == Init::row && P.N < NR && P.A.cs == 1 && P.B.cs == 1;
+}
+
+// Part p of n of a few-columns product (C holds the bias rows): bands of
+// whole groups of R rows, then their activation. WD >= N.
+template <typename T, int R, int WD>
+void narrow_part(const Product<T>& P, int p, int n) {
+    static thread_local std::vector<T> padded;
+    padded.assign(size_t(P.K * WD), T(0));
+    for (int64_t k = 0; k < P.K; k++)
+        for (int64_t j = 0; j < P.N; j++) padded[size_t(k * WD + j)] = P.B.at(k, j);
+    const int64_t groups = (P.M + R - 1) / R;
+    const int64_t lo = std::min(P.M, groups * p / n * R);
+    const int64_t hi = std::min(P.M, groups * (p + 1) / n * R);
+    T tile[R * WD];
+    auto load = [&](int64_t i0, int rows) {
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < WD; j++)
+                tile[r * WD + j] = j < P.N ? P.c[(i0 + r) * P.ldc + j] : T(0);
+    };
+    auto store = [&](int64_t i0, int rows) {
+        for (int r = 0; r < rows; r++)
+            for (int64_t j = 0; j < P.N; j++) P.c[(i0 + r) * P.ldc + j] = tile[r * WD + j];
+    };
+    int64_t i = lo;
+    for (; i + R <= hi; i += R) {
+        load(i, R);
+        narrow_tile<T, R, WD>(P.K, P.A.p + i * P.A.rs, P.A.rs, padded.data(), tile);
+        store(i, R);
+    }
+    for (; i < hi; i++) {  // the last rows, one at a time
+        load(i, 1);
+        narrow_tile<T, 1, WD>(P.K, P.A.p + i * P.A.rs, P.A.rs, padded.data(), tile);
+        store(i, 1);
+    }
+    apply_activation(P, lo, hi, 0, P.N);
+}
+
 // Part p of n of the product (C already initialised), blocked with an
 // MR x NR register tile. A product with few columns (an output layer of 10,
 // say) wastes most of a wide tile, so it is computed transposed,
@@ -181,6 +335,10 @@ inline double tile_use(int64_t n, int64_t t) { return double(n) / double((n + t 
 // whole tiles, so each element's sum is the same however many parts there are.
 template <typename T, int MR, int NR>
 void product_part(const Product<T>& P, int p, int n) {
+    if (few_rows(P)) return few_rows_part<T, NR>(P, p, n);
+    // Up to half a tile wide: one vector per row, 8 rows at a time; else two, 4 rows.
+    if (narrow<T, NR>(P))
+        return P.N <= NR / 2 ? narrow_part<T, 8, NR / 2>(P, p, n) : narrow_part<T, 4, NR>(P, p, n);
     static thread_local std::vector<T> pack_a, pack_b;
     if (pack_a.empty()) {
         pack_a.resize(gemm::pack_a_size<MR, NR>());
@@ -241,6 +399,9 @@ void product(const Product<T>& P, PartFn<T> part) {
     }
     // In double: the count itself may exceed int64 for absurd shapes.
     const double work = double(P.M) * double(P.N) * double(P.K);
+    // A few rows, however small the product: the output layer of a one-row
+    // prediction (128 x 10, say) is summed in registers, not in C.
+    if (few_rows(P) && work < double(kThreadedProduct)) return part(P, 0, 1);
     if (work < double(kSmallProduct)) {
         for (int64_t i = 0; i < P.M && P.init == Init::zero; i++) {
             T* ci = P.c + i * P.ldc;

@@ -161,14 +161,19 @@ Pool* pool_for(int workers) {
     return pool;
 }
 
+thread_local int t_serial = 0;  // Serial guards alive on this thread
+
 }  // namespace
+
+Serial::Serial() { t_serial++; }
+Serial::~Serial() { t_serial--; }
 
 int count() { return g_count.load(std::memory_order_relaxed); }
 
 void set_count(int n) { g_count.store(n < 1 ? 1 : n, std::memory_order_relaxed); }
 
 void parallel_for(int n, void (*fn)(void*, int), void* ctx) {
-    int workers = std::min(count(), n) - 1;
+    int workers = t_serial > 0 ? 0 : std::min(count(), n) - 1;
     if (workers >= 1) {
         Pool* pool = pool_for(workers);
         std::unique_lock<std::mutex> busy(pool->busy(), std::try_to_lock);

@@ -18,5 +18,16 @@ void set_count(int n);
 // results are the same either way, because the parts never share outputs.
 void parallel_for(int n, void (*fn)(void* ctx, int i), void* ctx);
 
+// While one is alive, parallel_for called from this thread runs everything
+// in it: for work that is already split over the pool at a coarser grain
+// (predict's chunks of rows), whose products must not split again.
+class Serial {
+  public:
+    Serial();
+    ~Serial();
+    Serial(const Serial&) = delete;
+    Serial& operator=(const Serial&) = delete;
+};
+
 }  // namespace threads
 }  // namespace plainnet

@@ -560,3 +560,85 @@ def test_command_line_shows_every_new_part(tmp_path, capsys):
         shown = "met" if t["met"] else "NOT MET"
         assert any(line.startswith(f"  {t['what']} ") and line.endswith(shown)
                    for line in text.splitlines()), t
+
+
+# ---------------------------------------------------------------- serving
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rows", [1, 300])
+def test_serving_latency_checks_and_compares_every_installed_peer(dtype, rows):
+    import serving
+
+    peers = tuple(p for p in serving.PEERS if serving.available(p) is None)
+    results = serving.latency("64-128-10", dtype, rows, peers, repeats=2, pause=0, calls=3)
+    assert [r.peer for r in results] == list(peers)
+    native = results[0]
+    for r in results:
+        assert r.ok and r.deviation <= serving.RTOL[dtype], (r.peer, r.deviation)
+        assert len(r.times) == 2 and r.rows == rows
+        assert r.ratio == pytest.approx(r.min / native.min)
+
+
+def test_serving_latency_marks_a_wrong_peer_failed_and_gives_it_no_ratio():
+    import serving
+
+    def make(peer, net):
+        if peer == "native":
+            return net.forward
+        return lambda X: net.forward(X) * 1.001  # 0.1 % off
+
+    results = serving.latency("64-128-10", "float32", 1, ("native", "wrong"), repeats=1,
+                              pause=0, calls=2, make=make)
+    wrong = results[1]
+    assert not wrong.ok and wrong.ratio is None and wrong.deviation > serving.RTOL["float32"]
+    m = report.Measured(serving=results)
+    assert report.serving_failed(m)
+    assert "FAILED" in report.text(m)
+
+
+@pytest.mark.parametrize("rows", [1, 600])
+def test_serving_threads_check_every_output_and_compare_speed_ups(rows):
+    import serving
+
+    results = serving.throughput("float64", rows, repeats=2, pause=0, name="64-128-10",
+                                 threads=(1, 3), calls=7)
+    assert [(r.mode, r.threads) for r in results] == [("shared", 1), ("shared", 3),
+                                                      ("copies", 1), ("copies", 3)]
+    for r in results:
+        assert r.ok and len(r.times) == 2 and r.calls == 7
+    by = {(r.mode, r.threads): r for r in results}
+    up = serving.speedups(results)
+    assert up[("float64", rows, "shared")] == pytest.approx(by["shared", 1].min /
+                                                            by["shared", 3].min)
+    share = serving.sharing(results)[("float64", rows)]
+    assert share == pytest.approx(up[("float64", rows, "shared")] /
+                                  up[("float64", rows, "copies")])
+    goals = {t["what"]: t for t in report.targets(report.Measured(throughput=results))}
+    per_call = "1 row/call" if rows == 1 else f"{rows} rows/call"
+    goal = goals[f"serving float64 {per_call}: speed-up of 8 threads on one network / on copies"]
+    assert goal["measured"] == pytest.approx(share) and goal["met"] == (share >= 0.9)
+    # a wrong output anywhere fails the row, and the speed-up is not given
+    results[1].ok = False
+    assert serving.sharing(results)[("float64", rows)] is None
+
+
+def test_command_line_serving_part(tmp_path, capsys):
+    out = tmp_path / "serving.json"
+    status = run.main(["--quick", "--parts", "serving", "--networks", "64-128-10",
+                       "--dtypes", "float32", "--peers", ",".join(_installed(["torch"])) or
+                       "numpy", "--idle", "0", "--json", str(out), "--markdown"])
+    text = capsys.readouterr().out
+    assert status == 0, text
+    data = json.loads(out.read_text())
+    assert {(r["rows"], r["peer"]) for r in data["serving"]} >= {(1, "native"), (10000, "native")}
+    assert all(r["ok"] for r in data["serving"] + data["serving_threads"])
+    assert {(r["rows"], r["mode"], r["threads"]) for r in data["serving_threads"]} == {
+        (rows, mode, n) for rows in (1, 10000) for mode in ("shared", "copies") for n in (1, 8)}
+    whats = {t["what"] for t in data["targets"]}
+    assert {"serving float32 1 row/call: speed-up of 8 threads on one network / on copies",
+            "serving float32 10,000 rows/call: speed-up of 8 threads on one network / on "
+            "copies"} <= whats
+    if any(r["peer"] == "onnxruntime" for r in data["serving"]):
+        assert "serving 64-128-10 float32 1 row: onnxruntime/native" in whats
+    assert "Serving: latency" in text and "| 64-128-10 | float32 | 1 | native |" in text

@@ -210,7 +210,9 @@ def test_ctrl_c_answers_within_half_a_second_however_long_the_work(backend, call
     assert child.returncode == 0, err
     result = json.loads(out)
     assert "caught" in result, "the work ended before the signal"
-    assert result["caught"] - sent < 0.5
+    # The sanitized build (instrumented, baseline kernels only) runs a layer's
+    # product many times slower: there the bound is that Ctrl-C is seen at all.
+    assert result["caught"] - sent < (30 if SANITIZED else 0.5)
     if call == "fit":
         assert result["iterations"] > 0 and result["same"]
     else:

@@ -1,0 +1,182 @@
+"""The paths a prediction takes: few rows, and many rows split over the pool.
+
+A forward product of up to fast.h kFewRows rows runs as one matrix-vector
+product per row, reading the weights where they lie. Each output is summed in
+the same order as the blocked product sums it (bias first, then k = 0, 1, ...),
+so a row predicted alone equals, bit for bit, the same row predicted among
+many, in every kernel variant; and both stay within float tolerance of the
+NumPy twin (fast.h few_rows_part).
+
+Few columns (an output layer of 10), many rows: groups of rows with every
+output in registers, again in the same order (fast.h narrow_part).
+
+Many rows: from two chunks of rows on, the chunks go to the pool's threads
+whole, and each row's sums are again the same (network.cpp predict).
+"""
+
+import numpy as np
+import pytest
+from conftest import DTYPES, assert_close
+
+import plainnet as pn
+from plainnet import _core
+from plainnet import reference as ref
+
+pytestmark = pytest.mark.usefixtures("variant")
+
+FEW_ROWS = 4  # fast.h kFewRows
+MANY_ROWS = 40  # enough rows for the blocked product
+
+# Widths around the tiles of every variant (NR = 4 .. 32 columns, kRowTiles = 4
+# tiles side by side): a partial tile only, whole tiles and a partial one, more
+# than one group of tiles; sums longer than a cache block (C > 256); a product
+# big enough to be split over the thread pool by columns (784 x 512).
+LAYERS = [(1, 1), (5, 3), (7, 13), (33, 45), (64, 128), (300, 129), (17, 257), (784, 512)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("C,OC", LAYERS)
+def test_dense_forward_of_few_rows_equals_the_same_rows_among_many(rng, dtype, C, OC):
+    inp = rng.standard_normal((MANY_ROWS, C)).astype(dtype)
+    W = rng.standard_normal((C, OC)).astype(dtype)
+    b = rng.standard_normal(OC).astype(dtype)
+    many = _core.dense_forward(inp, W, b)
+    assert_close(many, ref.dense_forward(inp, W, b), dtype)
+    for rows in range(1, FEW_ROWS + 2):
+        few = _core.dense_forward(inp[:rows], W, b)
+        np.testing.assert_array_equal(few, many[:rows])
+    # a row that is not the first: its offset into X is used right
+    np.testing.assert_array_equal(_core.dense_forward(inp[7:9], W, b), many[7:9])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("C,OC", [(1, 1), (128, 10), (64, 3), (300, 13), (9, 31)])
+@pytest.mark.parametrize("rows", [5, 8, 13, 600])
+def test_few_columns_equal_the_blocked_product(rng, dtype, C, OC, rows):
+    # Fewer columns than a register tile take fast.h narrow_part; the same
+    # columns among 64 more (zero weights) take the blocked product. Each
+    # output is summed in the same order either way.
+    inp = rng.standard_normal((rows, C)).astype(dtype)
+    W = rng.standard_normal((C, OC)).astype(dtype)
+    b = rng.standard_normal(OC).astype(dtype)
+    narrow = _core.dense_forward(inp, W, b)
+    wide = _core.dense_forward(inp, np.hstack([W, np.zeros((C, 64), dtype)]),
+                               np.concatenate([b, np.zeros(64, dtype)]))
+    np.testing.assert_array_equal(narrow, wide[:, :OC])
+    assert_close(narrow, ref.dense_forward(inp, W, b), dtype)
+
+
+NETWORKS = [((64, 128, 10), "relu", "softmax", "cross_entropy"),
+            ((784, 128, 10), "relu", "softmax", "cross_entropy"),
+            ((784, 512, 512, 10), "relu", "softmax", "cross_entropy"),
+            ((3, 33, 17, 2), "tanh", "sigmoid", "binary_cross_entropy"),
+            ((9, 70, 1), "sigmoid", "linear", "mse")]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layers,act,out,loss", NETWORKS)
+def test_a_row_predicted_alone_equals_it_among_many_and_the_numpy_twin(rng, dtype, layers, act,
+                                                                       out, loss):
+    net = pn.Network(list(layers), activation=act, output_activation=out, loss=loss,
+                     dtype=dtype, seed=int(rng.integers(1 << 30)))
+    X = rng.standard_normal((MANY_ROWS, layers[0])).astype(dtype)
+    many = net.forward(X)
+    twin = net.with_backend("numpy").forward(X)
+    assert_close(many, twin, dtype)
+    for rows in (1, 2, FEW_ROWS):
+        for start in (0, 5):
+            np.testing.assert_array_equal(net.forward(X[start:start + rows]),
+                                          many[start:start + rows])
+    assert_close(net.forward(X[:1]), twin[:1], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_few_rows_follow_the_weights_as_training_changes_them(rng, dtype):
+    # Nothing is derived from the weights and kept between calls: a
+    # prediction right after an update sees the updated weights.
+    net = pn.Network([20, 64, 3], activation="relu", output_activation="softmax",
+                     loss="cross_entropy", dtype=dtype, seed=3)
+    X = rng.standard_normal((30, 20)).astype(dtype)
+    y = rng.integers(0, 3, 30)
+    for _ in range(3):
+        before = net.forward(X[:1])
+        net.fit(X, y, epochs=1, lr=0.5, batch_size=None)
+        after = net.forward(X[:1])
+        assert not np.array_equal(before, after)
+        np.testing.assert_array_equal(after, net.forward(X)[:1])
+        assert_close(after, net.with_backend("numpy").forward(X[:1]), dtype)
+    rebuilt = pn.Network.from_weights([w * 2 for w in net.weights], net.biases,
+                                      activation="relu", output_activation="softmax",
+                                      loss="cross_entropy")
+    assert_close(rebuilt.forward(X[:2]), rebuilt.with_backend("numpy").forward(X[:2]), dtype)
+
+
+def test_few_rows_on_one_two_and_three_threads_agree(rng):
+    net = pn.Network([784, 512, 10], activation="relu", dtype="float64", seed=1)
+    X = rng.standard_normal((3, 784))
+    before = _core.get_num_threads()
+    try:
+        _core.set_num_threads(1)
+        one = net.forward(X)
+        _core.set_num_threads(2)
+        two = net.forward(X)
+        _core.set_num_threads(3)  # bands of tiles that do not split evenly
+        three = net.forward(X)
+    finally:
+        _core.set_num_threads(before)
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(one, three)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_value_in_one_row_is_refused(bad):
+    net = pn.Network([64, 128, 10], activation="relu", dtype="float32", seed=0)
+    x = np.ones((1, 64), dtype=np.float32)
+    x[0, 17] = bad
+    with pytest.raises(ValueError, match=r"X: expected finite values.*\(0, 17\)"):
+        net.forward(x)
+
+
+PREDICT_ROWS = 512  # network.cpp kPredictRows
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_many_rows_split_over_the_pool_equal_one_thread_and_the_numpy_twin(rng, dtype):
+    # Chunks of rows go to the pool's threads whole (network.cpp predict);
+    # a partial last chunk and an odd number of chunks included.
+    net = pn.Network([37, 65, 9], activation="tanh", output_activation="softmax",
+                     loss="cross_entropy", dtype=dtype, seed=5)
+    X = rng.standard_normal((5 * PREDICT_ROWS + 3, 37)).astype(dtype)
+    before = _core.get_num_threads()
+    try:
+        _core.set_num_threads(1)
+        one = net.forward(X)
+        _core.set_num_threads(2)
+        two = net.forward(X)
+        _core.set_num_threads(3)
+        three = net.forward(X)
+    finally:
+        _core.set_num_threads(before)
+    np.testing.assert_array_equal(two, one)
+    np.testing.assert_array_equal(three, one)
+    assert_close(two, net.with_backend("numpy").forward(X), dtype)
+    np.testing.assert_array_equal(net.forward(X[-2:]), two[-2:])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_first_non_finite_value_is_reported_whichever_thread_meets_it(threads):
+    net = pn.Network([8, 16, 2], activation="relu", dtype="float64", seed=0)
+    X = np.ones((4 * PREDICT_ROWS, 8))
+    X[3 * PREDICT_ROWS + 7, 2] = np.inf  # in a later chunk
+    X[PREDICT_ROWS + 1, 5] = np.nan      # the first, in the second chunk
+    before = _core.get_num_threads()
+    try:
+        _core.set_num_threads(threads)
+        with pytest.raises(ValueError, match=rf"X: expected finite values, got nan at index "
+                                             rf"\({PREDICT_ROWS + 1}, 5\)"):
+            net.forward(X)
+        X[PREDICT_ROWS + 1, 5] = 0.0
+        with pytest.raises(ValueError, match=rf"got inf at index \({3 * PREDICT_ROWS + 7}, 2\)"):
+            net.forward(X)
+    finally:
+        _core.set_num_threads(before)
