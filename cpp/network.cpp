@@ -155,7 +155,7 @@ static void forward_with(const Kernels<T>& k, const Layout& L, const T* params, 
         k.dense_act_forward(z[l], a[l], inp, params + L.w_off[l], params + L.b_off[l], m, C, OC,
                             L.acts[l]);
         inp = a[l];
-        if (poll != nullptr) (*poll)(done);
+        if (poll != nullptr) (*poll)(done, m * (C + 1) * OC);
     }
     if (L.softmax) k.softmax(a[L.num_layers() - 1], z[L.num_layers() - 1], m, L.outputs());
 }
@@ -229,7 +229,7 @@ static double backward_with(const Kernels<T>& k, const Layout& L, const T* param
         T* dinp = l > 0 ? ws.da.data() : nullptr;
         k.dense_backward(dinp, grads + L.w_off[l], grads + L.b_off[l], ws.dz.data(), inp,
                          params + L.w_off[l], m, C, OC, /*accumulate=*/false);
-        if (poll != nullptr) (*poll)(done);
+        if (poll != nullptr) (*poll)(done, 2 * m * (C + 1) * OC);
     }
     return loss;
 }
@@ -260,11 +260,11 @@ constexpr int64_t kPredictRows = 512;
 // layers. 2**28: a chunk of 512 rows is cut only for layers of more than
 // 524,288 weights (more than 1024 x 512), whose bands still have 256 rows or more
 // up to 1024 x 1024.
-constexpr double kPollWork = double(int64_t(1) << 28);
+constexpr double kBandWork = double(int64_t(1) << 28);
 
 // Rows of a band of layer (C -> OC): a multiple of 8, at least 8.
 static int64_t band_rows(int64_t C, int64_t OC) {
-    const double rows = kPollWork / (double(C) * double(OC));
+    const double rows = kBandWork / (double(C) * double(OC));
     return rows >= double(kPredictRows) ? kPredictRows : std::max<int64_t>(8, int64_t(rows) / 8 * 8);
 }
 
@@ -295,7 +295,7 @@ static void in_chunks(const Kernels<T>& k, const Layout& L, const T* params, con
             for (int64_t s = 0; s < n; s += band) {
                 k.dense_act_forward(z.get() + s * OC, a + s * OC, inp + s * C, params + L.w_off[l],
                                     params + L.b_off[l], std::min(band, n - s), C, OC, L.acts[l]);
-                poll(done);
+                poll(done, std::min(band, n - s) * (C + 1) * OC);
             }
             inp = a;
         }

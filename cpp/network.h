@@ -69,18 +69,26 @@ using PollHook = std::function<void(int64_t)>;
 constexpr int64_t kPollMillis = 50;
 
 // Calls a PollHook when kPollMillis have passed since the last call (or since
-// the Poller was made). Between calls a check is one read of the steady
-// clock, cheap enough to make after every iteration, chunk or layer: so the
-// time between polls is bounded by the longest stretch of work between two
-// checks, not by a count of iterations.
+// the Poller was made). It is checked after every iteration, chunk, band or
+// layer, with the work done since the last check (multiply-adds, or 0), so
+// the time between polls is bounded by the longest stretch of work between
+// two checks, not by a count of iterations. The clock is read only once
+// kPollWork units of work have gone by (a call counts kPollCallWork besides
+// its own): a check after each of a tiny network's layers costs an integer
+// add, where a clock read after each was half again an XOR iteration's time.
+constexpr int64_t kPollWork = int64_t(1) << 20;   // about 0.1-3 ms of products
+constexpr int64_t kPollCallWork = int64_t(1) << 12;
 class Poller {
   public:
     Poller() = default;
     explicit Poller(const PollHook* hook)
         : hook_(hook != nullptr && *hook ? hook : nullptr), last_(clock::now()) {}
     // Polls if it is time, reporting `done` completed iterations.
-    void operator()(int64_t done = 0) {
+    void operator()(int64_t done = 0, int64_t work = 0) {
         if (hook_ == nullptr) return;
+        pending_ += work + kPollCallWork;
+        if (pending_ < kPollWork) return;
+        pending_ = 0;
         const auto now = clock::now();
         if (now - last_ < std::chrono::milliseconds(kPollMillis)) return;
         last_ = now;
@@ -91,6 +99,7 @@ class Poller {
     using clock = std::chrono::steady_clock;
     const PollHook* hook_ = nullptr;
     clock::time_point last_{};
+    int64_t pending_ = 0;  // work since the clock was last read
 };
 
 // Runs X (m, inputs) through the network, writing layer l's pre-activation
