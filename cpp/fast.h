@@ -185,6 +185,10 @@ inline double tile_use(int64_t n, int64_t t) { return double(n) / double((n + t 
 // the k-th term of every output), so nothing is prepared or cached, and
 // nothing can go stale when the weights change.
 constexpr int64_t kFewRows = 4;
+// Below this many weights (K x N) a few rows go the simple way (the loop of
+// tiny products, the same sums): a training step of the tutorial's XOR
+// network was a third slower through the matrix-vector path.
+constexpr int64_t kFewRowsLeast = 256;
 // Tiles of NR columns summed side by side in one pass over the rows of W:
 // each output's sum is one chain of dependent multiply-adds, so it takes
 // several tiles' independent chains to keep the FMA units busy.
@@ -219,7 +223,8 @@ inline void row_tiles(int64_t K, const T* __restrict x, const T* __restrict w, i
 // Whether product_part runs P as few_rows_part.
 template <typename T>
 inline bool few_rows(const Product<T>& P) {
-    return P.init == Init::row && P.M <= kFewRows && P.A.cs == 1 && P.B.cs == 1;
+    return P.init == Init::row && P.M <= kFewRows && P.A.cs == 1 && P.B.cs == 1 &&
+           P.K * P.N >= kFewRowsLeast;
 }
 
 // Part p of n of a few-rows product (C holds the bias rows): the columns of
@@ -253,6 +258,11 @@ void few_rows_part(const Product<T>& P, int p, int n) {
 }
 
 // ---------------------------------------------------------------- few columns
+
+// Sums shorter than this go the blocked way: the copy of W into padded rows
+// that the narrow path makes on every call costs more than it saves there
+// (64-32-10 trained a sixth slower through it).
+constexpr int64_t kNarrowLeastK = 64;
 
 // A forward product with fewer columns than a register tile (an output layer
 // of 10, say) over many rows. Blocked, it wasted most of each tile, or,
@@ -290,7 +300,8 @@ inline void narrow_tile(int64_t K, const T* __restrict x, int64_t ldx, const T* 
 // Whether product_part runs P as narrow_part (after few_rows).
 template <typename T, int NR>
 inline bool narrow(const Product<T>& P) {
-    return P.init == Init::row && P.N < NR && P.A.cs == 1 && P.B.cs == 1;
+    return P.init == Init::row && P.N < NR && P.A.cs == 1 && P.B.cs == 1 &&
+           P.K >= kNarrowLeastK;
 }
 
 // Part p of n of a few-columns product (C holds the bias rows): bands of
