@@ -812,6 +812,12 @@ class Network:
             That loss is NaN or Inf, or the update would make a weight NaN or
             Inf; the weights are left unchanged.
 
+        Notes
+        -----
+        Like ``fit``, a writer: it waits for other writers, updates a copy of
+        the weights and publishes it; readers in other threads see the weights
+        before or after, never a mixture.
+
         Examples
         --------
         >>> import plainnet as pn
@@ -819,12 +825,6 @@ class Network:
         >>> net = pn.Network([2, 4, 1], seed=42)
         >>> net.step(X, y, lr=2.0) > net.loss(X, y)
         True
-
-        Notes
-        -----
-        Like ``fit``, a writer: it waits for other writers, updates a copy of
-        the weights and publishes it; readers in other threads see the weights
-        before or after, never a mixture.
         """
         x, t = self._xy(X, y)
         rate = check.learning_rate(lr, self.dtype)
