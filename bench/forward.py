@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 import machine
+from timing import Timed
 
 import plainnet as pn
 
@@ -103,7 +103,7 @@ def timed_calls(run: Callable[[np.ndarray], Any], X: np.ndarray, repeats: int,
 
 
 @dataclass
-class ForwardResult:
+class ForwardResult(Timed):
     """One peer's forward pass on one batch: its times and its output check."""
 
     rows: int
@@ -114,14 +114,6 @@ class ForwardResult:
     times: list[float] = field(default_factory=list)  # seconds per call
     best: bool = True        # False for the slower torch thread count
     ratio: Optional[float] = None  # best time / native's best time
-
-    @property
-    def min(self) -> float:
-        return min(self.times) if self.times else float("nan")
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times) if self.times else float("nan")
 
     def to_json(self) -> dict[str, Any]:
         return {"rows": self.rows, "dtype": self.dtype, "peer": self.peer,

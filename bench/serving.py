@@ -32,7 +32,6 @@ be at least 0.9 times the copies'.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import threading
 import time
@@ -42,6 +41,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 import machine
+from timing import Timed
 
 import plainnet as pn
 
@@ -122,7 +122,7 @@ def deviation(got: np.ndarray, want: np.ndarray) -> float:
 
 
 @dataclass
-class LatencyResult:
+class LatencyResult(Timed):
     """One peer, one network, one dtype, one batch size."""
 
     network: str
@@ -133,14 +133,6 @@ class LatencyResult:
     ok: bool
     times: list[float] = field(default_factory=list)  # seconds per call, one per sample
     ratio: Optional[float] = None  # best / native's best (above 1: native is faster)
-
-    @property
-    def min(self) -> float:
-        return min(self.times) if self.times else float("nan")
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times) if self.times else float("nan")
 
     def to_json(self) -> dict[str, Any]:
         return {"network": self.network, "dtype": self.dtype, "rows": self.rows,
@@ -184,7 +176,7 @@ def latency(name: str, dtype: str, rows: int, peers: tuple[str, ...] = PEERS,
 
 
 @dataclass
-class ThroughputResult:
+class ThroughputResult(Timed):
     """Callers predicting at once on one shared network or one copy each."""
 
     network: str
@@ -195,10 +187,6 @@ class ThroughputResult:
     calls: int          # in all, over the threads
     ok: bool            # every call's output equal to the network's for its rows
     times: list[float] = field(default_factory=list)  # seconds until the last thread ends
-
-    @property
-    def min(self) -> float:
-        return min(self.times) if self.times else float("nan")
 
     def to_json(self) -> dict[str, Any]:
         return {"network": self.network, "dtype": self.dtype, "rows": self.rows,
