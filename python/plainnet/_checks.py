@@ -228,30 +228,26 @@ def real_array(value: Any, name: str) -> np.ndarray:
 _FINITE_CHUNK = 1 << 16
 
 
-def _first_nonfinite(arr: np.ndarray, step: int) -> tuple[int, ...]:
-    """The index of the first NaN/Inf in row-major order, found a chunk of rows at a
-    time: an error costs no more memory than the check did."""
+def _first_nonfinite(arr: np.ndarray) -> Optional[tuple[int, ...]]:
+    """The index of the first NaN/Inf in row-major order, or None; the array is read a
+    chunk of rows at a time, so the check (and its error) costs no memory in
+    proportion to the array."""
     if arr.ndim == 0:
-        return ()
+        return None if np.isfinite(arr) else ()
+    step = max(1, _FINITE_CHUNK // max(1, arr[0].size)) if arr.ndim > 1 else _FINITE_CHUNK
     for start in range(0, arr.shape[0], step):
-        found = np.argwhere(~np.isfinite(arr[start:start + step]))
-        if found.size:
-            first = found[0]
+        chunk = arr[start:start + step]
+        if not np.isfinite(chunk).all():
+            first = np.argwhere(~np.isfinite(chunk))[0]
             return (start + int(first[0]),) + tuple(int(i) for i in first[1:])
-    raise AssertionError("no NaN/Inf found")  # the caller saw one
+    return None
 
 
 def finite(arr: np.ndarray, name: str) -> None:
-    step = 1
-    if arr.ndim == 0:
-        ok = bool(np.isfinite(arr))
-    else:
-        step = max(1, _FINITE_CHUNK // max(1, arr[0].size)) if arr.ndim > 1 else _FINITE_CHUNK
-        ok = all(np.isfinite(arr[i:i + step]).all() for i in range(0, arr.shape[0], step))
-    if not ok:
-        bad = _first_nonfinite(arr, step)
-        where = ", ".join(str(int(i)) for i in bad)
-        raise ValueError(f"{name}: expected finite values, got {arr[tuple(bad)]} at index ({where})")
+    bad = _first_nonfinite(arr)
+    if bad is not None:
+        where = ", ".join(str(i) for i in bad)
+        raise ValueError(f"{name}: expected finite values, got {arr[bad]} at index ({where})")
 
 
 def samples(value: Any, name: str, columns: int, dt: np.dtype, rows: Optional[int] = None,
