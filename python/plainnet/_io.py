@@ -213,6 +213,26 @@ def _names(archive: zipfile.ZipFile) -> list[str]:
     return names if len(names) <= 12 else names[:12] + [f"and {len(names) - 12} more"]
 
 
+def _read_header(stream: IO[bytes], what: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, Fortran order, dtype) from the .npy header at the start of a member,
+    read with NumPy's own bounded parser; ValueError for anything else, and for
+    pickled objects."""
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f"format version {version}")
+    except ValueError as exc:
+        raise ValueError(f"'{what}' is not a readable .npy array ({exc})") from None
+    if dtype.hasobject:
+        raise ValueError(f"'{what}' holds pickled Python objects, which a plainnet save never "
+                         f"does")
+    return tuple(shape), bool(fortran), dtype
+
+
 def _read_array(archive: zipfile.ZipFile, what: str, dtype: np.dtype,
                 shape: tuple[int, ...], into: Optional[np.ndarray] = None) -> np.ndarray:
     """Member what.npy, which must hold an array of this shape and dtype (either byte order).
@@ -227,24 +247,12 @@ def _read_array(archive: zipfile.ZipFile, what: str, dtype: np.dtype,
     header_limit = 10_000 + 16  # NumPy's own limit on a header's length
     info, stream = _open_member(archive, what + ".npy", what, nbytes + header_limit)
     with stream:
-        try:
-            version = np.lib.format.read_magic(stream)
-            if version == (1, 0):
-                got_shape, fortran, got = np.lib.format.read_array_header_1_0(stream)
-            elif version == (2, 0):
-                got_shape, fortran, got = np.lib.format.read_array_header_2_0(stream)
-            else:
-                raise ValueError(f"'{what}' has .npy format version {version}")
-        except ValueError as exc:
-            raise ValueError(f"'{what}' is not a readable .npy array ({exc})") from None
-        if got.hasobject:
-            raise ValueError(f"'{what}' holds pickled Python objects, which a plainnet save "
-                             f"never does")
+        got_shape, fortran, got = _read_header(stream, what)
         if got.kind != dtype.kind or got.itemsize != dtype.itemsize or got.fields is not None \
                 or got.subdtype is not None:
             raise ValueError(f"'{what}' holds {got}, expected {dtype.name}")
-        if tuple(got_shape) != shape:
-            raise ValueError(f"'{what}' has shape {tuple(got_shape)}, expected {shape}")
+        if got_shape != shape:
+            raise ValueError(f"'{what}' has shape {got_shape}, expected {shape}")
         if info.file_size != stream.tell() + nbytes:
             raise ValueError(f"'{what}' holds {info.file_size - stream.tell()} bytes of data, "
                              f"its header calls for {nbytes}")
@@ -277,23 +285,11 @@ def _read_array(archive: zipfile.ZipFile, what: str, dtype: np.dtype,
 
 def _read_meta(archive: zipfile.ZipFile) -> Any:
     """The JSON text of 'meta' (a 0-d unicode array), parsed, and nothing else read."""
-    if "meta.npy" not in archive.NameToInfo:
-        raise ValueError(f"no 'meta' entry; found {_names(archive)}")
-    info, stream = _open_member(archive, "meta.npy", "meta", 4 * _MAX_META_CHARS + 10_016)
+    _, stream = _open_member(archive, "meta.npy", "meta", 4 * _MAX_META_CHARS + 10_016)
     with stream:
-        try:
-            version = np.lib.format.read_magic(stream)
-            header = (np.lib.format.read_array_header_1_0 if version == (1, 0) else
-                      np.lib.format.read_array_header_2_0 if version == (2, 0) else None)
-            if header is None:
-                raise ValueError(f"format version {version}")
-            shape, _, dtype = header(stream)
-        except ValueError as exc:
-            raise ValueError(f"'meta' is not a readable .npy array ({exc})") from None
-    if dtype.hasobject:
-        raise ValueError("'meta' holds pickled Python objects, which a plainnet save never does")
-    if dtype.kind != "U" or tuple(shape) != ():
-        raise ValueError(f"'meta' is {dtype} of shape {tuple(shape)}, expected one string")
+        shape, _, dtype = _read_header(stream, "meta")
+    if dtype.kind != "U" or shape != ():
+        raise ValueError(f"'meta' is {dtype} of shape {shape}, expected one string")
     if dtype.itemsize > 4 * _MAX_META_CHARS:
         raise ValueError(f"'meta' is a string of {dtype.itemsize // 4} characters, more than "
                          f"{_MAX_META_CHARS}")
