@@ -106,8 +106,8 @@ def check_optimizer(record: Any, field: str = "meta.optimizer") -> SavedOptimize
         cls(**values)  # the constructor's own checks of every value
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{field}.settings: {exc}") from None
-    steps = _integer(record["steps"], f"{field[5:]}.steps", 0, MAX_ELEMENTS - 1)
-    epochs = _integer(record.get("epochs", 0), f"{field[5:]}.epochs", 0, MAX_ELEMENTS - 1)
+    steps = _integer(record["steps"], f"{field[5:]}.steps", 0, optim.MAX_STEPS)
+    epochs = _integer(record.get("epochs", 0), f"{field[5:]}.epochs", 0, optim.MAX_STEPS)
     has_state = record["has_state"]
     if type(has_state) is not bool:
         raise ValueError(f"{field}.has_state: expected true or false, got {has_state!r:.60}")

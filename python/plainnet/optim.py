@@ -30,7 +30,7 @@ from typing import Any, ClassVar, Optional
 import numpy as np
 
 from . import _checks as check
-from ._layout import OPTIMIZERS
+from ._layout import MAX_ELEMENTS, OPTIMIZERS
 
 
 def _nonnegative(value: Any, name: str) -> float:
@@ -368,7 +368,7 @@ assert tuple(CLASSES) == OPTIMIZERS  # one class per line of the core's table
 # The arrays of an optimizer's state in a save: optimizer_state0, optimizer_state1, ...
 _STATE_KEY = "optimizer_state{}"
 # The most updates an optimizer may have counted: the core counts in int64.
-MAX_STEPS = 2**62 - 1
+MAX_STEPS = MAX_ELEMENTS - 1
 
 
 def to_saved(opt: Optimizer) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
