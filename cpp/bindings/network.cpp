@@ -352,8 +352,7 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
         if (signals_reach_this_thread()) {
             poll = [&completed](int64_t done) {
                 completed = done;
-                py::gil_scoped_acquire gil;
-                if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+                kCheckSignals(done);
             };
         }
         ProgressHook progress;
