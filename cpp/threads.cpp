@@ -42,8 +42,23 @@ int initial_count() {
 
 std::atomic<int> g_count{initial_count()};
 
+using Clock = std::chrono::steady_clock;
+
 // How long an idle worker spins before it sleeps.
 constexpr std::chrono::microseconds kSpin{200};
+
+// A caller that waits for the workers' last items longer than this, and
+// longer than kGiveUpShare of the time it spent on its own items, is working
+// beside a starved worker: its core is being taken by something else (NumPy's
+// BLAS threads still spinning after a product, another process). Waiting
+// for it would make two threads slower than one, so that caller's next
+// products run on its own thread alone for a while (kFirstBackoff, doubled
+// at each give-up in a row up to kLastBackoff), after which it tries the
+// pool again. Shorter waits are the ordinary wake-up of a sleeping worker.
+constexpr std::chrono::microseconds kNoticedWait{20};
+constexpr double kGiveUpShare = 0.25;
+constexpr std::chrono::milliseconds kFirstBackoff{10};
+constexpr std::chrono::milliseconds kLastBackoff{640};
 
 // Workers wait for a new generation of work, spinning briefly first: in a
 // training loop the next product follows within microseconds, and a sleeping
@@ -72,17 +87,26 @@ class Pool {
     }
     std::mutex& busy() { return busy_; }
 
-    // Caller holds busy(). Runs items [0, n) on the workers and the caller.
-    void run(int n, void (*fn)(void*, int), void* ctx) {
+    // Caller holds busy(). Runs items [0, n) on the workers and the caller,
+    // and returns how long the caller then waited for the workers' last
+    // items, as a share of the time it spent on its own.
+    double run(int n, void (*fn)(void*, int), void* ctx) {
         fn_ = fn;
         ctx_ = ctx;
         pending_.store(n, std::memory_order_relaxed);
         uint32_t gen = ++generation_;
+        const auto start = Clock::now();
         state_.store((uint64_t(gen) << 32) | (uint64_t(n) << 16), std::memory_order_release);
         { std::lock_guard<std::mutex> lock(mu_); }  // a worker about to sleep sees the new state
         wake_.notify_all();
         work(gen);
+        if (pending_.load(std::memory_order_acquire) == 0) return 0.0;
+        const auto own = Clock::now();
         while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+        const auto waited = Clock::now() - own;
+        if (waited < kNoticedWait) return 0.0;
+        return std::chrono::duration<double>(waited).count() /
+               std::max(1e-9, std::chrono::duration<double>(own - start).count());
     }
 
   private:
@@ -163,10 +187,25 @@ Pool* pool_for(int workers) {
 
 thread_local int t_serial = 0;  // Serial guards alive on this thread
 
+// This thread's standing with the pool: run alone until `alone_until`
+// after giving up on a starved worker (see kGiveUpShare).
+struct Standing {
+    Clock::time_point alone_until{};
+    Clock::duration backoff{kFirstBackoff};
+};
+thread_local Standing t_standing;
+
+std::atomic<long long> g_pooled{0}, g_alone{0}, g_gave_up{0};
+
 }  // namespace
 
 Serial::Serial() { t_serial++; }
 Serial::~Serial() { t_serial--; }
+
+Stats stats() {
+    return {g_pooled.load(std::memory_order_relaxed), g_alone.load(std::memory_order_relaxed),
+            g_gave_up.load(std::memory_order_relaxed)};
+}
 
 int count() { return g_count.load(std::memory_order_relaxed); }
 
@@ -174,11 +213,23 @@ void set_count(int n) { g_count.store(n < 1 ? 1 : n, std::memory_order_relaxed);
 
 void parallel_for(int n, void (*fn)(void*, int), void* ctx) {
     int workers = t_serial > 0 ? 0 : std::min(count(), n) - 1;
-    if (workers >= 1) {
+    Standing& me = t_standing;
+    if (workers >= 1 && Clock::now() < me.alone_until) {
+        g_alone.fetch_add(1, std::memory_order_relaxed);
+    } else if (workers >= 1) {
         Pool* pool = pool_for(workers);
         std::unique_lock<std::mutex> busy(pool->busy(), std::try_to_lock);
         if (busy.owns_lock()) {
-            pool->run(n, fn, ctx);
+            const double waited = pool->run(n, fn, ctx);
+            busy.unlock();
+            g_pooled.fetch_add(1, std::memory_order_relaxed);
+            if (waited > kGiveUpShare) {
+                g_gave_up.fetch_add(1, std::memory_order_relaxed);
+                me.alone_until = Clock::now() + me.backoff;
+                me.backoff = std::min<Clock::duration>(2 * me.backoff, kLastBackoff);
+            } else if (waited == 0.0) {
+                me.backoff = kFirstBackoff;
+            }
             return;
         }
     }

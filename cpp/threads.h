@@ -13,10 +13,21 @@ int count();
 void set_count(int n);
 
 // Runs fn(ctx, i) for i in [0, n), in parallel on the pool, and returns when
-// all are done. The calling thread runs part of the work. If another thread
-// is using the pool at that moment, everything runs in the calling thread:
-// results are the same either way, because the parts never share outputs.
+// all are done. Items are claimed one at a time by whichever thread comes
+// free, the calling thread included, so a thread that gets less of its core
+// takes fewer of them. If another thread is using the pool at that moment,
+// or this thread recently gave up waiting for a starved worker (see
+// threads.cpp), everything runs in the calling thread: results are the same
+// either way, because the items never share outputs.
 void parallel_for(int n, void (*fn)(void* ctx, int i), void* ctx);
+
+// What the pool has done since the process started: the parallel_for calls
+// run on it, those run in the caller alone because the caller had recently
+// given up on a starved worker, and how often it gave up.
+struct Stats {
+    long long pooled, alone, gave_up;
+};
+Stats stats();
 
 // While one is alive, parallel_for called from this thread runs everything
 // in it: for work that is already split over the pool at a coarser grain

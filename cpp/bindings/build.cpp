@@ -64,6 +64,19 @@ void register_build(py::module_& m) {
           "Deprecated name of set_variant.");
     m.def("get_num_threads", &threads::count,
           "Threads a large matrix product may use (the calling thread included).");
+    m.def(
+        "pool_stats",
+        [] {
+            const threads::Stats s = threads::stats();
+            py::dict d;
+            d["pooled"] = s.pooled;
+            d["alone"] = s.alone;
+            d["gave_up"] = s.gave_up;
+            return d;
+        },
+        "Counts since the process started: products and other parallel work run on the pool "
+        "('pooled'), run alone because the caller had given up on a starved worker ('alone'), "
+        "and the give-ups ('gave_up').");
     m.def("set_num_threads", &set_num_threads, py::arg("n"),
           "Sets the thread count for large products; results do not depend on it.");
 }
