@@ -15,7 +15,9 @@
 // inline, so no code generated for AVX-512 is ever shared with the baseline.
 #pragma once
 
+#include <atomic>
 #include <cmath>
+#include <thread>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -130,6 +132,9 @@ struct Math {
 // How C starts before the products are added.
 enum class Init { accumulate, row, zero };  // C as it is, a bias row (N) on every row, or 0
 
+template <typename T>
+struct SharedB;
+
 // One product C = init + A @ B, described once and computed in parts.
 template <typename T>
 struct Product {
@@ -141,6 +146,7 @@ struct Product {
     int64_t M, N, K;
     T* act_out = nullptr;  // if set, act_out = f(C) (same layout as C) once C is complete
     Act act = Act::linear;
+    SharedB<T>* shared = nullptr;  // if set, computed as shared_part's items (see SharedB)
 };
 
 // act_out = f(C) on rows [i0, i1) x columns [j0, j1).
@@ -162,14 +168,44 @@ constexpr int64_t kSmallProduct = 4096;
 // more than it saved: a digits-sized mini-batch (64-64-10, batches of 32,
 // products of 2^17) ran faster on one thread than on two.
 constexpr int64_t kThreadedProduct = int64_t(1) << 18;
-// From this many on, into kPartsPerThread parts per thread, which the threads
-// claim as they come free: a thread that gets the core late (another
-// process's threads still spinning on it, say) then takes fewer parts instead
-// of holding up the others with a whole half. Every part packs the whole of
-// one operand, so smaller products (an MNIST-sized mini-batch's 6.4M) stay in
-// one part per thread.
+// From this many on, a product whose split runs along the rows of C' (see
+// product_part) is computed as SharedB's items: B' is packed once, shared by
+// the threads, and the rows come in bands that the threads claim as they come
+// free, so a thread that gets its core late (another process's threads still
+// spinning on it, say) takes fewer of them instead of holding up the others
+// with a whole half. Smaller products (an MNIST-sized mini-batch's 6.4M) stay
+// in one part per thread; other big ones in kPartsPerThread parts per thread,
+// each of which packs the whole of one operand.
 constexpr int64_t kFineProduct = int64_t(1) << 24;
 constexpr int kPartsPerThread = 2;
+// SharedB's bands per thread (about), and their least height in register
+// tiles: each band reads all of the packed B' once, from L2 or L3, so a band
+// of a tile or two would spend more time bringing B' in than multiplying.
+constexpr int kBandsPerThread = 4;
+constexpr int kLeastBandTiles = 4;
+// The part index that asks product_part for SharedB's plan (see product).
+constexpr int kPlan = -1;
+
+// A big product shared by the threads: items [0, pack_items) each pack the
+// panels of one group of columns of one block of K into `packed` (gemm.h's
+// PackedB layout); items from pack_items on each compute one band of `band`
+// rows of C' against it, after every pack item is done. Items are claimed in
+// order, so a band never waits for a pack item nobody has started. Every
+// element's sum is the one the other paths compute (gemm.h), so results do
+// not depend on the thread count or on who computed which item.
+template <typename T>
+struct SharedB {
+    // The plan, filled by the variant's product_part (it knows MR x NR).
+    bool ct = false;                // C' = C^T (see product_part)
+    int64_t M = 0, N = 0, K = 0;    // C' (M x N) = A' (M x K) B' (K x N)
+    gemm::View<T> A{}, B{};         // A' and B'
+    int64_t kc = 0, npad = 0;       // depth of K's blocks; N in whole panels
+    int64_t groups = 0, group = 0;  // column groups per K block, and their width
+    int64_t band = 0;               // rows of C' per band
+    int pack_items = 0, band_items = 0;  // band_items 0: not for this product
+    T* packed = nullptr;            // K x npad, the caller's scratch
+    std::atomic<int> packs_done{0};
+};
 
 // The share of a register tile's work that is real when n is cut in tiles of t.
 inline double tile_use(int64_t n, int64_t t) { return double(n) / double((n + t - 1) / t * t); }
@@ -344,8 +380,77 @@ void narrow_part(const Product<T>& P, int p, int n) {
 // say) wastes most of a wide tile, so it is computed transposed,
 // C^T = B^T A^T, when that fills the tiles better. Parts are bands of
 // whole tiles, so each element's sum is the same however many parts there are.
+// Whether the product is better computed as C' = C^T = B^T A^T: when that
+// fills the MR x NR tiles better.
+template <int MR, int NR>
+inline bool transposed(int64_t M, int64_t N) {
+    return tile_use(N, MR) * tile_use(M, NR) > 1.25 * tile_use(M, MR) * tile_use(N, NR);
+}
+
+// Item p of SharedB's n, or with p == kPlan, the plan for n threads.
+template <typename T, int MR, int NR>
+void shared_part(const Product<T>& P, int p, int n) {
+    SharedB<T>& S = *P.shared;
+    if (p == kPlan) {
+        if (few_rows(P) || narrow<T, NR>(P)) return;  // their own paths
+        S.ct = transposed<MR, NR>(P.M, P.N);
+        S.A = S.ct ? gemm::View<T>{P.B.p, P.B.cs, P.B.rs} : P.A;
+        S.B = S.ct ? gemm::View<T>{P.A.p, P.A.cs, P.A.rs} : P.B;
+        S.M = S.ct ? P.N : P.M;
+        S.N = S.ct ? P.M : P.N;
+        S.K = P.K;
+        if (S.M < S.N) return;  // split along C's columns: product_part's way
+        S.kc = gemm::k_block(S.K);
+        S.npad = (S.N + NR - 1) / NR * NR;
+        const int64_t blocks = (S.K + S.kc - 1) / S.kc, panels = S.npad / NR;
+        // About kBandsPerThread pack items per thread too, in whole panels.
+        const int64_t want = (int64_t(n) * kBandsPerThread + blocks - 1) / blocks;
+        S.groups = std::max<int64_t>(1, std::min(panels, want));
+        S.group = (panels + S.groups - 1) / S.groups * NR;
+        S.groups = (S.npad + S.group - 1) / S.group;
+        const int64_t tiles = (S.M + MR - 1) / MR;
+        const int64_t per = std::max<int64_t>(kLeastBandTiles,
+                                              tiles / (int64_t(n) * kBandsPerThread));
+        S.band = per * MR;
+        S.pack_items = int(blocks * S.groups);
+        S.band_items = int((S.M + S.band - 1) / S.band);
+        return;
+    }
+    if (p < S.pack_items) {
+        const int64_t k0 = p / S.groups * S.kc, j0 = p % S.groups * S.group;
+        const int64_t kc = std::min(S.kc, S.K - k0), nc = std::min(S.group, S.npad - j0);
+        // j0 < N: groups are whole panels and npad - N < NR; pack_b zero-pads
+        // the last panel past N.
+        gemm::pack_b<T, NR>(S.packed + k0 * S.npad + j0 * kc, S.B, k0, kc, j0,
+                            std::min(nc, S.N - j0), S.N);
+        S.packs_done.fetch_add(1, std::memory_order_release);
+        return;
+    }
+    while (S.packs_done.load(std::memory_order_acquire) < S.pack_items)
+        std::this_thread::yield();
+    static thread_local std::vector<T> pack_a;
+    if (pack_a.empty()) pack_a.resize(gemm::pack_a_size<MR, NR>());
+    const int64_t lo = int64_t(p - S.pack_items) * S.band, hi = std::min(S.M, lo + S.band);
+    gemm::View<T> A = S.A;
+    A.p += lo * A.rs;
+    T* c = P.c + (S.ct ? lo : lo * P.ldc);
+    const bool zero = P.init == Init::zero;
+    const gemm::PackedB<T> packed{S.packed, S.npad};
+    if (S.ct)
+        gemm::blocked<T, MR, NR, true>(c, P.ldc, A, S.B, hi - lo, S.N, S.K, pack_a.data(),
+                                       nullptr, zero, packed);
+    else
+        gemm::blocked<T, MR, NR, false>(c, P.ldc, A, S.B, hi - lo, S.N, S.K, pack_a.data(),
+                                        nullptr, zero, packed);
+    if (S.ct)
+        apply_activation(P, 0, P.M, lo, hi);  // a band of C's columns
+    else
+        apply_activation(P, lo, hi, 0, P.N);  // a band of C's rows
+}
+
 template <typename T, int MR, int NR>
 void product_part(const Product<T>& P, int p, int n) {
+    if (P.shared != nullptr) return shared_part<T, MR, NR>(P, p, n);
     if (few_rows(P)) return few_rows_part<T, NR>(P, p, n);
     // Up to half a tile wide: one vector per row, 8 rows at a time; else two, 4 rows.
     if (narrow<T, NR>(P))
@@ -355,8 +460,7 @@ void product_part(const Product<T>& P, int p, int n) {
         pack_a.resize(gemm::pack_a_size<MR, NR>());
         pack_b.resize(gemm::pack_b_size<MR, NR>());
     }
-    const bool ct = tile_use(P.N, MR) * tile_use(P.M, NR) >
-                    1.25 * tile_use(P.M, MR) * tile_use(P.N, NR);
+    const bool ct = transposed<MR, NR>(P.M, P.N);
     // The product as computed: C' (M' x N') = A' B'.
     gemm::View<T> A = P.A, B = P.B;
     int64_t M = P.M, N = P.N;
@@ -430,7 +534,30 @@ void product(const Product<T>& P, PartFn<T> part) {
     }
     int n = work >= double(kThreadedProduct) ? threads::count() : 1;
     if (n <= 1) return part(P, 0, 1);
-    if (work >= double(kFineProduct)) n *= kPartsPerThread;
+    if (work >= double(kFineProduct)) {
+        SharedB<T> S;
+        Product<T> Q = P;
+        Q.shared = &S;
+        part(Q, kPlan, n);
+        if (S.band_items > 0) {
+            // The caller's own scratch: concurrent callers each have theirs.
+            static thread_local std::vector<T> packed;
+            const size_t size = size_t(S.K * S.npad);
+            if (packed.size() < size) packed.resize(size);
+            S.packed = packed.data();
+            struct Job {
+                const Product<T>* Q;
+                PartFn<T> part;
+                int n;
+            } job{&Q, part, S.pack_items + S.band_items};
+            threads::parallel_for(job.n, [](void* ctx, int p) {
+                auto* j = static_cast<Job*>(ctx);
+                j->part(*j->Q, p, j->n);
+            }, &job);
+            return;
+        }
+        n *= kPartsPerThread;
+    }
     struct Job {
         const Product<T>* P;
         PartFn<T> part;
@@ -472,8 +599,9 @@ bool optimizer_update(RangeFn<T> range, T* p, T* const* s, const T* p0, const T*
     int n = N >= threaded_update_from(kind) ? threads::count() : 1;
     if (n <= 1) return range(p, s, p0, s0, g, 0, N, kind, o, t);
     // Like a big product, a big update comes in several parts per thread, so
-    // that a thread that gets its core late takes fewer of them.
-    if (N >= 4 * threaded_update_from(kind)) n *= kPartsPerThread;
+    // that a thread that gets its core late takes fewer of them. (Its parts
+    // share nothing, so they cost nothing more than a claim each.)
+    if (N >= 4 * threaded_update_from(kind)) n *= kBandsPerThread;
     n = int(std::min<int64_t>(n, 64));
     struct Job {
         RangeFn<T> range;

@@ -175,21 +175,39 @@ constexpr int64_t kDirectBytes = 64 * 1024;
 // (B.cs == 1) are read in place; only their partial edge panels are packed,
 // with zeros past the edge. Either way every element's sum runs over k in
 // the same order, so the results are the same.
+// K in blocks of (nearly) equal depth, at most KC: no thin last block
+// whose tiles would load and store C for a few k only.
+inline int64_t k_block(int64_t K) {
+    return K <= 0 ? KC : (K + (K + KC - 1) / KC - 1) / ((K + KC - 1) / KC);
+}
+
+// B packed whole, for products whose threads share one copy of it: K's
+// blocks one after the other, each block's panels of all N columns side by
+// side, so the panel of columns [j, j + NR) of the block starting at k0
+// (depth kc) is at k0 * npad + j * kc, npad being N rounded up to whole panels.
+template <typename T>
+struct PackedB {
+    const T* p;
+    int64_t npad;
+};
+
 template <typename T, int MR, int NR, bool CT>
 void blocked(T* c, int64_t ldc, View<T> A, View<T> B, int64_t M, int64_t N, int64_t K, T* pa,
-             T* pb, bool zero) {
+             T* pb, bool zero, PackedB<T> packed = {nullptr, 0}) {
     T edge[MR * NR];
     const bool direct_a = A.rs == 1 && double(M) * double(K) * sizeof(T) <= kDirectBytes;
-    const bool direct_b = B.cs == 1 && double(K) * double(N) * sizeof(T) <= kDirectBytes;
-    // K in blocks of (nearly) equal depth, at most KC: no thin last block
-    // whose tiles would load and store C for a few k only.
-    const int64_t kc_even = K <= 0 ? KC : (K + (K + KC - 1) / KC - 1) / ((K + KC - 1) / KC);
+    const bool direct_b = packed.p == nullptr && B.cs == 1 &&
+                          double(K) * double(N) * sizeof(T) <= kDirectBytes;
+    const int64_t kc_even = k_block(K);
     for (int64_t j0 = 0; j0 < N; j0 += NC) {
         int64_t nc = std::min(NC, N - j0);
         for (int64_t k0 = 0; k0 < K; k0 += kc_even) {
             int64_t kc = std::min(kc_even, K - k0);
             const bool start = zero && k0 == 0;  // this block's sums start at 0
-            if (!direct_b) pack_b<T, NR>(pb, B, k0, kc, j0, nc, N);
+            if (packed.p != nullptr)
+                pb = const_cast<T*>(packed.p) + k0 * packed.npad + j0 * kc;  // read only
+            else if (!direct_b)
+                pack_b<T, NR>(pb, B, k0, kc, j0, nc, N);
             for (int64_t i0 = 0; i0 < M; i0 += MC) {
                 int64_t mc = std::min(MC, M - i0);
                 const int64_t full_rows = mc / MR * MR;  // rows in whole panels

@@ -305,7 +305,7 @@ static void in_chunks(const Kernels<T>& k, const Layout& L, const T* params, con
 }
 
 // Parts per thread of a predict split over the pool (a thread that gets its
-// core late then takes fewer of them, as with kPartsPerThread in fast.h).
+// core late then takes fewer of them, as with kBandsPerThread in fast.h).
 constexpr int kPredictPartsPerThread = 4;
 
 // Rows of X, in chunks, with the predictions into out. From two whole chunks
@@ -612,6 +612,7 @@ void epoch_permutation(int64_t* perm, int64_t m, uint64_t seed, uint64_t epoch) 
 // MNIST-sized batch of 64 float64 rows of 784 is 400 KB), and two cores
 // copy them faster than one while the other waits for the next product.
 constexpr int64_t kThreadedGather = int64_t(64) << 10;
+constexpr int kGatherPartsPerThread = 4;
 
 // Copies the rows idx[0 .. rows) of X (n_in wide), y (K wide) and w (if
 // any) into xb, yb and wb, in order.
@@ -635,9 +636,13 @@ static void gather_rows(T* xb, T* yb, T* wb, const T* X, const T* y, const T* w,
             if (j.w != nullptr) j.wb[r] = j.w[src];
         }
     };
+    // In several parts per thread, claimed as the threads come free (as a
+    // big product's bands are, fast.h), and never fewer than a few rows each.
     const double bytes = double(rows) * double(n_in) * sizeof(T);
+    const int parts = int(std::min<int64_t>(int64_t(threads::count()) * kGatherPartsPerThread,
+                                            std::max<int64_t>(1, rows / 4)));
     Job job{xb, yb, wb, X, y, w, idx, rows, n_in, K,
-            bytes >= double(kThreadedGather) ? threads::count() : 1};
+            bytes >= double(kThreadedGather) ? parts : 1};
     if (job.n <= 1) return copy(&job, 0);
     threads::parallel_for(job.n, copy, &job);
 }

@@ -200,3 +200,38 @@ def test_minibatches_gathered_over_threads_give_bit_identical_results(variant, t
     np.testing.assert_allclose(loss, ref_hist.loss, rtol=rtol)
     for a, b in zip(weights, ref_net.weights):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
+
+
+# Products of 2**24 multiply-adds and more share one packed copy of B' and
+# split their rows into bands that the threads claim (fast.h, SharedB). These
+# shapes take that path with every twist of it: several blocks of K, more
+# columns than one block of them (NC), ragged panels and bands, C computed
+# transposed, and the backward products' strided operands.
+SHARED_SHAPES = [(256, 784, 128), (150, 520, 300), (61, 1100, 1300), (700, 97, 400),
+                 (33, 2000, 600), (2100, 90, 131)]
+
+
+def _layer_products(B, C, OC, dtype):
+    rng = np.random.default_rng(B * 7 + C)
+    x, w = rng.standard_normal((B, C)).astype(dtype), rng.standard_normal((C, OC)).astype(dtype)
+    b, dout = rng.standard_normal(OC).astype(dtype), rng.standard_normal((B, OC)).astype(dtype)
+    dx, dw, db = np.zeros_like(x), np.zeros_like(w), np.zeros_like(b)
+    _core.dense_backward(dx, dw, db, dout, x, w)
+    return [_core.dense_forward(x, w, b), dx, dw], [ref.dense_forward(x, w, b),
+                                                    dout @ w.T, x.T @ dout]
+
+
+@pytest.mark.parametrize("shape", SHARED_SHAPES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_shared_products_do_not_depend_on_the_thread_count(variant, threads, shape, dtype):
+    assert shape[0] * shape[1] * shape[2] >= 1 << 24  # the shared path's products
+    _core.set_num_threads(1)
+    want, reference = _layer_products(*shape, dtype)
+    for n in (2, 3, 5):
+        _core.set_num_threads(n)
+        got, _ = _layer_products(*shape, dtype)
+        for g, w in zip(got, want):
+            assert np.array_equal(g, w), (n, shape)
+    if dtype == np.float64:
+        for g, r in zip(want, reference):
+            assert_close(g, r, rtol=1e-12)
