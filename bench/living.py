@@ -1,4 +1,4 @@
-"""Living with NumPy: plainnet's threads and NumPy's (OpenBLAS's), one after the other.
+"""Living with NumPy: plainnet's threads and NumPy's (OpenBLAS's), side by side.
 
 After a product, OpenBLAS's worker threads keep spinning for a while, and so
 may plainnet's pool after a fit: whichever library runs next then shares its
@@ -15,48 +15,68 @@ thread counts of both libraries:
     and the ratios callback/idle and after/idle are reported: how much
     plainnet's pool slows NumPy down.
 
-(b) A fit started while NumPy's threads still spin. The same fit (the
-    suite's medium problem, 784-128-10 on 256 rows, FIT_ITERATIONS full-batch
-    iterations) is timed
+(b) Fits beside NumPy (coexistence). For each of the suite's medium
+    (784-128-10 on 256 rows) and large (784-512-512-10 on 512 rows) problems,
+    in float64 and float32, the same full-batch fit (FIT_ITERATIONS[size]
+    iterations, about 0.1 s) is timed
 
-        spinning    right after a burst of NumPy products
-        one thread  after an idle second, with plainnet on one thread
-                    (plainnet._core.set_num_threads(1), as PLAINNET_NUM_THREADS=1)
-        idle        after an idle second, on plainnet's default thread count
+        spinning           right after a burst of NumPy products, whose
+                           threads then still spin
+        beside             while another Python thread runs NumPy products
+                           back to back (OpenBLAS on every core)
+        one thread         after an idle second, with plainnet on one thread
+                           (plainnet._core.set_num_threads(1), as
+                           PLAINNET_NUM_THREADS=1)
+        one thread beside  on one thread, while the other thread runs NumPy
+                           products as in "beside"
+        idle               after an idle second, on the default thread count
 
-    and spinning/one thread is reported: a fit whose second core is taken
-    should still be no slower than a fit that never asked for it (idle is
-    there for scale: spinning/idle is what NumPy's spinning threads cost).
+    and spinning/one thread and beside/one thread beside are reported: a fit
+    whose second core is taken, for part of the fit or for all of it, should
+    still be no slower than the same fit that never asked for that core (idle
+    is there for scale).
 
 Each measurement is repeated and the best of each is compared (the median is
-kept too). The check: every fit, in every scenario and on any thread count,
-must give bit-identical losses; otherwise the rows are FAILED.
+kept too). The check: every fit of a problem, in every scenario and on any
+thread count, must give bit-identical losses; otherwise its rows are FAILED.
 """
 
 from __future__ import annotations
 
 import statistics
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
-from problems import make_problem
+from problems import Problem, make_problem
 
 from plainnet import _core
 
 PRODUCT = 512          # the burst's matrices are PRODUCT x PRODUCT float64
 BURST_SECONDS = 0.05   # the burst's length, set once by calibrate()
-FIT_ITERATIONS = 20
+FIT_ITERATIONS = {"medium": 20, "large": 4}  # about 0.1 s each at the default threads
+PROBLEMS = (("medium", "float64"), ("medium", "float32"), ("large", "float64"),
+            ("large", "float32"))
 REPEATS = 7  # each scenario is short; the ratios are of bests, which need several tries
 
 
-@dataclass
-class Living:
-    """The times (seconds) of each scenario, one per repeat, and the check."""
+def _best(values: Optional[list[float]]) -> float:
+    return min(values) if values else float("nan")
 
-    products: int = 0  # matmuls in one burst
+
+def _median(values: Optional[list[float]]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+@dataclass
+class Coexist:
+    """One problem's fits in each scenario of (b) (seconds, one per repeat), and the check."""
+
+    label: str  # "medium float64"
+    iterations: int
     times: dict[str, list[float]] = field(default_factory=dict)
     ok: bool = True
     message: str = "bit-identical losses"
@@ -65,11 +85,45 @@ class Living:
         self.times.setdefault(scenario, []).append(seconds)
 
     def best(self, scenario: str) -> float:
-        return min(self.times[scenario]) if self.times.get(scenario) else float("nan")
+        return _best(self.times.get(scenario))
 
     def median(self, scenario: str) -> float:
-        values = self.times.get(scenario)
-        return statistics.median(values) if values else float("nan")
+        return _median(self.times.get(scenario))
+
+    def ratio(self, a: str, b: str) -> Optional[float]:
+        """best(a) / best(b), None when either is missing or the check failed."""
+        if not self.ok or not self.times.get(a) or not self.times.get(b):
+            return None
+        return self.best(a) / self.best(b)
+
+    def ratios(self) -> dict[str, Optional[float]]:
+        return {"spinning/one thread": self.ratio("spinning", "one thread"),
+                "beside/one thread beside": self.ratio("beside", "one thread beside"),
+                "spinning/idle": self.ratio("spinning", "idle")}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"label": self.label, "iterations": self.iterations, "times": self.times,
+                "ok": self.ok, "message": self.message, "ratios": self.ratios()}
+
+
+@dataclass
+class Living:
+    """(a)'s NumPy times (seconds) per scenario, one per repeat, and (b)'s fits."""
+
+    products: int = 0  # matmuls in one burst
+    times: dict[str, list[float]] = field(default_factory=dict)
+    fits: list[Coexist] = field(default_factory=list)
+    ok: bool = True
+    message: str = "bit-identical losses"
+
+    def add(self, scenario: str, seconds: float) -> None:
+        self.times.setdefault(scenario, []).append(seconds)
+
+    def best(self, scenario: str) -> float:
+        return _best(self.times.get(scenario))
+
+    def median(self, scenario: str) -> float:
+        return _median(self.times.get(scenario))
 
     def ratio(self, a: str, b: str) -> Optional[float]:
         """best(a) / best(b), None when either is missing or the check failed."""
@@ -79,13 +133,12 @@ class Living:
 
     def ratios(self) -> dict[str, Optional[float]]:
         return {"callback/idle": self.ratio("callback", "idle"),
-                "after/idle": self.ratio("after", "idle"),
-                "spinning/one thread": self.ratio("spinning", "one thread"),
-                "spinning/idle": self.ratio("spinning", "idle fit")}
+                "after/idle": self.ratio("after", "idle")}
 
     def to_json(self) -> dict[str, Any]:
         return {"products": self.products, "product_size": PRODUCT, "times": self.times,
-                "ok": self.ok, "message": self.message, "ratios": self.ratios()}
+                "ok": self.ok, "message": self.message, "ratios": self.ratios(),
+                "fits": [c.to_json() for c in self.fits]}
 
 
 class Burst:
@@ -105,6 +158,34 @@ class Burst:
         return time.perf_counter() - start
 
 
+class Beside:
+    """NumPy products back to back in another thread, for as long as it is entered."""
+
+    def __init__(self) -> None:
+        self.burst = Burst(1)
+        self.stop = threading.Event()
+        self.started = threading.Event()
+        self.thread: Optional[threading.Thread] = None
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            self.burst()
+            self.started.set()
+
+    def __enter__(self) -> "Beside":
+        self.stop.clear()
+        self.started.clear()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        self.started.wait()  # OpenBLAS's threads are up and busy
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        assert self.thread is not None
+        self.thread.join()
+
+
 def calibrate(idle: float, seconds: float = BURST_SECONDS) -> Burst:
     """A burst of about ``seconds``, from the time of one product after an idle pause."""
     probe = Burst(3)
@@ -114,49 +195,88 @@ def calibrate(idle: float, seconds: float = BURST_SECONDS) -> Burst:
     return Burst(max(1, round(seconds / one)))
 
 
-def run_living(repeats: int = REPEATS, idle: float = 1.0,
-               iterations: int = FIT_ITERATIONS) -> Living:
-    """Both measurements, ``repeats`` times each, with ``idle`` seconds as the idle pause."""
-    problem = make_problem("medium", "float64", iterations)
-    initial = problem.net
-    burst = calibrate(idle)
-    out = Living(products=burst.products)
-    losses: list[np.ndarray] = []
+class _Fits:
+    """Times fits of one problem from its initial weights and keeps every fit's losses."""
 
-    def fit(callback: Any = None) -> float:
-        net = initial.copy()
+    def __init__(self, problem: Problem, iterations: int) -> None:
+        self.problem = problem
+        self.iterations = iterations
+        self.losses: list[np.ndarray] = []
+
+    def __call__(self, callback: Optional[Callable[[int, float], None]] = None) -> float:
+        net = self.problem.net.copy()
         start = time.perf_counter()
-        hist = net.fit(problem.X, problem.y, lr=problem.lr, epochs=iterations, batch_size=None,
-                       callback=callback, log_every=1 if callback is not None else 0)
+        hist = net.fit(self.problem.X, self.problem.y, lr=self.problem.lr,
+                       epochs=self.iterations, batch_size=None, callback=callback,
+                       log_every=1 if callback is not None else 0)
         elapsed = time.perf_counter() - start
-        losses.append(hist.loss)
+        self.losses.append(hist.loss)
         return elapsed
 
-    half = iterations // 2
+    def identical(self) -> bool:
+        return all(np.array_equal(self.losses[0], other) for other in self.losses[1:])
+
+
+class _OneThread:
+    """plainnet on one thread while entered, its thread count put back after."""
+
+    def __enter__(self) -> None:
+        self.threads = _core.get_num_threads()
+        _core.set_num_threads(1)
+
+    def __exit__(self, *exc: object) -> None:
+        _core.set_num_threads(self.threads)
+
+
+FAILED = "FAILED: the fits' losses differ between scenarios or thread counts"
+
+
+def run_coexist(name: str, dtype: str, burst: Burst, repeats: int, idle: float,
+                iterations: Optional[int] = None) -> Coexist:
+    """(b) for one problem: every scenario ``repeats`` times."""
+    iters = FIT_ITERATIONS[name] if iterations is None else iterations
+    fit = _Fits(make_problem(name, dtype, iters), iters)
+    out = Coexist(f"{name} {dtype}", iters)
+    fit()  # untimed: the pool's threads start
+    beside = Beside()
+    for _ in range(repeats):
+        burst()
+        out.add("spinning", fit())  # straight after NumPy's products
+        with beside:
+            out.add("beside", fit())
+        with beside, _OneThread():
+            out.add("one thread beside", fit())
+        time.sleep(idle)
+        with _OneThread():
+            out.add("one thread", fit())
+        out.add("idle", fit())  # nothing spun on the second core during the last fit
+    if not fit.identical():
+        out.ok, out.message = False, FAILED
+    return out
+
+
+def run_living(repeats: int = REPEATS, idle: float = 1.0, iterations: Optional[int] = None,
+               problems: tuple[tuple[str, str], ...] = PROBLEMS) -> Living:
+    """Both measurements, ``repeats`` times each, with ``idle`` seconds as the idle pause;
+    ``iterations`` (if given) replaces every fit's FIT_ITERATIONS."""
+    iters = FIT_ITERATIONS["medium"] if iterations is None else iterations
+    fit = _Fits(make_problem("medium", "float64", iters), iters)
+    burst = calibrate(idle)
+    out = Living(products=burst.products)
+    half = iters // 2
 
     def in_callback(iteration: int, loss: float) -> None:
         if iteration == half:
             out.add("callback", burst())
 
-    threads = _core.get_num_threads()
     fit()  # untimed: the pool's threads start
     for _ in range(repeats):
         time.sleep(idle)
         out.add("idle", burst())
         fit(in_callback)
         out.add("after", burst())  # straight after the fit returned
-        burst()
-        out.add("spinning", fit())  # straight after NumPy's products
-        time.sleep(idle)
-        out.add("idle fit", fit())
-        _core.set_num_threads(1)
-        try:
-            time.sleep(idle)
-            out.add("one thread", fit())
-        finally:
-            _core.set_num_threads(threads)
-    first = losses[0]
-    if not all(np.array_equal(first, other) for other in losses[1:]):
-        out.ok = False
-        out.message = "FAILED: the fits' losses differ between scenarios or thread counts"
+    if not fit.identical():
+        out.ok, out.message = False, FAILED
+    out.fits = [run_coexist(name, dtype, burst, repeats, idle, iterations)
+                for name, dtype in problems]
     return out

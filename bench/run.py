@@ -42,8 +42,10 @@ inference  Network.forward of 784-128-10 on 256 and 100,000 rows (--rows), nativ
 overhead   The native core on medium: an Adam iteration over an SGD one, and a
            cross-entropy iteration over an MSE one (bench/overhead.py).
 numpy      Living with NumPy: NumPy's products inside a fit callback and right after
-           a fit against after an idle second, and a fit started while NumPy's
-           threads still spin against the same fit on one thread (bench/living.py).
+           a fit against after an idle second; and fits beside NumPy, on medium and
+           large in float64 and float32: started while NumPy's threads still spin,
+           against the same fit on one thread, and while another thread runs NumPy
+           products, against the same on one thread (bench/living.py).
 serving   One-row latency and 10,000-row time of 64-128-10, 784-128-10 and
            784-512-512-10 (relu, softmax output) against ONNX Runtime (net.to_onnx(),
            default threads) and PyTorch (net.to_torch(), eval(), no_grad), each peer
@@ -254,7 +256,8 @@ def measure_all(args, peers: list[str]) -> report.Measured:
         _progress("overhead", t0)
     if "numpy" in args.parts:
         t0 = time.perf_counter()
-        m.living = living.run_living(2 if args.quick else living.REPEATS, args.idle)
+        m.living = living.run_living(2 if args.quick else living.REPEATS, args.idle,
+                                     iterations=2 if args.quick else None)
         _progress("living with NumPy", t0)
     if "serving" in args.parts:
         peers_s = tuple(p for p in serving.PEERS

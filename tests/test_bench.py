@@ -456,18 +456,37 @@ def test_living_with_numpy_runs_every_scenario_and_checks_the_fits():
     from plainnet import _core
 
     threads = _core.get_num_threads()
-    result = living.run_living(repeats=2, idle=0, iterations=4)
+    result = living.run_living(repeats=2, idle=0, iterations=2,
+                               problems=(("medium", "float32"), ("large", "float64")))
     assert _core.get_num_threads() == threads  # put back
     assert result.ok, result.message
     assert result.products >= 1
-    assert set(result.times) == {"idle", "callback", "after", "spinning", "idle fit",
-                                 "one thread"}
+    assert set(result.times) == {"idle", "callback", "after"}
     assert all(len(t) == 2 for t in result.times.values())
     ratios = result.ratios()
     assert ratios["after/idle"] == pytest.approx(result.best("after") / result.best("idle"))
     assert all(v is not None and v > 0 for v in ratios.values())
-    result.ok = False  # a failed check shows no ratio
+    assert [c.label for c in result.fits] == ["medium float32", "large float64"]
+    for c in result.fits:
+        assert c.ok, c.message
+        assert set(c.times) == {"spinning", "beside", "one thread beside", "one thread", "idle"}
+        assert all(len(t) == 2 for t in c.times.values())
+        r = c.ratios()
+        assert r["beside/one thread beside"] == pytest.approx(
+            c.best("beside") / c.best("one thread beside"))
+        assert all(v is not None and v > 0 for v in r.values())
+        c.ok = False  # a failed check shows no ratio
+        assert set(c.ratios().values()) == {None}
+    result.ok = False
     assert set(result.ratios().values()) == {None}
+
+
+def test_beside_runs_numpy_products_until_it_is_left():
+    beside = living.Beside()
+    with beside:
+        assert beside.thread is not None and beside.thread.is_alive()
+    assert not beside.thread.is_alive()
+    assert np.allclose(beside.burst.C, beside.burst.A @ beside.burst.B)
 
 
 def test_burst_runs_its_products():
@@ -555,7 +574,10 @@ def test_command_line_shows_every_new_part(tmp_path, capsys):
             "digits 64-64-10 b32 adam: numpy/native", "medium: Adam/SGD per iteration",
             "medium: cross-entropy/MSE per iteration", "forward 37 rows float64: numpy/native",
             "NumPy products in a fit callback / idle",
-            "fit among spinning NumPy threads / one thread", "the whole run (--quick)"} <= whats
+            "medium float64 fit among spinning NumPy threads / one thread",
+            "large float32 fit beside NumPy products / one thread beside them",
+            "the whole run (--quick)"} <= whats
+    assert "Fits beside NumPy" in text
     for t in data["targets"]:
         shown = "met" if t["met"] else "NOT MET"
         assert any(line.startswith(f"  {t['what']} ") and line.endswith(shown)

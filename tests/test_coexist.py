@@ -1,0 +1,130 @@
+"""Fits next to other work: a busy second core never changes a single bit.
+
+The pool shares a product's bands, an update's parts and a mini-batch's
+gather among the threads that come for them, and gives up on a worker whose
+core is taken (cpp/threads.cpp). Who computes which part then depends on
+what else runs on the machine; the results must not. Each fit here is run on
+an idle machine first, then beside a busy process, beside a thread of NumPy
+products (OpenBLAS on every core), and beside both.
+"""
+
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import plainnet as pn
+from plainnet import _core
+
+# 784-128-10 on 256 rows: its first layer's products (25.7M multiply-adds)
+# take the shared-B path; Adam's update of 101,770 parameters and the
+# mini-batches' gathers (128 rows of 784) are split over the pool too.
+LAYERS = (784, 128, 10)
+ROWS = 256
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(3)
+    X = rng.random((ROWS, LAYERS[0]))
+    y = np.eye(LAYERS[-1])[rng.integers(0, LAYERS[-1], ROWS)]
+    return X, y
+
+
+@pytest.fixture
+def two_threads():
+    before = _core.get_num_threads()
+    _core.set_num_threads(2)
+    yield
+    _core.set_num_threads(before)
+
+
+def _fits(X, y, dtype):
+    """A full-batch SGD fit and a mini-batch Adam fit; their weights and losses."""
+    X, y = X.astype(dtype), y.astype(dtype)
+    out = []
+    for kwargs in ({"lr": 0.5, "batch_size": None, "epochs": 4},
+                   {"optimizer": pn.optim.Adam(lr=1e-3), "batch_size": 128, "epochs": 2,
+                    "seed": 5}):
+        net = pn.Network(LAYERS, activation="sigmoid", init="xavier", seed=0, dtype=dtype)
+        hist = net.fit(X, y, **kwargs)
+        out.append((np.concatenate([a.ravel() for a in net.weights + net.biases]),
+                    np.asarray(hist.loss)))
+    return out
+
+
+def _same(a, b):
+    return all(np.array_equal(pa, pb) and np.array_equal(la, lb)
+               for (pa, la), (pb, lb) in zip(a, b))
+
+
+class _NumpyProducts:
+    """NumPy products back to back in another thread while entered."""
+
+    def __enter__(self):
+        rng = np.random.default_rng(0)
+        A, B = rng.random((384, 384)), rng.random((384, 384))
+        self.stop, started = threading.Event(), threading.Event()
+
+        def run():
+            while not self.stop.is_set():
+                A @ B
+                started.set()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        started.wait()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+
+class _BusyProcess:
+    """A process spinning on a core while entered."""
+
+    def __enter__(self):
+        self.proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        time.sleep(0.05)  # it is running
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_busy_second_core_changes_no_bit(data, two_threads, dtype):
+    X, y = data
+    before = _core.pool_stats()
+    idle = _fits(X, y, dtype)
+    for _ in range(2):
+        with _BusyProcess():
+            assert _same(_fits(X, y, dtype), idle), "beside a busy process"
+        with _NumpyProducts():
+            assert _same(_fits(X, y, dtype), idle), "beside NumPy's products"
+        with _BusyProcess(), _NumpyProducts():
+            assert _same(_fits(X, y, dtype), idle), "beside both"
+    after = _core.pool_stats()
+    # The fits' big products went to the pool (or, given up on it, ran alone).
+    assert (after["pooled"] - before["pooled"]) + (after["alone"] - before["alone"]) > 0
+
+
+def test_pool_stats_count_what_the_pool_did(two_threads):
+    stats = _core.pool_stats()
+    assert set(stats) == {"pooled", "alone", "gave_up"}
+    assert all(isinstance(v, int) and v >= 0 for v in stats.values())
+    assert stats["gave_up"] <= stats["pooled"]
+    rng = np.random.default_rng(0)
+    x, w, b = rng.random((256, 784)), rng.random((784, 128)), rng.random(128)
+    _core.dense_forward(x, w, b)
+    later = _core.pool_stats()
+    assert later["pooled"] + later["alone"] == stats["pooled"] + stats["alone"] + 1
+    _core.set_num_threads(1)
+    _core.dense_forward(x, w, b)  # one thread: the pool is not asked
+    assert _core.pool_stats()["pooled"] + _core.pool_stats()["alone"] == \
+        later["pooled"] + later["alone"]
