@@ -47,18 +47,27 @@ using Clock = std::chrono::steady_clock;
 // How long an idle worker spins before it sleeps.
 constexpr std::chrono::microseconds kSpin{200};
 
-// A caller that waits for the workers' last items longer than this, and
-// longer than kGiveUpShare of the time it spent on its own items, is working
-// beside a starved worker: its core is being taken by something else (NumPy's
-// BLAS threads still spinning after a product, another process). Waiting
-// for it would make two threads slower than one, so that caller's next
-// products run on its own thread alone for a while (kFirstBackoff, doubled
-// at each give-up in a row up to kLastBackoff), after which it tries the
-// pool again. Shorter waits are the ordinary wake-up of a sleeping worker.
+// A caller that, done with its own items, waits for a worker's last item
+// longer than kGiveUpRatio times its own longest item (and at least
+// kNoticedWait) is working beside a starved worker: that worker's core is
+// being taken by something else (NumPy's BLAS threads spinning after a
+// product or computing in another thread, another process). A worker that
+// merely woke up late never makes the caller wait that long: it only takes
+// an item the caller has not yet reached. Waiting for a starved worker makes
+// two threads slower than one, so the pool then gives up on its workers for
+// a while, in proportion to the wait: every caller's work runs on its own
+// thread alone for `patience` times the wait (at most kLongestAlone), after
+// which the pool tries its workers again. The patience doubles at each
+// give-up, up to kMostPatience, and halves at each job the workers did not
+// hold up, down to kLeastPatience: where the other core stays taken (NumPy
+// computing in another thread), the waits soon cost a few percent of the
+// time or less; where it was a passing hiccup, the pool is back within
+// milliseconds.
 constexpr std::chrono::microseconds kNoticedWait{20};
-constexpr double kGiveUpShare = 0.25;
-constexpr std::chrono::milliseconds kFirstBackoff{10};
-constexpr std::chrono::milliseconds kLastBackoff{640};
+constexpr double kGiveUpRatio = 2.0;
+constexpr int kLeastPatience = 16;
+constexpr int kMostPatience = 1024;
+constexpr std::chrono::seconds kLongestAlone{2};
 
 // Workers wait for a new generation of work, spinning briefly first: in a
 // training loop the next product follows within microseconds, and a sleeping
@@ -86,40 +95,68 @@ class Pool {
 #endif
     }
     std::mutex& busy() { return busy_; }
+    // Whether callers should run their work alone for now, the pool having
+    // given up on a starved worker (see kGiveUpRatio).
+    bool given_up() const {
+        return Clock::now().time_since_epoch().count() <
+               alone_until_.load(std::memory_order_relaxed);
+    }
 
-    // Caller holds busy(). Runs items [0, n) on the workers and the caller,
-    // and returns how long the caller then waited for the workers' last
-    // items, as a share of the time it spent on its own.
-    double run(int n, void (*fn)(void*, int), void* ctx) {
+    // Caller holds busy(). Runs items [0, n) on the workers and the caller;
+    // if the caller then waited for a starved worker, gives up on the
+    // workers for a while and returns true.
+    bool run(int n, void (*fn)(void*, int), void* ctx) {
+        const Clock::duration waited = starved_wait(n, fn, ctx);
+        if (waited.count() == 0) {
+            patience_ = std::max(kLeastPatience, patience_ / 2);
+            return false;
+        }
+        const Clock::duration alone =
+            std::min<Clock::duration>(waited * patience_, kLongestAlone);
+        alone_until_.store((Clock::now() + alone).time_since_epoch().count(),
+                           std::memory_order_relaxed);
+        patience_ = std::min(kMostPatience, patience_ * 2);
+        return true;
+    }
+
+  private:
+    // Runs the job; returns how long the caller waited for a starved worker
+    // (see kGiveUpRatio), or zero.
+    Clock::duration starved_wait(int n, void (*fn)(void*, int), void* ctx) {
         fn_ = fn;
         ctx_ = ctx;
         pending_.store(n, std::memory_order_relaxed);
         uint32_t gen = ++generation_;
-        const auto start = Clock::now();
         state_.store((uint64_t(gen) << 32) | (uint64_t(n) << 16), std::memory_order_release);
         { std::lock_guard<std::mutex> lock(mu_); }  // a worker about to sleep sees the new state
         wake_.notify_all();
-        work(gen);
-        if (pending_.load(std::memory_order_acquire) == 0) return 0.0;
-        const auto own = Clock::now();
+        const Clock::duration longest = work(gen);
+        if (pending_.load(std::memory_order_acquire) == 0) return Clock::duration{0};
+        const auto done = Clock::now();
         while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
-        const auto waited = Clock::now() - own;
-        if (waited < kNoticedWait) return 0.0;
-        return std::chrono::duration<double>(waited).count() /
-               std::max(1e-9, std::chrono::duration<double>(own - start).count());
+        const auto waited = Clock::now() - done;
+        // A caller that got no item at all has nothing to compare with.
+        const bool starved = longest.count() > 0 && waited > kNoticedWait &&
+                             std::chrono::duration<double>(waited).count() >
+                                 kGiveUpRatio * std::chrono::duration<double>(longest).count();
+        return starved ? waited : Clock::duration{0};
     }
 
-  private:
     static uint32_t gen_of(uint64_t s) { return uint32_t(s >> 32); }
 
-    void work(uint32_t gen) {
+    // Claims and runs items of job `gen` until none is left; returns the
+    // longest one's time.
+    Clock::duration work(uint32_t gen) {
+        Clock::duration longest{0};
         uint64_t s = state_.load(std::memory_order_acquire);
         for (;;) {
             int n = int((s >> 16) & 0xFFFF), i = int(s & 0xFFFF);
-            if (gen_of(s) != gen || i >= n) return;
+            if (gen_of(s) != gen || i >= n) return longest;
             if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel,
                                              std::memory_order_acquire)) {
+                const auto start = Clock::now();
                 fn_(ctx_, i);
+                longest = std::max(longest, Clock::now() - start);
                 pending_.fetch_sub(1, std::memory_order_release);
                 s = state_.load(std::memory_order_acquire);
             }
@@ -154,6 +191,8 @@ class Pool {
     std::atomic<uint64_t> state_{0};
     std::atomic<int> pending_{0};
     uint32_t generation_ = 0;  // only touched by the thread holding busy_
+    int patience_ = kLeastPatience;  // likewise
+    std::atomic<Clock::rep> alone_until_{0};  // Clock's count; read by every caller
     void (*fn_)(void*, int) = nullptr;
     void* ctx_ = nullptr;
 };
@@ -187,14 +226,6 @@ Pool* pool_for(int workers) {
 
 thread_local int t_serial = 0;  // Serial guards alive on this thread
 
-// This thread's standing with the pool: run alone until `alone_until`
-// after giving up on a starved worker (see kGiveUpShare).
-struct Standing {
-    Clock::time_point alone_until{};
-    Clock::duration backoff{kFirstBackoff};
-};
-thread_local Standing t_standing;
-
 std::atomic<long long> g_pooled{0}, g_alone{0}, g_gave_up{0};
 
 }  // namespace
@@ -213,24 +244,18 @@ void set_count(int n) { g_count.store(n < 1 ? 1 : n, std::memory_order_relaxed);
 
 void parallel_for(int n, void (*fn)(void*, int), void* ctx) {
     int workers = t_serial > 0 ? 0 : std::min(count(), n) - 1;
-    Standing& me = t_standing;
-    if (workers >= 1 && Clock::now() < me.alone_until) {
-        g_alone.fetch_add(1, std::memory_order_relaxed);
-    } else if (workers >= 1) {
+    if (workers >= 1) {
         Pool* pool = pool_for(workers);
-        std::unique_lock<std::mutex> busy(pool->busy(), std::try_to_lock);
-        if (busy.owns_lock()) {
-            const double waited = pool->run(n, fn, ctx);
-            busy.unlock();
-            g_pooled.fetch_add(1, std::memory_order_relaxed);
-            if (waited > kGiveUpShare) {
-                g_gave_up.fetch_add(1, std::memory_order_relaxed);
-                me.alone_until = Clock::now() + me.backoff;
-                me.backoff = std::min<Clock::duration>(2 * me.backoff, kLastBackoff);
-            } else if (waited == 0.0) {
-                me.backoff = kFirstBackoff;
+        if (pool->given_up()) {
+            g_alone.fetch_add(1, std::memory_order_relaxed);
+        } else {
+            std::unique_lock<std::mutex> busy(pool->busy(), std::try_to_lock);
+            if (busy.owns_lock()) {
+                const bool gave_up = pool->run(n, fn, ctx);
+                g_pooled.fetch_add(1, std::memory_order_relaxed);
+                if (gave_up) g_gave_up.fetch_add(1, std::memory_order_relaxed);
+                return;
             }
-            return;
         }
     }
     for (int i = 0; i < n; i++) fn(ctx, i);

@@ -16,9 +16,9 @@ void set_count(int n);
 // all are done. Items are claimed one at a time by whichever thread comes
 // free, the calling thread included, so a thread that gets less of its core
 // takes fewer of them. If another thread is using the pool at that moment,
-// or this thread recently gave up waiting for a starved worker (see
-// threads.cpp), everything runs in the calling thread: results are the same
-// either way, because the items never share outputs.
+// or the pool recently gave up on a starved worker (see threads.cpp),
+// everything runs in the calling thread: results are the same either way,
+// because the items never share outputs.
 void parallel_for(int n, void (*fn)(void* ctx, int i), void* ctx);
 
 // What the pool has done since the process started: the parallel_for calls
