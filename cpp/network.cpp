@@ -268,6 +268,46 @@ static int64_t band_rows(int64_t C, int64_t OC) {
     return rows >= double(kPredictRows) ? kPredictRows : std::max<int64_t>(8, int64_t(rows) / 8 * 8);
 }
 
+// Scratch that a thread keeps for its next call, up to kKeptScratchBytes:
+// a 10,000-row predict runs its 20 chunks in parts over the pool, and fresh
+// buffers cost every part their page faults. Bigger scratch, or scratch
+// asked for while this thread's is in use (a signal handler that predicts,
+// say), is the call's own.
+constexpr size_t kKeptScratchBytes = size_t(16) << 20;
+
+template <typename T>
+class ThreadScratch {
+  public:
+    explicit ThreadScratch(size_t n) {
+        if (!in_use_ && n * sizeof(T) <= kKeptScratchBytes) {
+            if (kept_.size() < n) kept_.resize(n);
+            in_use_ = true;
+            mine_ = true;
+            p_ = kept_.data();
+        } else {
+            own_.reset(new T[n]);
+            p_ = own_.get();
+        }
+    }
+    ~ThreadScratch() {
+        if (mine_) in_use_ = false;
+    }
+    ThreadScratch(const ThreadScratch&) = delete;
+    ThreadScratch& operator=(const ThreadScratch&) = delete;
+    T* data() const { return p_; }
+
+  private:
+    static thread_local std::vector<T> kept_;
+    static thread_local bool in_use_;
+    std::unique_ptr<T[]> own_;
+    bool mine_ = false;
+    T* p_ = nullptr;
+};
+template <typename T>
+thread_local std::vector<T> ThreadScratch<T>::kept_;
+template <typename T>
+thread_local bool ThreadScratch<T>::in_use_ = false;
+
 // Runs X through the network a chunk of rows at a time, calling
 // on_chunk(r0, n, z, a) with the last layer's z and a of rows [r0, r0 + n).
 // a is written into out (m, outputs) when out is not null. With check_input,
@@ -280,8 +320,12 @@ static void in_chunks(const Kernels<T>& k, const Layout& L, const T* params, con
                       bool check_input = false) {
     const int64_t rows = std::min(m, kPredictRows);
     const int64_t widest = L.max_width;  // the widest layer after the input
-    // z of the layer being computed, and the activations of it and the layer before.
-    std::unique_ptr<T[]> z(new T[rows * widest]), a0(new T[rows * widest]), a1(new T[rows * widest]);
+    // z of the layer being computed, and the activations of it and the layer
+    // before, in this thread's scratch (ThreadScratch).
+    ThreadScratch<T> scratch(size_t(3 * rows * widest));
+    T* const z = scratch.data();
+    T* const a0 = z + rows * widest;
+    T* const a1 = a0 + rows * widest;
     const int64_t last = L.num_layers() - 1, K = L.outputs();
     for (int64_t r0 = 0; r0 < m; r0 += rows) {
         const int64_t n = std::min(rows, m - r0);
@@ -289,24 +333,26 @@ static void in_chunks(const Kernels<T>& k, const Layout& L, const T* params, con
         const T* inp = X + r0 * L.inputs();
         T* a = nullptr;
         for (int64_t l = 0; l <= last; l++) {
-            a = l % 2 ? a1.get() : a0.get();
+            a = l % 2 ? a1 : a0;
             if (l == last && out != nullptr) a = out + r0 * K;
             const int64_t C = L.sizes[l], OC = L.sizes[l + 1], band = band_rows(C, OC);
             for (int64_t s = 0; s < n; s += band) {
-                k.dense_act_forward(z.get() + s * OC, a + s * OC, inp + s * C, params + L.w_off[l],
+                k.dense_act_forward(z + s * OC, a + s * OC, inp + s * C, params + L.w_off[l],
                                     params + L.b_off[l], std::min(band, n - s), C, OC, L.acts[l]);
                 poll(done, std::min(band, n - s) * (C + 1) * OC);
             }
             inp = a;
         }
-        if (L.softmax) k.softmax(a, z.get(), n, K);
-        on_chunk(r0, n, static_cast<const T*>(z.get()), static_cast<const T*>(a));
+        if (L.softmax) k.softmax(a, z, n, K);
+        on_chunk(r0, n, static_cast<const T*>(z), static_cast<const T*>(a));
     }
 }
 
-// Parts per thread of a predict split over the pool (a thread that gets its
-// core late then takes fewer of them, as with kBandsPerThread in fast.h).
-constexpr int kPredictPartsPerThread = 4;
+// Parts per thread of a predict split over the pool, at most: one chunk
+// each up to that, so that a thread that gets its core late takes fewer of
+// them (as with kBandsPerThread in fast.h) and the last part to finish
+// holds the others up by one chunk at most.
+constexpr int kPredictPartsPerThread = 16;
 
 // Rows of X, in chunks, with the predictions into out. From two whole chunks
 // on, the chunks are split over the pool, each thread running whole chunks
