@@ -53,7 +53,9 @@ constexpr std::chrono::microseconds kSpin{200};
 // being taken by something else (NumPy's BLAS threads spinning after a
 // product or computing in another thread, another process). A worker that
 // merely woke up late never makes the caller wait that long: it only takes
-// an item the caller has not yet reached. Waiting for a starved worker makes
+// an item the caller has not yet reached, and one that merely runs slower
+// (sharing its core with a thread that yields, say) still does its share.
+// Waiting for a starved worker makes
 // two threads slower than one, so the pool then gives up on its workers for
 // a while, in proportion to the wait: every caller's work runs on its own
 // thread alone for `patience` times the wait (at most kLongestAlone), after
@@ -64,10 +66,10 @@ constexpr std::chrono::microseconds kSpin{200};
 // time or less; where it was a passing hiccup, the pool is back within
 // milliseconds.
 constexpr std::chrono::microseconds kNoticedWait{20};
-constexpr double kGiveUpRatio = 2.0;
+constexpr double kGiveUpRatio = 4.0;
 constexpr int kLeastPatience = 16;
-constexpr int kMostPatience = 1024;
-constexpr std::chrono::seconds kLongestAlone{2};
+constexpr int kMostPatience = 256;
+constexpr std::chrono::milliseconds kLongestAlone{250};
 
 // Workers wait for a new generation of work, spinning briefly first: in a
 // training loop the next product follows within microseconds, and a sleeping
