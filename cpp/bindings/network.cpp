@@ -271,14 +271,93 @@ int64_t iterations(int64_t m, int64_t epochs, int64_t batch_size) {
     return n;
 }
 
+std::string type_name(const py::handle& value) {
+    return py::str(py::type::of(value).attr("__name__")).cast<std::string>();
+}
+
+// The fields of a FitPlan (python/plainnet/_plan.py), each read by name and
+// checked for its type: a TypeError names the field. Network.fit builds
+// plans that pass; these guard direct _core.fit calls.
+int64_t plan_int(const py::handle& plan, const char* name) {
+    py::object v = plan.attr(name);
+    if (!py::isinstance<py::int_>(v) || py::isinstance<py::bool_>(v)) {
+        throw py::type_error(std::string(name) + ": expected an int, got " + type_name(v));
+    }
+    try {
+        return v.cast<int64_t>();
+    } catch (const py::cast_error&) {
+        throw py::value_error(std::string(name) + ": expected an int64, got " +
+                              py::repr(v).cast<std::string>());
+    }
+}
+
+uint64_t plan_seed(const py::handle& plan) {
+    py::object v = plan.attr("seed");
+    if (!py::isinstance<py::int_>(v) || py::isinstance<py::bool_>(v)) {
+        throw py::type_error("seed: expected an int, got " + type_name(v));
+    }
+    try {
+        return v.cast<uint64_t>();
+    } catch (const py::cast_error&) {
+        throw py::type_error("seed: expected an int in [0, 2**64), got " +
+                             py::repr(v).cast<std::string>());
+    }
+}
+
+double plan_real(const py::handle& plan, const char* name) {
+    py::object v = plan.attr(name);
+    if (!(py::isinstance<py::int_>(v) || py::isinstance<py::float_>(v)) ||
+        py::isinstance<py::bool_>(v)) {
+        throw py::type_error(std::string(name) + ": expected a real number, got " + type_name(v));
+    }
+    return v.cast<double>();
+}
+
+// A real number > 0, or 0.0 for None (the core's "off").
+double plan_limit(const py::handle& plan, const char* name) {
+    if (plan.attr(name).is_none()) return 0.0;
+    const double v = plan_real(plan, name);
+    if (!(v > 0.0) || !std::isfinite(v)) {
+        throw py::value_error(std::string(name) + ": expected a finite number > 0 or None");
+    }
+    return v;
+}
+
+bool plan_bool(const py::handle& plan, const char* name) {
+    py::object v = plan.attr(name);
+    if (!py::isinstance<py::bool_>(v)) {
+        throw py::type_error(std::string(name) + ": expected a bool, got " + type_name(v));
+    }
+    return v.cast<bool>();
+}
+
 py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
               const std::string& loss, const py::handle& X_, const py::handle& y_,
-              const py::dict& optimizer, const py::list& state_, int64_t steps, int64_t epochs,
-              int64_t batch_size, bool shuffle, uint64_t seed, int64_t log_every,
-              const py::object& callback, const py::object& X_val_, const py::object& y_val_,
-              int64_t patience, double min_delta, bool restore_best, int64_t first_epoch,
-              const std::string& monitor, const py::object& sample_weight_, double l2,
-              const py::object& progress_) {
+              const py::object& plan) {
+    const int64_t steps = plan_int(plan, "steps"), epochs = plan_int(plan, "epochs");
+    const int64_t first_epoch = plan_int(plan, "first_epoch");
+    const int64_t batch_size = plan_int(plan, "batch_size");
+    const bool shuffle = plan_bool(plan, "shuffle");
+    const uint64_t seed = plan_seed(plan);
+    const int64_t log_every = plan_int(plan, "log_every");
+    const int64_t patience = plan_int(plan, "patience");
+    const double min_delta = plan_real(plan, "min_delta");
+    const bool restore_best = plan_bool(plan, "restore_best");
+    const double l2 = plan_real(plan, "l2");
+    py::object callback = plan.attr("callback"), progress_ = plan.attr("progress");
+    py::object X_val_ = plan.attr("X_val"), y_val_ = plan.attr("y_val");
+    py::object sample_weight_ = plan.attr("sample_weight");
+    py::object monitor_ = plan.attr("monitor"), optimizer_ = plan.attr("optimizer");
+    py::object state_ = plan.attr("state");
+    if (!py::isinstance<py::str>(monitor_)) {
+        throw py::type_error("monitor: expected a str, got " + type_name(monitor_));
+    }
+    if (!py::isinstance<py::dict>(optimizer_)) {
+        throw py::type_error("optimizer: expected a dict, got " + type_name(optimizer_));
+    }
+    if (!py::isinstance<py::list>(state_)) {
+        throw py::type_error("state: expected a list of arrays, got " + type_name(state_));
+    }
     if (batch_size < 0) throw py::value_error("batch_size: expected >= 0");
     if (log_every < 0) throw py::value_error("log_every: expected >= 0");
     if (steps < 0) throw py::value_error("steps: expected >= 0");
@@ -286,14 +365,14 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
     if (patience < 0) throw py::value_error("patience: expected >= 0");
     if (!(l2 >= 0.0) || !std::isfinite(l2)) throw py::value_error("l2: expected a finite number >= 0");
     if (!progress_.is_none() && !PyCallable_Check(progress_.ptr())) {
-        throw py::type_error("progress: expected a callable or None, got " +
-                             py::str(py::type::of(progress_).attr("__name__")).cast<std::string>());
+        throw py::type_error("progress: expected a callable or None, got " + type_name(progress_));
     }
     if (X_val_.is_none() != y_val_.is_none()) {
         throw py::value_error("X_val, y_val: expected both or neither");
     }
-    auto [kind, settings] = optimizer_arg(optimizer);
-    const Monitor watch = monitor_from_name(monitor);  // invalid_argument: ValueError
+    auto [kind, settings] = optimizer_arg(optimizer_.cast<py::dict>());
+    const Monitor watch = monitor_from_name(monitor_.cast<std::string>());  // ValueError
+    const py::list state_list = state_.cast<py::list>();
     return with_network(params_, sizes, acts, loss, X_, &y_, [&](const Layout& L, auto a) -> py::tuple {
         using T = ElementOf<decltype(a)>;
         FitOptions opt;
@@ -312,7 +391,7 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
         opt.restore_best = restore_best;
         opt.l2 = l2;
 
-        StateArrays<T> state(state_, optimizer_slots(kind), {L.num_params});
+        StateArrays<T> state(state_list, optimizer_slots(kind), {L.num_params});
         In<T> X_val, y_val;
         int64_t m_val = 0;
         if (!X_val_.is_none()) {
@@ -457,14 +536,8 @@ void register_network(py::module_& m) {
           py::arg("loss"), py::arg("X"), py::arg("y"), py::arg("lr"),
           "One gradient-descent update in place; (loss before it, whether params changed).");
     m.def("fit", &fit, py::arg("params"), py::arg("sizes"), py::arg("activations"),
-          py::arg("loss"), py::arg("X"), py::arg("y"), py::arg("optimizer"), py::arg("state"),
-          py::arg("steps"), py::arg("epochs"), py::arg("batch_size"), py::arg("shuffle"),
-          py::arg("seed"), py::arg("log_every"), py::arg("callback").none(true),
-          py::arg("X_val").none(true), py::arg("y_val").none(true), py::arg("patience"),
-          py::arg("min_delta"), py::arg("restore_best"), py::arg("first_epoch") = 0,
-          py::arg("monitor") = "val_loss", py::arg("sample_weight").none(true) = py::none(),
-          py::arg("l2") = 0.0, py::arg("progress").none(true) = py::none(),
-          "The fused training loop; (losses, iterations, status, updates, per-epoch table "
+          py::arg("loss"), py::arg("X"), py::arg("y"), py::arg("plan"),
+          "The fused training loop, as plan (a plainnet._plan.FitPlan) says; (losses, iterations, status, updates, per-epoch table "
           "[loss, accuracy, val_loss, val_accuracy], best epoch of the monitored quantity). "
           "progress(epochs, iterations, row) is called after an epoch at most every "
           "PROGRESS_INTERVAL seconds.");

@@ -22,6 +22,7 @@ import numpy as np
 from . import _checks as check
 from . import _diagnostics, _io, _layout, _onnx, _progress, _torch, optim, reference
 from ._init import INITS, initialize
+from ._plan import FitPlan
 from ._io import PathLike
 
 if TYPE_CHECKING:  # pragma: no cover - optional dependencies, for the type checker only
@@ -1133,10 +1134,14 @@ class Network:
 
             bar = None if bars is None else _progress.EpochBar(bars, n_epochs)
             try:
+                plan = FitPlan(optimizer=opt._for_core(), state=state, steps=opt.steps,
+                               epochs=n_epochs, first_epoch=opt.epochs, batch_size=bs,
+                               shuffle=bool(shuffle), seed=seed, log_every=every,
+                               callback=on_log, X_val=xv, y_val=tv, monitor=watch,
+                               patience=wait, min_delta=delta, restore_best=bool(restore_best),
+                               sample_weight=w, l2=penalty, progress=bar)
                 losses, done, status, updates, table, best = self._impl.fit(
-                    params, self._sizes, self._acts, self._loss, x, t, opt._for_core(),
-                    state, opt.steps, n_epochs, bs, bool(shuffle), seed, every, on_log, xv, tv,
-                    wait, delta, bool(restore_best), opt.epochs, watch, w, penalty, progress=bar)
+                    params, self._sizes, self._acts, self._loss, x, t, plan)
             except BaseException as exc:
                 # Both backends stop between iterations (Ctrl-C, or an exception
                 # from the callback or the bar) and say how far they got:

@@ -32,6 +32,7 @@ import numpy as np
 # num_parameters and fit_iterations are here as the twins of _core's functions of those names.
 from ._layout import ACTIVATIONS, MONITORS, fit_iterations, num_parameters, unpack  # noqa: F401
 from ._layout import PROGRESS_INTERVAL
+from ._plan import FitPlan
 
 Array = np.ndarray
 
@@ -973,14 +974,7 @@ EPOCH_COLUMNS = 4  # per epoch: loss, accuracy, val_loss, val_accuracy (NaN wher
 
 
 def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str, X: Array,
-        y: Array, optimizer: dict[str, Any], state: list[Array], steps: int, epochs: int,
-        batch_size: int, shuffle: bool, seed: int, log_every: int,
-        callback: Optional[Callable[[int, float], Any]], X_val: Optional[Array],
-        y_val: Optional[Array], patience: int, min_delta: float, restore_best: bool,
-        first_epoch: int = 0, monitor: str = "val_loss", sample_weight: Optional[Array] = None,
-        l2: float = 0.0,
-        progress: Optional[Callable[[int, int, tuple[float, float, float, float]], Any]] = None,
-        ) -> tuple[Array, int, str, int, Array, int]:
+        y: Array, plan: FitPlan) -> tuple[Array, int, str, int, Array, int]:
     """Run the training loop, in place on params and the optimizer's state arrays.
 
     Parameters
@@ -997,51 +991,10 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
         The training inputs.
     y : numpy.ndarray, shape (m, outputs)
         The training targets.
-    optimizer : dict
-        ``{"name": ..., **settings}`` with the core's names.
-    state : list of numpy.ndarray
-        The optimizer's state arrays, changed in place.
-    steps : int
-        Updates the optimizer made before this fit.
-    epochs : int
-        Epochs to train.
-    batch_size : int
-        Rows per mini-batch.
-    shuffle : bool
-        Draw each epoch's order from ``seed``.
-    seed : int
-        The mini-batch order's seed.
-    log_every : int
-        Call ``callback`` every that many iterations (0: every iteration).
-    callback : callable or None
-        ``callback(iteration, loss)``; returning False stops training.
-    X_val : numpy.ndarray or None
-        The validation inputs.
-    y_val : numpy.ndarray or None
-        The validation targets.
-    patience : int
-        Epochs without improvement before stopping (0: never stop early).
-    min_delta : float
-        The least change that counts as an improvement.
-    restore_best : bool
-        Put the best epoch's parameters back when training stops.
-    first_epoch : int, default=0
-        The epoch this fit starts at: epoch e shuffles as epoch
-        ``first_epoch + e`` of a fit from scratch, so a continued fit shuffles
-        as one fit straight through would.
-    monitor : {"val_loss", "loss", "val_accuracy"}, default="val_loss"
-        What early stopping and the best epoch watch.
-    sample_weight : numpy.ndarray or None, default=None
-        One weight per row of X: weighted means of each batch's loss and
-        objective (0 for a batch whose weights sum to 0).
-    l2 : float, default=0.0
-        Adds ``l2 / (2 * the batch's weight sum) * sum ||W_l||**2`` to each
-        batch's objective, the weights only.
-    progress : callable or None, default=None
-        ``progress(epochs, iterations, row)``, called after an epoch at most
-        once every ``PROGRESS_INTERVAL`` seconds with the epochs and
-        iterations completed and that epoch's row of the table. An exception
-        it raises stops training as the callback's does.
+    plan : plainnet._plan.FitPlan
+        Everything else the loop does: the optimizer and its state arrays
+        (changed in place), epochs, batches, shuffling, the callback,
+        validation data, early stopping, row weights, L2, the progress hook.
 
     Returns
     -------
@@ -1071,6 +1024,13 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
         ``(losses, iterations done)``, as the native core does. An exception
         from the callback carries the same.
     """
+    optimizer, state, steps, epochs = plan.optimizer, plan.state, plan.steps, plan.epochs
+    batch_size, shuffle, seed, first_epoch = (plan.batch_size, plan.shuffle, plan.seed,
+                                              plan.first_epoch)
+    log_every, callback, progress = plan.log_every, plan.callback, plan.progress
+    X_val, y_val, sample_weight, l2 = plan.X_val, plan.y_val, plan.sample_weight, plan.l2
+    monitor, patience, min_delta, restore_best = (plan.monitor, plan.patience, plan.min_delta,
+                                                  plan.restore_best)
     m, K = X.shape[0], y.shape[1]
     full = batch_size <= 0 or batch_size >= m
     bs = m if full else batch_size
