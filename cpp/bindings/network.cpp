@@ -331,6 +331,85 @@ bool plan_bool(const py::handle& plan, const char* name) {
     return v.cast<bool>();
 }
 
+// {"name": "cosine", "t_max": 10, ...}: a schedule of network.h and its
+// settings, as plainnet.optim.lr_scheduler writes them (unknown names and
+// settings are a ValueError, wrong types a TypeError).
+Schedule schedule_arg(const py::dict& d) {
+    if (!d.contains("name") || !py::isinstance<py::str>(d["name"])) {
+        throw py::type_error("schedule: expected a str 'name' entry");
+    }
+    Schedule s;
+    try {
+        s.kind = schedule_from_name(d["name"].cast<std::string>());
+    } catch (const std::invalid_argument& e) {
+        throw py::value_error(std::string("schedule: ") + e.what());
+    }
+    const std::pair<const char*, double*> reals[] = {
+        {"base_lr", &s.base_lr},       {"gamma", &s.gamma},           {"eta_min", &s.eta_min},
+        {"pct_start", &s.pct_start},   {"initial_lr", &s.initial_lr}, {"max_lr", &s.max_lr},
+        {"base_momentum", &s.base_momentum}, {"max_momentum", &s.max_momentum},
+        {"min_lr", &s.min_lr},         {"factor", &s.factor},         {"threshold", &s.threshold},
+        {"eps", &s.eps}};
+    const std::pair<const char*, int64_t*> ints[] = {
+        {"step_size", &s.step_size}, {"t_max", &s.t_max},       {"total_steps", &s.total_steps},
+        {"patience", &s.patience},   {"cooldown", &s.cooldown}};
+    const std::pair<const char*, bool*> bools[] = {
+        {"anneal_cos", &s.anneal_cos}, {"cycle_momentum", &s.cycle_momentum},
+        {"three_phase", &s.three_phase}, {"mode_max", &s.mode_max},
+        {"threshold_rel", &s.threshold_rel}};
+    for (auto item : d) {
+        const std::string key = py::str(item.first).cast<std::string>();
+        py::handle v = item.second;
+        if (key == "name") continue;
+        const std::string what = "schedule: setting '" + key + "'";
+        bool known = false;
+        for (const auto& r : reals) {
+            if (key != r.first) continue;
+            known = true;
+            if (!(py::isinstance<py::float_>(v) || py::isinstance<py::int_>(v)) ||
+                py::isinstance<py::bool_>(v)) {
+                throw py::type_error(what + " must be a real number, got " + type_name(v));
+            }
+            *r.second = v.cast<double>();
+        }
+        for (const auto& r : ints) {
+            if (key != r.first) continue;
+            known = true;
+            if (!py::isinstance<py::int_>(v) || py::isinstance<py::bool_>(v)) {
+                throw py::type_error(what + " must be an int, got " + type_name(v));
+            }
+            *r.second = v.cast<int64_t>();
+            if (*r.second < 0) throw py::value_error(what + " must be >= 0");
+        }
+        for (const auto& r : bools) {
+            if (key != r.first) continue;
+            known = true;
+            if (!py::isinstance<py::bool_>(v)) {
+                throw py::type_error(what + " must be a bool, got " + type_name(v));
+            }
+            *r.second = v.cast<bool>();
+        }
+        if (key == "milestones") {
+            known = true;
+            if (!py::isinstance<py::list>(v)) {
+                throw py::type_error(what + " must be a list of ints, got " + type_name(v));
+            }
+            for (auto x : v) {
+                if (!py::isinstance<py::int_>(x) || py::isinstance<py::bool_>(x)) {
+                    throw py::type_error(what + " must be a list of ints");
+                }
+                s.milestones.push_back(x.cast<int64_t>());
+            }
+        }
+        if (!known) throw py::value_error("schedule: unknown setting '" + key + "'");
+    }
+    // Crash guards: a modulus or a phase length of 0.
+    if (s.step_size < 1) throw py::value_error("schedule: step_size must be >= 1");
+    if (s.t_max < 1) throw py::value_error("schedule: t_max must be >= 1");
+    if (s.total_steps < 1) throw py::value_error("schedule: total_steps must be >= 1");
+    return s;
+}
+
 py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
               const std::string& loss, const py::handle& X_, const py::handle& y_,
               const py::object& plan) {
@@ -344,6 +423,8 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
     const double min_delta = plan_real(plan, "min_delta");
     const bool restore_best = plan_bool(plan, "restore_best");
     const double l2 = plan_real(plan, "l2");
+    const double clip_norm = plan_limit(plan, "clip_norm");
+    const double clip_value = plan_limit(plan, "clip_value");
     py::object callback = plan.attr("callback"), progress_ = plan.attr("progress");
     py::object X_val_ = plan.attr("X_val"), y_val_ = plan.attr("y_val");
     py::object sample_weight_ = plan.attr("sample_weight");
@@ -373,6 +454,21 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
     auto [kind, settings] = optimizer_arg(optimizer_.cast<py::dict>());
     const Monitor watch = monitor_from_name(monitor_.cast<std::string>());  // ValueError
     const py::list state_list = state_.cast<py::list>();
+    py::object schedule_ = plan.attr("schedule"), schedule_state_ = plan.attr("schedule_state");
+    Schedule schedule;
+    py::array_t<double> schedule_state;
+    if (!schedule_.is_none()) {
+        if (!py::isinstance<py::dict>(schedule_)) {
+            throw py::type_error("schedule: expected a dict or None, got " + type_name(schedule_));
+        }
+        schedule = schedule_arg(schedule_.cast<py::dict>());
+        schedule_state = as_output<double>(schedule_state_, "schedule_state");
+        check_shape(schedule_state, "schedule_state", {int64_t(kScheduleSlots)});
+        const double last = schedule_state.data()[kLastEpoch];
+        if (!(last >= 0.0 && last <= 9007199254740992.0)) {  // an exact count, < 2**53
+            throw py::value_error("schedule_state: the step count must be in [0, 2**53]");
+        }
+    }
     return with_network(params_, sizes, acts, loss, X_, &y_, [&](const Layout& L, auto a) -> py::tuple {
         using T = ElementOf<decltype(a)>;
         FitOptions opt;
@@ -390,6 +486,10 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
         opt.min_delta = min_delta;
         opt.restore_best = restore_best;
         opt.l2 = l2;
+        opt.clip_norm = clip_norm;
+        opt.clip_value = clip_value;
+        opt.schedule = schedule;
+        if (schedule.kind != Sched::none) opt.schedule_state = schedule_state.mutable_data();
 
         StateArrays<T> state(state_list, optimizer_slots(kind), {L.num_params});
         In<T> X_val, y_val;
