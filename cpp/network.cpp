@@ -553,17 +553,25 @@ static double add_l2(const Layout& L, const T* params, T* grads, double l2, doub
 template <typename T>
 static void clip_gradient(T* grads, int64_t P, double clip_norm, double clip_value) {
     if (clip_norm > 0.0) {
-        double squares = 0.0;
-        for (int64_t i = 0; i < P; i++) squares += double(grads[i]) * double(grads[i]);
+        // Eight running sums, so that the loop is not one chain of dependent
+        // additions (without -ffast-math the compiler keeps the order given).
+        double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        int64_t i = 0;
+        for (; i + 8 <= P; i += 8) {
+            for (int j = 0; j < 8; j++) acc[j] += double(grads[i + j]) * double(grads[i + j]);
+        }
+        for (; i < P; i++) acc[0] += double(grads[i]) * double(grads[i]);
+        const double squares = ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+                               ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         const double coef = clip_norm / (std::sqrt(squares) + 1e-6);
         if (coef < 1.0) {
             const T c = T(coef);
-            for (int64_t i = 0; i < P; i++) grads[i] *= c;
+            for (int64_t k = 0; k < P; k++) grads[k] *= c;
         }
     }
     if (clip_value > 0.0) {
         const T hi = T(clip_value), lo = -hi;
-        for (int64_t i = 0; i < P; i++) grads[i] = grads[i] < lo ? lo : grads[i] > hi ? hi : grads[i];
+        for (int64_t k = 0; k < P; k++) grads[k] = grads[k] < lo ? lo : grads[k] > hi ? hi : grads[k];
     }
 }
 
@@ -841,6 +849,7 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
         if (sched.cycle_momentum) u.set_momentum(momentum);
     };
     if (sched_state != nullptr) u.set_rate(sched_state[kRate]);
+    if (per_update) cycle_to(0);
 
     FitResult r;
     auto finish = [&]() {  // every return: the updates that stand
@@ -880,11 +889,10 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
                 epoch_out.reserve(std::max(row_end, 2 * epoch_out.capacity()));
             }
 
-            if (per_update) cycle_to(u.t - opt.steps);
             bool updated = false;
             double loss = train_step(k, L, xs, ys, wr, rows, opt, u, ws, grads.data(), updated,
                                      &poller, r.iterations);
-            if (per_update) cycle_to(u.t - opt.steps);
+            if (per_update) cycle_to(u.t - opt.steps);  // the next update's rate
             if (!std::isfinite(loss)) {
                 // The previous update produced these weights: undo it.
                 if (it > 0) u.undo();

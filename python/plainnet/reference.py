@@ -1194,6 +1194,9 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
         u.settings["lr"] = lr
         if schedule["cycle_momentum"]:
             u.settings["momentum" if u.name == "sgd" else "beta1"] = momentum
+
+    if per_update:
+        cycle_to(0)
     classifies = loss != "mse"
     per_row = K if loss == "binary_cross_entropy" else 1
     if monitor not in MONITORS:
@@ -1226,8 +1229,6 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
                 xb, yb = (X, y) if full else (X[rows], y[rows])
                 wb = None if sample_weight is None else (
                     sample_weight if full else sample_weight[rows])
-                if per_update:
-                    cycle_to(u.t - steps)
                 value, grads, trace = _gradients_and_trace(params, sizes, activations, loss,
                                                            xb, yb, wb, l2)
                 clip_gradient(grads, plan.clip_norm, plan.clip_value)
