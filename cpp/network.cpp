@@ -615,7 +615,13 @@ constexpr double kPi = 3.141592653589793;  // Python's math.pi
 // Python's a % n for n > 0 (never negative), as torch's schedules compute it.
 static int64_t py_mod(int64_t a, int64_t n) { return ((a % n) + n) % n; }
 
-void schedule_epoch_step(const Schedule& s, double* state, double metric) {
+bool schedule_epoch_step(const Schedule& s, double* state, double metric, double rows) {
+    if (s.kind == Sched::inv_scaling) {  // scikit-learn's t_ counts rows
+        const double t = state[kLastEpoch] + rows;
+        state[kLastEpoch] = t;
+        state[kRate] = s.base_lr / std::pow(t + 1, s.power_t);
+        return false;
+    }
     const int64_t e = int64_t(state[kLastEpoch]) + 1;
     state[kLastEpoch] = double(e);
     double& lr = state[kRate];
@@ -666,10 +672,26 @@ void schedule_epoch_step(const Schedule& s, double* state, double metric) {
             }
             break;
         }
+        case Sched::adaptive: {
+            // scikit-learn's _update_no_improvement_count and trigger_stopping.
+            double& best = state[kBest];
+            const bool stalled = s.mode_max ? metric < best + s.threshold
+                                            : metric > best - s.threshold;
+            state[kBadEpochs] = stalled ? state[kBadEpochs] + 1 : 0;
+            if (s.mode_max ? metric > best : metric < best) best = metric;
+            if (state[kBadEpochs] > double(s.patience)) {
+                if (lr <= s.stop_lr) return true;
+                lr /= 5.0;
+                state[kBadEpochs] = 0;
+            }
+            break;
+        }
         case Sched::none:
         case Sched::one_cycle:
+        case Sched::inv_scaling:
             break;
     }
+    return false;
 }
 
 static double anneal(bool cos, double start, double end, double pct) {
@@ -850,6 +872,8 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
     };
     if (sched_state != nullptr) u.set_rate(sched_state[kRate]);
     if (per_update) cycle_to(0);
+    // An epoch's rows for inv_scaling: a row of weight 2 counts as two rows.
+    const double epoch_rows = sched.kind == Sched::inv_scaling ? weight_sum(w, m) : double(m);
 
     FitResult r;
     auto finish = [&]() {  // every return: the updates that stand
@@ -952,7 +976,9 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
             const double metric = m_val > 0 && opt.monitor == Monitor::val_loss       ? row[2]
                                   : m_val > 0 && opt.monitor == Monitor::val_accuracy ? row[3]
                                                                                      : row[0];
-            schedule_epoch_step(sched, sched_state, metric);
+            if (schedule_epoch_step(sched, sched_state, metric, epoch_rows)) {
+                r.early_stopped = true;
+            }
             u.set_rate(sched_state[kRate]);
         }
         // Once per epoch, outside the batch loop: without a hook this is one test.

@@ -165,9 +165,12 @@ Monitor monitor_from_name(const std::string& name);
 // holds their settings, checks them and starts a schedule's state; fit steps
 // an epoch schedule after every epoch and sets one_cycle's rate (and
 // momentum) before every update.
-enum class Sched { none, step, multi_step, exponential, cosine, one_cycle, plateau };
+// inv_scaling and adaptive are scikit-learn's MLP rates (learning_rate=).
+enum class Sched { none, step, multi_step, exponential, cosine, one_cycle, plateau, inv_scaling,
+                   adaptive };
 constexpr const char* kScheduleNames[] = {"none",   "step",      "multi_step", "exponential",
-                                          "cosine", "one_cycle", "plateau"};
+                                          "cosine", "one_cycle", "plateau",    "inv_scaling",
+                                          "adaptive"};
 Sched schedule_from_name(const std::string& name);  // throws std::invalid_argument
 
 // A schedule's state: a float64 array of kScheduleSlots numbers that fit
@@ -194,11 +197,22 @@ struct Schedule {
     bool mode_max = false, threshold_rel = true;
     double factor = 0.1, threshold = 1e-4, eps = 1e-8;
     int64_t patience = 10, cooldown = 0;
+    // inv_scaling: lr = base_lr / (t + 1)^power_t after each epoch, t the
+    // rows trained on so far, each counting its sample weight (its step
+    // count counts rows, not epochs).
+    double power_t = 0.5;
+    // adaptive: scikit-learn's rule, on the monitored value (mode_max,
+    // threshold and patience as plateau's, absolute): more than `patience`
+    // epochs in a row without improving on the best by `threshold` divide the
+    // rate by 5, or stop the fit once the rate is at most stop_lr.
+    double stop_lr = 1e-6;
 };
 
 // One epoch step of an epoch schedule (not one_cycle): torch's step(), or
-// ReduceLROnPlateau's step(metric). Advances state in place.
-void schedule_epoch_step(const Schedule& s, double* state, double metric);
+// ReduceLROnPlateau's step(metric), after an epoch of `rows` rows (the sum
+// of their sample weights, when they have some). Advances state in place;
+// returns true when the schedule ends the fit (adaptive).
+bool schedule_epoch_step(const Schedule& s, double* state, double metric, double rows);
 // OneCycleLR's rate and momentum at step `step` (torch's get_lr()).
 void one_cycle_at(const Schedule& s, int64_t step, double& lr, double& momentum);
 

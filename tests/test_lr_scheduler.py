@@ -377,3 +377,101 @@ def test_a_crafted_schedule_in_a_pickle_is_refused():
     state["optimizer"].scheduler = "StepLR(1)"
     with pytest.raises(ValueError, match=r"optimizer\.scheduler: expected a plainnet\.optim"):
         pn.Network.__new__(pn.Network).__setstate__(state)
+
+
+# ---------------------------------------------------------------- scikit-learn's learning_rate
+
+def _sk():
+    return pytest.importorskip("sklearn.neural_network",
+                               reason="the estimators' schedules need scikit-learn")
+
+
+def _quiet_fit(est, X, y):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, y)
+
+
+@pytest.mark.parametrize("backend", pn.BACKENDS)
+def test_invscaling_gives_scikit_learns_rate(backend):
+    sk = _sk()
+    from plainnet.sklearn import MLPRegressor
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((60, 3))
+    y = X @ np.array([1.0, -2.0, 0.5])
+    kw = dict(hidden_layer_sizes=(5,), solver="sgd", learning_rate="invscaling",
+              learning_rate_init=0.05, power_t=0.7, max_iter=6, batch_size=16, tol=0.0,
+              n_iter_no_change=100, random_state=0)
+    theirs = _quiet_fit(sk.MLPRegressor(**kw), X, y)
+    ours = _quiet_fit(MLPRegressor(backend=backend, **kw), X, y)
+    sched = ours.network_.optimizer.scheduler
+    assert isinstance(sched, sch.InvScalingLR)
+    assert ours.t_ == theirs.t_ == sched.last_epoch == 6 * 60
+    assert sched.get_last_lr() == [theirs._optimizer.learning_rate]  # bit for bit
+    constant = _quiet_fit(MLPRegressor(backend=backend, **{**kw, "learning_rate": "constant"}),
+                          X, y)
+    assert constant.loss_curve_[0] == ours.loss_curve_[0]  # the same first epoch
+    assert constant.loss_curve_[-1] != ours.loss_curve_[-1]
+    # partial_fit carries the schedule on: t counts every row trained on
+    inc = MLPRegressor(backend=backend, **kw)
+    for _ in range(3):
+        inc.partial_fit(X, y)
+    assert inc.network_.optimizer.scheduler.last_epoch == inc.t_ == 180
+    assert inc.network_.optimizer.scheduler.get_last_lr() == [0.05 / 181 ** 0.7]
+
+
+@pytest.mark.parametrize("early_stopping", [False, True], ids=["loss", "validation"])
+def test_adaptive_divides_by_5_and_stops_as_scikit_learn_does(early_stopping):
+    # With a tol no epoch can meet, every epoch counts as one without improvement,
+    # whatever the losses: the rate is divided by 5 every n_iter_no_change + 1
+    # epochs until it is at most 1e-6, and the next such stretch stops the fit.
+    sk = _sk()
+    from plainnet.sklearn import MLPClassifier
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((80, 4))
+    y = (X[:, 0] > 0).astype(np.int64)
+    kw = dict(hidden_layer_sizes=(5,), solver="sgd", learning_rate="adaptive",
+              learning_rate_init=0.1, tol=1e6, n_iter_no_change=2, max_iter=200,
+              early_stopping=early_stopping, random_state=0)
+    theirs = _quiet_fit(sk.MLPClassifier(**kw), X, y)
+    ours = _quiet_fit(MLPClassifier(**kw), X, y)
+    # the first epoch improves on the best (infinite, or -inf for scores), then
+    # 9 stretches of 3 epochs: 8 divisions, and a stop at 2.56e-7
+    assert ours.n_iter_ == theirs.n_iter_ == 28
+    assert ours.network_.optimizer.scheduler.get_last_lr() == [theirs._optimizer.learning_rate]
+    assert theirs._optimizer.learning_rate <= 1e-6
+
+
+def test_adaptive_and_invscaling_leave_other_solvers_alone():
+    _sk()
+    from plainnet.sklearn import MLPClassifier
+    X, labels = _data()
+    est = MLPClassifier(hidden_layer_sizes=(4,), learning_rate="invscaling", max_iter=3,
+                        random_state=0)
+    _quiet_fit(est, X, labels)
+    assert est.network_.optimizer.scheduler is None  # adam keeps learning_rate_init
+
+
+@pytest.mark.parametrize("backend", pn.BACKENDS)
+def test_inv_scaling_and_adaptive_on_both_backends_and_saved(tmp_path, backend):
+    X, labels = _data()
+    for make in (lambda: sch.InvScalingLR(power_t=0.25),
+                 lambda: sch.AdaptiveLR(tol=10.0, n_iter_no_change=1)):
+        whole, split = _net(backend), _net(backend)
+        whole.fit(X, labels, optimizer=optim.SGD(lr=0.1), scheduler=make(), epochs=8,
+                  batch_size=BATCH, seed=1)
+        split.fit(X, labels, optimizer=optim.SGD(lr=0.1), scheduler=make(), epochs=3,
+                  batch_size=BATCH, seed=1)
+        split.save(tmp_path / "s.npz")
+        split = pn.Network.load(tmp_path / "s.npz", backend=backend)
+        split.fit(X, labels, optimizer=split.optimizer, epochs=5, batch_size=BATCH, seed=1)
+        np.testing.assert_array_equal(_flat(split), _flat(whole))
+        assert split.optimizer.scheduler == whole.optimizer.scheduler
+    other = _net("numpy" if backend == "native" else "native")
+    other.fit(X, labels, optimizer=optim.SGD(lr=0.1), scheduler=make(), epochs=8,
+              batch_size=BATCH, seed=1)
+    np.testing.assert_allclose(_flat(other), _flat(whole), rtol=1e-12, atol=1e-14)
+    assert other.optimizer.scheduler.get_last_lr() == whole.optimizer.scheduler.get_last_lr()

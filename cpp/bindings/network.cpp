@@ -349,7 +349,7 @@ Schedule schedule_arg(const py::dict& d) {
         {"pct_start", &s.pct_start},   {"initial_lr", &s.initial_lr}, {"max_lr", &s.max_lr},
         {"base_momentum", &s.base_momentum}, {"max_momentum", &s.max_momentum},
         {"min_lr", &s.min_lr},         {"factor", &s.factor},         {"threshold", &s.threshold},
-        {"eps", &s.eps}};
+        {"eps", &s.eps},               {"power_t", &s.power_t},       {"stop_lr", &s.stop_lr}};
     const std::pair<const char*, int64_t*> ints[] = {
         {"step_size", &s.step_size}, {"t_max", &s.t_max},       {"total_steps", &s.total_steps},
         {"patience", &s.patience},   {"cooldown", &s.cooldown}};

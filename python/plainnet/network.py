@@ -1239,10 +1239,10 @@ class Network:
                 raise ValueError("scheduler: OneCycleLR(cycle_momentum=True) would turn on the "
                                  "momentum of an SGD optimizer that has already made updates "
                                  "without it; pass cycle_momentum=False or a new optimizer")
-        if (isinstance(sched, lr_scheduler.ReduceLROnPlateau) and sched.mode == "min"
-                and watch == "val_accuracy" and validates):
-            raise ValueError("scheduler: ReduceLROnPlateau(mode='min') would cut the rate "
-                             "while monitor 'val_accuracy' improves; pass mode='max'")
+        if (isinstance(sched, (lr_scheduler.ReduceLROnPlateau, lr_scheduler.AdaptiveLR))
+                and sched.mode == "min" and watch == "val_accuracy" and validates):
+            raise ValueError(f"scheduler: {type(sched).__name__}(mode='min') would cut the rate "
+                             f"while monitor 'val_accuracy' improves; pass mode='max'")
         return sched
 
     # ------------------------------------------------------------ copies and backends

@@ -984,7 +984,8 @@ SCHEDULE_SLOTS = 6
 LAST_EPOCH, RATE, MOMENTUM, BEST, BAD_EPOCHS, COOLDOWN_LEFT = range(SCHEDULE_SLOTS)
 
 
-def schedule_epoch_step(schedule: dict[str, Any], state: Array, metric: float) -> None:
+def schedule_epoch_step(schedule: dict[str, Any], state: Array, metric: float,
+                        rows: float) -> bool:
     """Make one epoch step of a schedule (torch's ``step()``), in place on its state.
 
     Parameters
@@ -996,9 +997,22 @@ def schedule_epoch_step(schedule: dict[str, Any], state: Array, metric: float) -
         The step count, the rate, the momentum, and ReduceLROnPlateau's best
         value, bad epochs and cooldown epochs left.
     metric : float
-        The monitored value of the epoch (ReduceLROnPlateau only).
+        The monitored value of the epoch (ReduceLROnPlateau and adaptive only).
+    rows : float
+        The rows the epoch trained on, or the sum of their sample weights
+        (inv_scaling counts them).
+
+    Returns
+    -------
+    bool
+        Whether the schedule ends the fit (adaptive, at its least rate).
     """
     s, name = schedule, schedule["name"]
+    if name == "inv_scaling":  # scikit-learn's t_ counts rows
+        t = float(state[LAST_EPOCH]) + float(rows)
+        state[LAST_EPOCH] = t
+        state[RATE] = s["base_lr"] / (t + 1) ** s["power_t"]
+        return False
     e = int(state[LAST_EPOCH]) + 1
     state[LAST_EPOCH] = e
     lr = float(state[RATE])
@@ -1040,7 +1054,19 @@ def schedule_epoch_step(schedule: dict[str, Any], state: Array, metric: float) -
                 lr = new_lr
             state[COOLDOWN_LEFT] = s["cooldown"]
             state[BAD_EPOCHS] = 0
+    elif name == "adaptive":  # scikit-learn's _update_no_improvement_count, trigger_stopping
+        best, tol = float(state[BEST]), s["threshold"]
+        stalled = metric < best + tol if s["mode_max"] else metric > best - tol
+        state[BAD_EPOCHS] = state[BAD_EPOCHS] + 1 if stalled else 0
+        if (metric > best) if s["mode_max"] else (metric < best):
+            state[BEST] = metric
+        if state[BAD_EPOCHS] > s["patience"]:
+            if lr <= s["stop_lr"]:
+                return True
+            lr /= 5.0
+            state[BAD_EPOCHS] = 0
     state[RATE] = lr
+    return False
 
 
 def _anneal(cos: bool, start: float, end: float, pct: float) -> float:
@@ -1197,6 +1223,9 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
 
     if per_update:
         cycle_to(0)
+    # An epoch's rows for inv_scaling: a row of weight 2 counts as two rows.
+    epoch_rows = (_weight_sum(sample_weight, m)
+                  if schedule is not None and schedule["name"] == "inv_scaling" else float(m))
     classifies = loss != "mse"
     per_row = K if loss == "binary_cross_entropy" else 1
     if monitor not in MONITORS:
@@ -1278,7 +1307,8 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
                 # there is some, else the epoch's training loss.
                 metric = row[{"val_loss": 2, "val_accuracy": 3}.get(monitor, 0)
                              if X_val is not None else 0]
-                schedule_epoch_step(schedule, sched_state, float(metric))
+                if schedule_epoch_step(schedule, sched_state, float(metric), epoch_rows):
+                    status = "early_stopped"
                 u.settings["lr"] = float(sched_state[RATE])
             if progress is not None:
                 now = time.monotonic()

@@ -21,6 +21,10 @@ its state, into the next ``fit``, ``Network.save`` and pickles. So a fit
 split in two, or saved and loaded in between, runs the schedule as one fit
 does. The optimizer's own ``lr`` stays the rate the schedule started from;
 the schedule holds the current one (``get_last_lr()``).
+
+``InvScalingLR`` and ``AdaptiveLR`` are scikit-learn's MLP rates
+(``learning_rate="invscaling"`` and ``"adaptive"``), which the estimators of
+``plainnet.sklearn`` use.
 """
 
 from __future__ import annotations
@@ -480,9 +484,92 @@ class ReduceLROnPlateau(LRScheduler):
         return math.inf if self.mode == "min" else -math.inf
 
 
+class InvScalingLR(LRScheduler):
+    """scikit-learn's ``learning_rate="invscaling"``: after every epoch,
+    ``lr = base_lr / (t + 1) ** power_t``, where t counts the rows trained on so
+    far (scikit-learn's ``t_``; this schedule's ``last_epoch``). With
+    ``sample_weight`` a row counts as its weight, so that weights of 2 train
+    as repeated rows do (scikit-learn counts rows).
+
+    Parameters
+    ----------
+    power_t : float, default=0.5
+        The exponent, >= 0.
+
+    Examples
+    --------
+    >>> from plainnet.optim.lr_scheduler import InvScalingLR
+    >>> InvScalingLR()
+    InvScalingLR(power_t=0.5; last_epoch=-1)
+    """
+
+    name = "inv_scaling"
+
+    def __init__(self, power_t: float = 0.5) -> None:
+        _no_optimizer(power_t, "InvScalingLR", "power_t")
+        super().__init__()
+        self.power_t = _nonnegative(power_t, "power_t")
+
+    def settings(self) -> dict[str, Any]:
+        return {"power_t": self.power_t}
+
+    def _core_settings(self) -> dict[str, Any]:
+        return self.settings()
+
+
+class AdaptiveLR(LRScheduler):
+    """scikit-learn's ``learning_rate="adaptive"``: divide the rate by 5 when
+    more than ``n_iter_no_change`` epochs in a row fail to improve on the best
+    monitored value by ``tol``, and end the fit when that happens with the rate
+    already at most ``stop_lr`` (scikit-learn's 1e-6).
+
+    The monitored value is fit's ``monitor``, as for ``ReduceLROnPlateau``;
+    the best moves on any improvement, as scikit-learn's does.
+
+    Parameters
+    ----------
+    tol : float, default=1e-4
+        The least improvement that counts, >= 0.
+    n_iter_no_change : int, default=10
+        Epochs without one tolerated, >= 0.
+    mode : {"min", "max"}, default="min"
+        Whether lower or higher is better.
+    stop_lr : float, default=1e-6
+        The rate at or below which a plateau ends the fit.
+
+    Examples
+    --------
+    >>> from plainnet.optim.lr_scheduler import AdaptiveLR
+    >>> AdaptiveLR(n_iter_no_change=5)
+    AdaptiveLR(tol=0.0001, n_iter_no_change=5, mode='min', stop_lr=1e-06; last_epoch=-1)
+    """
+
+    name = "adaptive"
+
+    def __init__(self, tol: float = 1e-4, n_iter_no_change: int = 10, mode: str = "min",
+                 stop_lr: float = 1e-6) -> None:
+        _no_optimizer(tol, "AdaptiveLR", "tol")
+        super().__init__()
+        self.tol = _nonnegative(tol, "tol")
+        self.n_iter_no_change = _count(n_iter_no_change, "n_iter_no_change", 0)
+        self.mode = check.choice(mode, "mode", ("min", "max"))
+        self.stop_lr = _nonnegative(stop_lr, "stop_lr")
+
+    def settings(self) -> dict[str, Any]:
+        return {"tol": self.tol, "n_iter_no_change": self.n_iter_no_change, "mode": self.mode,
+                "stop_lr": self.stop_lr}
+
+    def _core_settings(self) -> dict[str, Any]:
+        return {"threshold": self.tol, "patience": self.n_iter_no_change,
+                "mode_max": self.mode == "max", "stop_lr": self.stop_lr}
+
+    def _worst(self) -> float:
+        return math.inf if self.mode == "min" else -math.inf
+
+
 CLASSES: dict[str, type[LRScheduler]] = {
     cls.__name__: cls for cls in (StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR,
-                                  OneCycleLR, ReduceLROnPlateau)}
+                                  OneCycleLR, ReduceLROnPlateau, InvScalingLR, AdaptiveLR)}
 
 # The keys of a saved schedule's state, in the order of its slots.
 STATE_KEYS = ("last_epoch", "lr", "momentum", "best", "bad_epochs", "cooldown_left")
@@ -516,4 +603,4 @@ def from_saved(name: str, settings: dict[str, Any],
 
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
-           "OneCycleLR", "ReduceLROnPlateau"]
+           "OneCycleLR", "ReduceLROnPlateau", "InvScalingLR", "AdaptiveLR"]
