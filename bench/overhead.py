@@ -14,7 +14,9 @@ epoch, where a per-update cost weighs most), three ways:
 
     mb-sgd          SGD(lr 0.5)
     mb-clip         with clip_norm=0.01
-    mb-onecycle     with OneCycleLR(max_lr=0.5), stepped before every update
+    mb-onecycle     with OneCycleLR(max_lr=0.5, cycle_momentum=False), stepped before
+                    every update (cycling the momentum would turn on SGD's momentum,
+                    whose cost is the optimizer's, not the schedule's)
 
 and the ratios of the best times per iteration (per epoch for the mini-batch
 rows): Adam over SGD (adam-mse / sgd-mse), cross-entropy over MSE (sgd-ce /
@@ -60,7 +62,8 @@ RUNS: dict[str, tuple[str, Optional[int], str, str, Callable[[], pn.optim.Optimi
     "mb-clip": ("small", 32, "sigmoid", "mse", lambda: pn.optim.SGD(lr=0.5),
                 lambda n: {"clip_norm": 0.01}),
     "mb-onecycle": ("small", 32, "sigmoid", "mse", lambda: pn.optim.SGD(lr=0.5),
-                    lambda n: {"scheduler": lr_scheduler.OneCycleLR(max_lr=0.5, total_steps=n)}),
+                    lambda n: {"scheduler": lr_scheduler.OneCycleLR(
+                        max_lr=0.5, total_steps=n, cycle_momentum=False)}),
 }
 
 

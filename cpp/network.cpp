@@ -570,8 +570,14 @@ static void clip_gradient(T* grads, int64_t P, double clip_norm, double clip_val
         }
     }
     if (clip_value > 0.0) {
+        // Two selects of the min/max shape, which vectorise; NaN stays NaN (torch.clamp's).
         const T hi = T(clip_value), lo = -hi;
-        for (int64_t k = 0; k < P; k++) grads[k] = grads[k] < lo ? lo : grads[k] > hi ? hi : grads[k];
+        for (int64_t k = 0; k < P; k++) {
+            T v = grads[k];
+            v = v < lo ? lo : v;
+            v = v > hi ? hi : v;
+            grads[k] = v;
+        }
     }
 }
 
