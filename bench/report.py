@@ -36,6 +36,7 @@ TARGETS_MINIBATCH = {"digits": {"numpy": 5.0, "sklearn": 8.0, "torch": 8.0},
 TARGETS_MINIBATCH_GEMM = {"mnist": 0.70}
 TARGET_ADAM_OVER_SGD = 1.10  # at most
 TARGET_CE_OVER_MSE = 1.0     # at most
+TARGET_EXTRA_OVER_PLAIN = 1.10  # at most: an epoch with clipping or a schedule over one without
 TARGET_FORWARD_ROWS_TORCH = 100_000  # native forward at least as fast as torch from here on
 TARGET_NUMPY_NEAR_FIT = 1.10  # NumPy's products near a fit over after an idle second, at most
 TARGET_COEXIST_FIT = 1.05     # a fit beside NumPy's threads over the same on one thread, at most
@@ -158,7 +159,7 @@ def _overhead_row(r: Result) -> list[str]:
     return [r.label, str(r.iterations), *times, f"{r.final_loss:.10g}", check]
 
 
-OVERHEAD_HEADER = ["run (medium, native)", "iters", "best us/it", "median", "max",
+OVERHEAD_HEADER = ["run (native)", "iters", "best us/it", "median", "max",
                    "final loss", "check"]
 OVERHEAD_RIGHT = {1, 2, 3, 4, 5}
 
@@ -270,8 +271,11 @@ def gemm_text(gemm: dict[str, GemmRate]) -> str:
 
 def overhead_text(results: list[Result]) -> str:
     r = overhead_ratios(results)
-    return (f"Adam over SGD: {_x(r['adam/sgd'])}; cross-entropy over MSE: {_x(r['ce/mse'])} "
-            f"(best times per iteration)")
+    return (f"Adam over SGD: {_x(r['adam/sgd'])}; cross-entropy over MSE: {_x(r['ce/mse'])}; "
+            f"clip_norm over none: {_x(r['clip/none'])} (mini-batches: "
+            f"{_x(r['minibatch clip/none'])}); a schedule over none: {_x(r['schedule/none'])} "
+            f"(mini-batches, OneCycleLR: {_x(r['minibatch schedule/none'])}) "
+            f"(best times per iteration; per epoch for the mini-batch rows)")
 
 
 def living_text(living: Living) -> str:
@@ -459,6 +463,11 @@ def targets(m: Measured) -> list[dict[str, Any]]:
                            TARGET_ADAM_OVER_SGD))
         out.append(_target("medium: cross-entropy/MSE per iteration", r["ce/mse"], "<=",
                            TARGET_CE_OVER_MSE))
+        for key, what in (("clip/none", "medium: clip_norm/none per epoch"),
+                          ("schedule/none", "medium: CosineAnnealingLR/none per epoch"),
+                          ("minibatch clip/none", "small b32: clip_norm/none per epoch"),
+                          ("minibatch schedule/none", "small b32: OneCycleLR/none per epoch")):
+            out.append(_target(what, r[key], "<=", TARGET_EXTRA_OVER_PLAIN))
 
     for f in m.forward:
         if f.peer == "numpy":

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <exception>
 #include <limits>
@@ -45,6 +46,10 @@ Monitor monitor_from_name(const std::string& name) {
 }
 
 // parse(name), its error message prefixed by the argument's name.
+Sched schedule_from_name(const std::string& name) {
+    return from_name<Sched>(kScheduleNames, "schedule", name);
+}
+
 template <typename E>
 static E parse_arg(E (*parse)(const std::string&), const char* arg, const std::string& name) {
     try {
@@ -518,6 +523,14 @@ class Updater {
     // The current parameters.
     T* params() const { return home_[cur_].p; }
 
+    // The rate of the next updates (a schedule's).
+    void set_rate(double lr) { settings_.lr = lr; }
+    // The momentum of the next updates: SGD's momentum, Adam's beta1 (OneCycleLR's).
+    void set_momentum(double momentum) {
+        if (kind_ == Optim::sgd) settings_.momentum = momentum;
+        else settings_.beta1 = momentum;
+    }
+
     // The next update. If it makes a parameter NaN/Inf it is dropped (the
     // current iterate stays as it was) and false returned.
     bool apply(const Kernels<T>& k, const T* grads) {
@@ -579,20 +592,58 @@ static double add_l2(const Layout& L, const T* params, T* grads, double l2, doub
     return 0.5 * l2 * squares / w_sum;
 }
 
+// Gradient clipping, torch.nn.utils': clip_norm scales the whole gradient
+// by clip_norm / (||g||_2 + 1e-6) when that is below 1 (clip_grad_norm_,
+// which multiplies by the coefficient clamped to 1), clip_value clamps each
+// entry to [-clip_value, clip_value] (clip_grad_value_); 0 is off.
+template <typename T>
+static void clip_gradient(T* grads, int64_t P, double clip_norm, double clip_value) {
+    if (clip_norm > 0.0) {
+        // Eight running sums, so that the loop is not one chain of dependent
+        // additions (without -ffast-math the compiler keeps the order given).
+        double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        int64_t i = 0;
+        for (; i + 8 <= P; i += 8) {
+            for (int j = 0; j < 8; j++) acc[j] += double(grads[i + j]) * double(grads[i + j]);
+        }
+        for (; i < P; i++) acc[0] += double(grads[i]) * double(grads[i]);
+        const double squares = ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+                               ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        const double coef = clip_norm / (std::sqrt(squares) + 1e-6);
+        if (coef < 1.0) {
+            const T c = T(coef);
+            for (int64_t k = 0; k < P; k++) grads[k] *= c;
+        }
+    }
+    if (clip_value > 0.0) {
+        // Two selects of the min/max shape, which vectorise; NaN stays NaN (torch.clamp's).
+        const T hi = T(clip_value), lo = -hi;
+        for (int64_t k = 0; k < P; k++) {
+            T v = grads[k];
+            v = v < lo ? lo : v;
+            v = v > hi ? hi : v;
+            grads[k] = v;
+        }
+    }
+}
+
 // One training iteration on a batch: forward, loss, backward and, if the
 // loss is finite, the update (undone if it makes a parameter NaN/Inf).
-// Rows weigh w (null: 1 each); l2 adds the penalty of add_l2. Returns the
-// loss; `updated` says whether params moved. This is the one place that
-// decides what a step does.
+// Rows weigh w (null: 1 each); opt.l2 adds the penalty of add_l2, and
+// opt.clip_norm or opt.clip_value clip the gradient. Returns the loss;
+// `updated` says whether params moved. This is the one place that decides
+// what a step does.
 template <typename T>
 static double train_step(const Kernels<T>& k, const Layout& L, const T* X, const T* y,
-                         const T* w, int64_t m, double l2, Updater<T>& u, Workspace<T>& ws,
-                         T* grads, bool& updated, Poller* poll = nullptr, int64_t done = 0) {
+                         const T* w, int64_t m, const FitOptions& opt, Updater<T>& u,
+                         Workspace<T>& ws, T* grads, bool& updated, Poller* poll = nullptr,
+                         int64_t done = 0) {
     const T* params = u.params();
     forward_with(k, L, params, X, m, ws.zs.data(), ws.as.data(), poll, done);
     const double w_sum = weight_sum(w, m);
     double loss = backward_with(k, L, params, X, y, w, w_sum, m, ws, grads, poll, done);
-    loss += add_l2(L, params, grads, l2, w_sum);
+    loss += add_l2(L, params, grads, opt.l2, w_sum);
+    clip_gradient(grads, L.num_params, opt.clip_norm, opt.clip_value);
     // With a finite loss and a huge gradient, apply keeps the weights whose loss this is.
     updated = std::isfinite(loss) && u.apply(k, grads);
     return loss;
@@ -606,9 +657,132 @@ StepResult step(const Layout& L, T* params, const T* X, const T* y, int64_t m, d
     plain.lr = lr;
     Updater<T> u(Optim::sgd, plain, 0, params, nullptr, L.num_params);
     StepResult r;
-    r.loss = train_step(kernels<T>(), L, X, y, static_cast<const T*>(nullptr), m, 0.0, u, ws,
-                        grads.data(), r.updated);
+    r.loss = train_step(kernels<T>(), L, X, y, static_cast<const T*>(nullptr), m, FitOptions(),
+                        u, ws, grads.data(), r.updated);
     return r;
+}
+
+constexpr double kPi = 3.141592653589793;  // Python's math.pi
+
+// Python's a % n for n > 0 (never negative), as torch's schedules compute it.
+static int64_t py_mod(int64_t a, int64_t n) { return ((a % n) + n) % n; }
+
+bool schedule_epoch_step(const Schedule& s, double* state, double metric, double rows) {
+    if (s.kind == Sched::inv_scaling) {  // scikit-learn's t_ counts rows
+        const double t = state[kLastEpoch] + rows;
+        state[kLastEpoch] = t;
+        state[kRate] = s.base_lr / std::pow(t + 1, s.power_t);
+        return false;
+    }
+    const int64_t e = int64_t(state[kLastEpoch]) + 1;
+    state[kLastEpoch] = double(e);
+    double& lr = state[kRate];
+    switch (s.kind) {
+        case Sched::step:
+            if (e % s.step_size == 0) lr = lr * s.gamma;
+            break;
+        case Sched::multi_step: {
+            const auto n = std::count(s.milestones.begin(), s.milestones.end(), e);
+            if (n > 0) lr = lr * std::pow(s.gamma, double(n));
+            break;
+        }
+        case Sched::exponential:
+            lr = lr * s.gamma;
+            break;
+        case Sched::cosine: {
+            const double T = double(s.t_max);
+            if (py_mod(e - 1 - s.t_max, 2 * s.t_max) == 0) {
+                lr = lr + (s.base_lr - s.eta_min) * (1 - std::cos(kPi / T)) / 2;
+            } else {
+                lr = (1 + std::cos(kPi * double(e) / T)) / (1 + std::cos(kPi * double(e - 1) / T)) *
+                         (lr - s.eta_min) +
+                     s.eta_min;
+            }
+            break;
+        }
+        case Sched::plateau: {
+            double& best = state[kBest];
+            const bool better = s.mode_max ? (s.threshold_rel ? metric > best * (s.threshold + 1.0)
+                                                              : metric > best + s.threshold)
+                                           : (s.threshold_rel ? metric < best * (1.0 - s.threshold)
+                                                              : metric < best - s.threshold);
+            if (better) {
+                best = metric;
+                state[kBadEpochs] = 0;
+            } else {
+                state[kBadEpochs] += 1;
+            }
+            if (state[kCooldownLeft] > 0) {
+                state[kCooldownLeft] -= 1;
+                state[kBadEpochs] = 0;  // bad epochs in cooldown do not count
+            }
+            if (state[kBadEpochs] > double(s.patience)) {
+                const double old_lr = lr, new_lr = std::max(old_lr * s.factor, s.min_lr);
+                if (old_lr - new_lr > s.eps) lr = new_lr;
+                state[kCooldownLeft] = double(s.cooldown);
+                state[kBadEpochs] = 0;
+            }
+            break;
+        }
+        case Sched::adaptive: {
+            // scikit-learn's _update_no_improvement_count and trigger_stopping.
+            double& best = state[kBest];
+            const bool stalled = s.mode_max ? metric < best + s.threshold
+                                            : metric > best - s.threshold;
+            state[kBadEpochs] = stalled ? state[kBadEpochs] + 1 : 0;
+            if (s.mode_max ? metric > best : metric < best) best = metric;
+            if (state[kBadEpochs] > double(s.patience)) {
+                if (lr <= s.stop_lr) return true;
+                lr /= 5.0;
+                state[kBadEpochs] = 0;
+            }
+            break;
+        }
+        case Sched::none:
+        case Sched::one_cycle:
+        case Sched::inv_scaling:
+            break;
+    }
+    return false;
+}
+
+static double anneal(bool cos, double start, double end, double pct) {
+    if (cos) {
+        const double cos_out = std::cos(kPi * pct) + 1;
+        return end + (start - end) / 2.0 * cos_out;
+    }
+    return (end - start) * pct + start;
+}
+
+void one_cycle_at(const Schedule& s, int64_t step, double& lr, double& momentum) {
+    const double total = double(s.total_steps);
+    // torch's phases: (end step, start and end rate, start and end momentum).
+    struct Phase {
+        double end, lr0, lr1, m0, m1;
+    };
+    Phase phases[3];
+    int n = 0;
+    phases[n++] = {s.pct_start * total - 1, s.initial_lr, s.max_lr, s.max_momentum,
+                   s.base_momentum};
+    if (s.three_phase) {
+        phases[n++] = {2 * s.pct_start * total - 2, s.max_lr, s.initial_lr, s.base_momentum,
+                       s.max_momentum};
+        phases[n++] = {total - 1, s.initial_lr, s.min_lr, s.max_momentum, s.max_momentum};
+    } else {
+        phases[n++] = {total - 1, s.max_lr, s.min_lr, s.base_momentum, s.max_momentum};
+    }
+    double start = 0.0;
+    const double at = double(step);
+    for (int i = 0; i < n; i++) {
+        const Phase& ph = phases[i];
+        if (at <= ph.end || i == n - 1) {
+            const double pct = (at - start) / (ph.end - start);
+            lr = anneal(s.anneal_cos, ph.lr0, ph.lr1, pct);
+            momentum = anneal(s.anneal_cos, ph.m0, ph.m1, pct);
+            return;
+        }
+        start = ph.end;
+    }
 }
 
 int64_t fit_iterations(int64_t m, int64_t epochs, int64_t batch_size) {
@@ -737,9 +911,31 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
     // Updater puts it into params as it goes).
     Poller poller(&poll);
 
+    // The schedule: epoch schedules step after each epoch; one_cycle sets
+    // the rate (and momentum) of every update from the updates made so far,
+    // so its state follows an undone update too.
+    const Schedule& sched = opt.schedule;
+    double* sched_state = sched.kind == Sched::none ? nullptr : opt.schedule_state;
+    const bool per_update = sched_state != nullptr && sched.kind == Sched::one_cycle;
+    const double cycle_start = per_update ? sched_state[kLastEpoch] : 0.0;
+    auto cycle_to = [&](int64_t updates) {  // one_cycle's state after `updates` of this fit
+        double lr = 0.0, momentum = 0.0;
+        one_cycle_at(sched, int64_t(cycle_start) + updates, lr, momentum);
+        sched_state[kLastEpoch] = cycle_start + double(updates);
+        sched_state[kRate] = lr;
+        sched_state[kMomentum] = momentum;
+        u.set_rate(lr);
+        if (sched.cycle_momentum) u.set_momentum(momentum);
+    };
+    if (sched_state != nullptr) u.set_rate(sched_state[kRate]);
+    if (per_update) cycle_to(0);
+    // An epoch's rows for inv_scaling: a row of weight 2 counts as two rows.
+    const double epoch_rows = sched.kind == Sched::inv_scaling ? weight_sum(w, m) : double(m);
+
     FitResult r;
     auto finish = [&]() {  // every return: the updates that stand
         r.updates = u.t - opt.steps;
+        if (per_update) cycle_to(r.updates);
         return r;
     };
     int64_t it = 0;
@@ -775,8 +971,9 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
             }
 
             bool updated = false;
-            double loss = train_step(k, L, xs, ys, wr, rows, opt.l2, u, ws, grads.data(), updated,
+            double loss = train_step(k, L, xs, ys, wr, rows, opt, u, ws, grads.data(), updated,
                                      &poller, r.iterations);
+            if (per_update) cycle_to(u.t - opt.steps);  // the next update's rate
             if (!std::isfinite(loss)) {
                 // The previous update produced these weights: undo it.
                 if (it > 0) u.undo();
@@ -828,6 +1025,18 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
             } else if (early && ++waited >= opt.patience) {
                 r.early_stopped = true;
             }
+        }
+        if (sched_state != nullptr && !per_update) {
+            // ReduceLROnPlateau watches what fit monitors: the validation
+            // loss or accuracy when there is validation data, else the
+            // epoch's training loss.
+            const double metric = m_val > 0 && opt.monitor == Monitor::val_loss       ? row[2]
+                                  : m_val > 0 && opt.monitor == Monitor::val_accuracy ? row[3]
+                                                                                     : row[0];
+            if (schedule_epoch_step(sched, sched_state, metric, epoch_rows)) {
+                r.early_stopped = true;
+            }
+            u.set_rate(sched_state[kRate]);
         }
         // Once per epoch, outside the batch loop: without a hook this is one test.
         if (progress) {

@@ -159,6 +159,63 @@ constexpr const char* kMonitorNames[] = {"val_loss", "loss", "val_accuracy"};
 // Parse "val_loss", "loss" or "val_accuracy"; throw std::invalid_argument.
 Monitor monitor_from_name(const std::string& name);
 
+// Learning-rate schedules: torch.optim.lr_scheduler's, with its formulas
+// (recursive where torch's step() is), so that a schedule run here gives the
+// rates torch gives to the last bit. python/plainnet/optim/lr_scheduler.py
+// holds their settings, checks them and starts a schedule's state; fit steps
+// an epoch schedule after every epoch and sets one_cycle's rate (and
+// momentum) before every update.
+// inv_scaling and adaptive are scikit-learn's MLP rates (learning_rate=).
+enum class Sched { none, step, multi_step, exponential, cosine, one_cycle, plateau, inv_scaling,
+                   adaptive };
+constexpr const char* kScheduleNames[] = {"none",   "step",      "multi_step", "exponential",
+                                          "cosine", "one_cycle", "plateau",    "inv_scaling",
+                                          "adaptive"};
+Sched schedule_from_name(const std::string& name);  // throws std::invalid_argument
+
+// A schedule's state: a float64 array of kScheduleSlots numbers that fit
+// updates in place (and saves write out): the scheduler's step count
+// (torch's last_epoch), the rate and momentum of the next update, and
+// ReduceLROnPlateau's best value, bad epochs and cooldown epochs left.
+enum ScheduleSlot { kLastEpoch, kRate, kMomentum, kBest, kBadEpochs, kCooldownLeft, kScheduleSlots };
+
+struct Schedule {
+    Sched kind = Sched::none;
+    double base_lr = 0.0;              // the optimizer's rate when the schedule started
+    double gamma = 0.1;                // step, multi_step, exponential
+    int64_t step_size = 1;             // step
+    std::vector<int64_t> milestones;   // multi_step: sorted, repeats count
+    int64_t t_max = 1;                 // cosine
+    double eta_min = 0.0;              // cosine
+    // one_cycle: rates initial_lr -> max_lr -> min_lr over total_steps updates.
+    int64_t total_steps = 1;
+    double pct_start = 0.3, initial_lr = 0.0, max_lr = 0.0;
+    double base_momentum = 0.85, max_momentum = 0.95;
+    bool anneal_cos = true, cycle_momentum = true, three_phase = false;
+    double min_lr = 0.0;               // one_cycle's last rate; plateau's floor
+    // plateau
+    bool mode_max = false, threshold_rel = true;
+    double factor = 0.1, threshold = 1e-4, eps = 1e-8;
+    int64_t patience = 10, cooldown = 0;
+    // inv_scaling: lr = base_lr / (t + 1)^power_t after each epoch, t the
+    // rows trained on so far, each counting its sample weight (its step
+    // count counts rows, not epochs).
+    double power_t = 0.5;
+    // adaptive: scikit-learn's rule, on the monitored value (mode_max,
+    // threshold and patience as plateau's, absolute): more than `patience`
+    // epochs in a row without improving on the best by `threshold` divide the
+    // rate by 5, or stop the fit once the rate is at most stop_lr.
+    double stop_lr = 1e-6;
+};
+
+// One epoch step of an epoch schedule (not one_cycle): torch's step(), or
+// ReduceLROnPlateau's step(metric), after an epoch of `rows` rows (the sum
+// of their sample weights, when they have some). Advances state in place;
+// returns true when the schedule ends the fit (adaptive).
+bool schedule_epoch_step(const Schedule& s, double* state, double metric, double rows);
+// OneCycleLR's rate and momentum at step `step` (torch's get_lr()).
+void one_cycle_at(const Schedule& s, int64_t step, double& lr, double& momentum);
+
 struct FitOptions {
     Optim optim = Optim::sgd;  // the update rule, and its settings
     Optimizer settings;
@@ -181,6 +238,15 @@ struct FitOptions {
     // sum_l ||W_l||^2, the weights only (w_sum: the batch's rows, or the sum
     // of its row weights); its value is part of the loss reported.
     double l2 = 0.0;
+    // Gradient clipping of each batch's gradient (0: off), after l2:
+    // torch.nn.utils.clip_grad_norm_ (2-norm over all parameters) and
+    // clip_grad_value_.
+    double clip_norm = 0.0;
+    double clip_value = 0.0;
+    // The learning-rate schedule and its state (kScheduleSlots numbers,
+    // updated in place; null when kind is none).
+    Schedule schedule;
+    double* schedule_state = nullptr;
 };
 
 // Where fit writes one row per epoch: training loss (row-weighted mean of the

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import plainnet as pn
+from plainnet._plan import FitPlan
 
 # Tolerances for native vs reference. float64: the two differ only in the
 # order of floating-point sums (plain loops vs BLAS) and in libm vs NumPy
@@ -99,6 +100,7 @@ import sys
 import numpy as np
 import plainnet as pn
 from plainnet import _core
+from plainnet._plan import FitPlan
 X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 y = np.array([[0.0], [1.0], [1.0], [0.0]])
 try:
@@ -131,7 +133,8 @@ def plain_fit(impl, params, sizes, acts, X, y, lr, epochs, batch_size, shuffle, 
     """impl.fit (impl is plainnet._core or plainnet.reference) as plain gradient descent
     with rate lr, without validation data: what fit(..., lr, ...) was before the fit
     loop took an optimizer. Returns (losses, iterations, status)."""
-    losses, done, status, _, _, _ = impl.fit(
-        params, sizes, acts, loss, X, y, sgd(lr), [np.zeros_like(params)], 0, epochs,
-        batch_size, shuffle, seed, log_every, callback, None, None, 0, 0.0, True)
+    plan = FitPlan(optimizer=sgd(lr), state=[np.zeros_like(params)], epochs=epochs,
+                   batch_size=batch_size, shuffle=shuffle, seed=seed, log_every=log_every,
+                   callback=callback)
+    losses, done, status, _, _, _ = impl.fit(params, sizes, acts, loss, X, y, plan)
     return losses, done, status

@@ -440,7 +440,8 @@ def test_forward_bench_measure_checks_and_compares_every_peer(dtype):
 def test_overhead_runs_differ_only_in_optimizer_and_loss():
     results = overhead.run_overheads(repeats=1, iterations=3, pause=0)
     by = {r.label: r for r in results}
-    assert set(by) == {"sgd-mse", "adam-mse", "sgd-ce"}
+    assert set(by) == {"sgd-mse", "adam-mse", "sgd-ce", "sgd-mse-clip", "sgd-mse-cosine",
+                       "mb-sgd", "mb-clip", "mb-onecycle"}
     for r in results:
         assert r.ok and len(r.times) == 1 and r.iterations == 3, r.message
     # the same first loss for the same loss function: same data and initial weights
@@ -450,6 +451,13 @@ def test_overhead_runs_differ_only_in_optimizer_and_loss():
     ratios = overhead.ratios(results)
     assert ratios["adam/sgd"] == pytest.approx(by["adam-mse"].min / by["sgd-mse"].min)
     assert ratios["ce/mse"] == pytest.approx(by["sgd-ce"].min / by["sgd-mse"].min)
+    # clipping and schedules change the run, from the same start
+    for extra, plain in (("sgd-mse-clip", "sgd-mse"), ("sgd-mse-cosine", "sgd-mse"),
+                         ("mb-clip", "mb-sgd"), ("mb-onecycle", "mb-sgd")):
+        assert by[extra].losses[0] == by[plain].losses[0]
+        assert by[extra].final_loss != by[plain].final_loss, extra
+    assert ratios["minibatch schedule/none"] == pytest.approx(by["mb-onecycle"].min
+                                                              / by["mb-sgd"].min)
 
 
 def test_living_with_numpy_runs_every_scenario_and_checks_the_fits():
@@ -565,7 +573,8 @@ def test_command_line_shows_every_new_part(tmp_path, capsys):
     # inference, overhead and NumPy rows, each with its ratios
     assert {r["peer"] for r in data["inference"]} >= {"native", "numpy"}
     assert "| 37 | float64 | numpy |" in text
-    assert set(data["overhead_ratios"]) == {"adam/sgd", "ce/mse"}
+    assert set(data["overhead_ratios"]) == {"adam/sgd", "ce/mse", "clip/none", "schedule/none",
+                                            "minibatch clip/none", "minibatch schedule/none"}
     assert "Adam over SGD:" in text and "cross-entropy over MSE:" in text
     assert data["living"]["ok"] and "Living with NumPy" in text
     # the targets of every part that ran

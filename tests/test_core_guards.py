@@ -15,6 +15,7 @@ from conftest import run_isolated
 
 from plainnet import _core, _layout
 from plainnet import reference as ref
+from plainnet._plan import FitPlan
 
 X4 = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 Y4 = np.array([[0.0], [1.0], [1.0], [0.0]])
@@ -69,8 +70,9 @@ def _core_net_call(fn, p, sizes, acts, X, y, loss="mse"):
     if fn == "step":
         return _core.step(p, sizes, acts, loss, X, y, 0.5)
     if fn == "fit":
-        return _core.fit(p, sizes, acts, loss, X, y, {"name": "sgd", "lr": 0.5},
-                         [np.zeros(NPARAMS)], 0, 3, 2, True, 0, 0, None, None, None, 0, 0.0, True)
+        return _core.fit(p, sizes, acts, loss, X, y,
+                         FitPlan({"name": "sgd", "lr": 0.5}, [np.zeros(NPARAMS)], epochs=3,
+                                 batch_size=2))
     raise AssertionError(fn)
 
 
@@ -251,10 +253,7 @@ def _core_fit(p, **overrides):
                 shuffle=True, seed=0, log_every=0, callback=None, X_val=None, y_val=None,
                 patience=0, min_delta=0.0, restore_best=True)
     args.update(overrides)
-    return _core.fit(p, SIZES, ACTS, "mse", X4, Y4, args["optimizer"], args["state"],
-                     args["steps"], args["epochs"], args["batch_size"], args["shuffle"],
-                     args["seed"], args["log_every"], args["callback"], args["X_val"],
-                     args["y_val"], args["patience"], args["min_delta"], args["restore_best"])
+    return _core.fit(p, SIZES, ACTS, "mse", X4, Y4, FitPlan(**args))
 
 
 @pytest.mark.parametrize("kwargs,exc,match", _cases(CORE_FIT_ERRORS))
@@ -288,8 +287,8 @@ def test_core_fit_accepts_the_baseline_and_validation_arguments():
 @pytest.mark.parametrize("epochs", [2**61, 2**62, 2**62 + 1])
 def test_core_fit_with_an_iteration_count_that_overflows_does_not_crash(epochs):
     code, out = run_isolated(f"_core.fit(np.zeros(17), [2, 4, 1], ['sigmoid'] * 2, 'mse', X, y, "
-                             f"{{'name': 'sgd', 'lr': 0.5}}, [np.zeros(17)], 0, {epochs}, 1, "
-                             f"True, 0, 0, None, None, None, 0, 0.0, True)")
+                             f"FitPlan({{'name': 'sgd', 'lr': 0.5}}, [np.zeros(17)], "
+                             f"epochs={epochs}, batch_size=1))")
     assert code == 0, f"crashed or wrong exception (exit {code}): {out}"
     assert "epochs" in out, out
 

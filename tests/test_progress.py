@@ -11,6 +11,7 @@ import pytest
 
 import plainnet as pn
 from plainnet import _core, _layout, reference
+from plainnet._plan import FitPlan
 
 try:
     from tqdm import tqdm
@@ -153,10 +154,11 @@ def test_the_loop_hands_the_hook_each_epochs_row(impl, monkeypatch):
         monkeypatch.setattr(reference, "PROGRESS_INTERVAL", 0.0)  # every epoch, to check them all
     epochs, bs = 8 if impl is reference else 3000, 50  # native: about half a second
     start = time.perf_counter()
+    plan = FitPlan(optimizer={"name": "sgd", "lr": 0.1}, state=[params * 0], epochs=epochs,
+                   batch_size=bs, X_val=X[200:], y_val=np.eye(3)[y[200:]],
+                   progress=lambda *a: calls.append(a))
     losses, done, status, _, table, _ = impl.fit(
-        params, net.layers, net.activations, net.loss_name, X[:200], np.eye(3)[y[:200]],
-        {"name": "sgd", "lr": 0.1}, [params * 0], 0, epochs, bs, True, 0, 0, None, X[200:],
-        np.eye(3)[y[200:]], 0, 0.0, True, 0, progress=lambda *a: calls.append(a))
+        params, net.layers, net.activations, net.loss_name, X[:200], np.eye(3)[y[:200]], plan)
     elapsed = time.perf_counter() - start
     assert status == "done" and table.shape == (epochs, 4)
     if impl is reference:

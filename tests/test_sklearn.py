@@ -306,7 +306,9 @@ def test_verbose_prints_every_epoch(iris, capsys):
 @pytest.mark.parametrize("params,error,match", [
     (dict(solver="lbfgs"), ValueError, "^solver: 'lbfgs' is not available"),
     (dict(solver="newton"), ValueError, "^solver: expected one of 'adam', 'sgd', 'rprop'"),
-    (dict(learning_rate="adaptive"), ValueError, "^learning_rate: 'adaptive' is not available"),
+    (dict(learning_rate="cyclic"), ValueError,
+     "^learning_rate: expected one of 'constant', 'invscaling', 'adaptive'"),
+    (dict(power_t=-0.5), ValueError, r"^power_t: expected a number in \[0.0, inf\]"),
     (dict(hidden_layer_sizes=(4, 0)), ValueError, "^hidden_layer_sizes: expected sizes > 0"),
     (dict(hidden_layer_sizes="big"), TypeError, "^hidden_layer_sizes: expected ints"),
     (dict(activation="swish"), ValueError, "^activation: expected one of 'identity'"),

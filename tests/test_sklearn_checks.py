@@ -21,6 +21,9 @@ from plainnet.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@parametrize_with_checks([MLPClassifier(), MLPRegressor()])
+@parametrize_with_checks([MLPClassifier(), MLPRegressor(),
+                          MLPClassifier(solver="sgd", learning_rate="adaptive"),
+                          MLPRegressor(solver="sgd", learning_rate="invscaling",
+                                       learning_rate_init=0.1, power_t=0.25)])
 def test_scikit_learn_check_estimator(estimator, check):
     check(estimator)

@@ -271,14 +271,174 @@ int64_t iterations(int64_t m, int64_t epochs, int64_t batch_size) {
     return n;
 }
 
+std::string type_name(const py::handle& value) {
+    return py::str(py::type::of(value).attr("__name__")).cast<std::string>();
+}
+
+// The fields of a FitPlan (python/plainnet/_plan.py), each read by name and
+// checked for its type: a TypeError names the field. Network.fit builds
+// plans that pass; these guard direct _core.fit calls.
+int64_t plan_int(const py::handle& plan, const char* name) {
+    py::object v = plan.attr(name);
+    if (!py::isinstance<py::int_>(v) || py::isinstance<py::bool_>(v)) {
+        throw py::type_error(std::string(name) + ": expected an int, got " + type_name(v));
+    }
+    try {
+        return v.cast<int64_t>();
+    } catch (const py::cast_error&) {
+        throw py::value_error(std::string(name) + ": expected an int64, got " +
+                              py::repr(v).cast<std::string>());
+    }
+}
+
+uint64_t plan_seed(const py::handle& plan) {
+    py::object v = plan.attr("seed");
+    if (!py::isinstance<py::int_>(v) || py::isinstance<py::bool_>(v)) {
+        throw py::type_error("seed: expected an int, got " + type_name(v));
+    }
+    try {
+        return v.cast<uint64_t>();
+    } catch (const py::cast_error&) {
+        throw py::type_error("seed: expected an int in [0, 2**64), got " +
+                             py::repr(v).cast<std::string>());
+    }
+}
+
+double plan_real(const py::handle& plan, const char* name) {
+    py::object v = plan.attr(name);
+    if (!(py::isinstance<py::int_>(v) || py::isinstance<py::float_>(v)) ||
+        py::isinstance<py::bool_>(v)) {
+        throw py::type_error(std::string(name) + ": expected a real number, got " + type_name(v));
+    }
+    return v.cast<double>();
+}
+
+// A real number > 0, or 0.0 for None (the core's "off").
+double plan_limit(const py::handle& plan, const char* name) {
+    if (plan.attr(name).is_none()) return 0.0;
+    const double v = plan_real(plan, name);
+    if (!(v > 0.0) || !std::isfinite(v)) {
+        throw py::value_error(std::string(name) + ": expected a finite number > 0 or None");
+    }
+    return v;
+}
+
+bool plan_bool(const py::handle& plan, const char* name) {
+    py::object v = plan.attr(name);
+    if (!py::isinstance<py::bool_>(v)) {
+        throw py::type_error(std::string(name) + ": expected a bool, got " + type_name(v));
+    }
+    return v.cast<bool>();
+}
+
+// {"name": "cosine", "t_max": 10, ...}: a schedule of network.h and its
+// settings, as plainnet.optim.lr_scheduler writes them (unknown names and
+// settings are a ValueError, wrong types a TypeError).
+Schedule schedule_arg(const py::dict& d) {
+    if (!d.contains("name") || !py::isinstance<py::str>(d["name"])) {
+        throw py::type_error("schedule: expected a str 'name' entry");
+    }
+    Schedule s;
+    try {
+        s.kind = schedule_from_name(d["name"].cast<std::string>());
+    } catch (const std::invalid_argument& e) {
+        throw py::value_error(std::string("schedule: ") + e.what());
+    }
+    const std::pair<const char*, double*> reals[] = {
+        {"base_lr", &s.base_lr},       {"gamma", &s.gamma},           {"eta_min", &s.eta_min},
+        {"pct_start", &s.pct_start},   {"initial_lr", &s.initial_lr}, {"max_lr", &s.max_lr},
+        {"base_momentum", &s.base_momentum}, {"max_momentum", &s.max_momentum},
+        {"min_lr", &s.min_lr},         {"factor", &s.factor},         {"threshold", &s.threshold},
+        {"eps", &s.eps},               {"power_t", &s.power_t},       {"stop_lr", &s.stop_lr}};
+    const std::pair<const char*, int64_t*> ints[] = {
+        {"step_size", &s.step_size}, {"t_max", &s.t_max},       {"total_steps", &s.total_steps},
+        {"patience", &s.patience},   {"cooldown", &s.cooldown}};
+    const std::pair<const char*, bool*> bools[] = {
+        {"anneal_cos", &s.anneal_cos}, {"cycle_momentum", &s.cycle_momentum},
+        {"three_phase", &s.three_phase}, {"mode_max", &s.mode_max},
+        {"threshold_rel", &s.threshold_rel}};
+    for (auto item : d) {
+        const std::string key = py::str(item.first).cast<std::string>();
+        py::handle v = item.second;
+        if (key == "name") continue;
+        const std::string what = "schedule: setting '" + key + "'";
+        bool known = false;
+        for (const auto& r : reals) {
+            if (key != r.first) continue;
+            known = true;
+            if (!(py::isinstance<py::float_>(v) || py::isinstance<py::int_>(v)) ||
+                py::isinstance<py::bool_>(v)) {
+                throw py::type_error(what + " must be a real number, got " + type_name(v));
+            }
+            *r.second = v.cast<double>();
+        }
+        for (const auto& r : ints) {
+            if (key != r.first) continue;
+            known = true;
+            if (!py::isinstance<py::int_>(v) || py::isinstance<py::bool_>(v)) {
+                throw py::type_error(what + " must be an int, got " + type_name(v));
+            }
+            *r.second = v.cast<int64_t>();
+            if (*r.second < 0) throw py::value_error(what + " must be >= 0");
+        }
+        for (const auto& r : bools) {
+            if (key != r.first) continue;
+            known = true;
+            if (!py::isinstance<py::bool_>(v)) {
+                throw py::type_error(what + " must be a bool, got " + type_name(v));
+            }
+            *r.second = v.cast<bool>();
+        }
+        if (key == "milestones") {
+            known = true;
+            if (!py::isinstance<py::list>(v)) {
+                throw py::type_error(what + " must be a list of ints, got " + type_name(v));
+            }
+            for (auto x : v) {
+                if (!py::isinstance<py::int_>(x) || py::isinstance<py::bool_>(x)) {
+                    throw py::type_error(what + " must be a list of ints");
+                }
+                s.milestones.push_back(x.cast<int64_t>());
+            }
+        }
+        if (!known) throw py::value_error("schedule: unknown setting '" + key + "'");
+    }
+    // Crash guards: a modulus or a phase length of 0.
+    if (s.step_size < 1) throw py::value_error("schedule: step_size must be >= 1");
+    if (s.t_max < 1) throw py::value_error("schedule: t_max must be >= 1");
+    if (s.total_steps < 1) throw py::value_error("schedule: total_steps must be >= 1");
+    return s;
+}
+
 py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
               const std::string& loss, const py::handle& X_, const py::handle& y_,
-              const py::dict& optimizer, const py::list& state_, int64_t steps, int64_t epochs,
-              int64_t batch_size, bool shuffle, uint64_t seed, int64_t log_every,
-              const py::object& callback, const py::object& X_val_, const py::object& y_val_,
-              int64_t patience, double min_delta, bool restore_best, int64_t first_epoch,
-              const std::string& monitor, const py::object& sample_weight_, double l2,
-              const py::object& progress_) {
+              const py::object& plan) {
+    const int64_t steps = plan_int(plan, "steps"), epochs = plan_int(plan, "epochs");
+    const int64_t first_epoch = plan_int(plan, "first_epoch");
+    const int64_t batch_size = plan_int(plan, "batch_size");
+    const bool shuffle = plan_bool(plan, "shuffle");
+    const uint64_t seed = plan_seed(plan);
+    const int64_t log_every = plan_int(plan, "log_every");
+    const int64_t patience = plan_int(plan, "patience");
+    const double min_delta = plan_real(plan, "min_delta");
+    const bool restore_best = plan_bool(plan, "restore_best");
+    const double l2 = plan_real(plan, "l2");
+    const double clip_norm = plan_limit(plan, "clip_norm");
+    const double clip_value = plan_limit(plan, "clip_value");
+    py::object callback = plan.attr("callback"), progress_ = plan.attr("progress");
+    py::object X_val_ = plan.attr("X_val"), y_val_ = plan.attr("y_val");
+    py::object sample_weight_ = plan.attr("sample_weight");
+    py::object monitor_ = plan.attr("monitor"), optimizer_ = plan.attr("optimizer");
+    py::object state_ = plan.attr("state");
+    if (!py::isinstance<py::str>(monitor_)) {
+        throw py::type_error("monitor: expected a str, got " + type_name(monitor_));
+    }
+    if (!py::isinstance<py::dict>(optimizer_)) {
+        throw py::type_error("optimizer: expected a dict, got " + type_name(optimizer_));
+    }
+    if (!py::isinstance<py::list>(state_)) {
+        throw py::type_error("state: expected a list of arrays, got " + type_name(state_));
+    }
     if (batch_size < 0) throw py::value_error("batch_size: expected >= 0");
     if (log_every < 0) throw py::value_error("log_every: expected >= 0");
     if (steps < 0) throw py::value_error("steps: expected >= 0");
@@ -286,14 +446,29 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
     if (patience < 0) throw py::value_error("patience: expected >= 0");
     if (!(l2 >= 0.0) || !std::isfinite(l2)) throw py::value_error("l2: expected a finite number >= 0");
     if (!progress_.is_none() && !PyCallable_Check(progress_.ptr())) {
-        throw py::type_error("progress: expected a callable or None, got " +
-                             py::str(py::type::of(progress_).attr("__name__")).cast<std::string>());
+        throw py::type_error("progress: expected a callable or None, got " + type_name(progress_));
     }
     if (X_val_.is_none() != y_val_.is_none()) {
         throw py::value_error("X_val, y_val: expected both or neither");
     }
-    auto [kind, settings] = optimizer_arg(optimizer);
-    const Monitor watch = monitor_from_name(monitor);  // invalid_argument: ValueError
+    auto [kind, settings] = optimizer_arg(optimizer_.cast<py::dict>());
+    const Monitor watch = monitor_from_name(monitor_.cast<std::string>());  // ValueError
+    const py::list state_list = state_.cast<py::list>();
+    py::object schedule_ = plan.attr("schedule"), schedule_state_ = plan.attr("schedule_state");
+    Schedule schedule;
+    py::array_t<double> schedule_state;
+    if (!schedule_.is_none()) {
+        if (!py::isinstance<py::dict>(schedule_)) {
+            throw py::type_error("schedule: expected a dict or None, got " + type_name(schedule_));
+        }
+        schedule = schedule_arg(schedule_.cast<py::dict>());
+        schedule_state = as_output<double>(schedule_state_, "schedule_state");
+        check_shape(schedule_state, "schedule_state", {int64_t(kScheduleSlots)});
+        const double last = schedule_state.data()[kLastEpoch];
+        if (!(last >= 0.0 && last <= 9007199254740992.0)) {  // an exact count, < 2**53
+            throw py::value_error("schedule_state: the step count must be in [0, 2**53]");
+        }
+    }
     return with_network(params_, sizes, acts, loss, X_, &y_, [&](const Layout& L, auto a) -> py::tuple {
         using T = ElementOf<decltype(a)>;
         FitOptions opt;
@@ -311,8 +486,12 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
         opt.min_delta = min_delta;
         opt.restore_best = restore_best;
         opt.l2 = l2;
+        opt.clip_norm = clip_norm;
+        opt.clip_value = clip_value;
+        opt.schedule = schedule;
+        if (schedule.kind != Sched::none) opt.schedule_state = schedule_state.mutable_data();
 
-        StateArrays<T> state(state_, optimizer_slots(kind), {L.num_params});
+        StateArrays<T> state(state_list, optimizer_slots(kind), {L.num_params});
         In<T> X_val, y_val;
         int64_t m_val = 0;
         if (!X_val_.is_none()) {
@@ -457,14 +636,8 @@ void register_network(py::module_& m) {
           py::arg("loss"), py::arg("X"), py::arg("y"), py::arg("lr"),
           "One gradient-descent update in place; (loss before it, whether params changed).");
     m.def("fit", &fit, py::arg("params"), py::arg("sizes"), py::arg("activations"),
-          py::arg("loss"), py::arg("X"), py::arg("y"), py::arg("optimizer"), py::arg("state"),
-          py::arg("steps"), py::arg("epochs"), py::arg("batch_size"), py::arg("shuffle"),
-          py::arg("seed"), py::arg("log_every"), py::arg("callback").none(true),
-          py::arg("X_val").none(true), py::arg("y_val").none(true), py::arg("patience"),
-          py::arg("min_delta"), py::arg("restore_best"), py::arg("first_epoch") = 0,
-          py::arg("monitor") = "val_loss", py::arg("sample_weight").none(true) = py::none(),
-          py::arg("l2") = 0.0, py::arg("progress").none(true) = py::none(),
-          "The fused training loop; (losses, iterations, status, updates, per-epoch table "
+          py::arg("loss"), py::arg("X"), py::arg("y"), py::arg("plan"),
+          "The fused training loop, as plan (a plainnet._plan.FitPlan) says; (losses, iterations, status, updates, per-epoch table "
           "[loss, accuracy, val_loss, val_accuracy], best epoch of the monitored quantity). "
           "progress(epochs, iterations, row) is called after an epoch at most every "
           "PROGRESS_INTERVAL seconds.");

@@ -10,6 +10,8 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from ._plan import FitPlan
+
 ACTIVATIONS: tuple[str, ...]
 OUTPUT_ACTIVATIONS: tuple[str, ...]
 LOSSES: tuple[str, ...]
@@ -49,13 +51,7 @@ def evaluate(params: np.ndarray, sizes: Sequence[int], activations: Sequence[str
 def step(params: np.ndarray, sizes: Sequence[int], activations: Sequence[str], loss: str,
          X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, bool]: ...
 def fit(params: np.ndarray, sizes: Sequence[int], activations: Sequence[str], loss: str,
-        X: np.ndarray, y: np.ndarray, optimizer: dict[str, Any], state: list[np.ndarray],
-        steps: int, epochs: int, batch_size: int, shuffle: bool, seed: int, log_every: int,
-        callback: Optional[Callable[[int, float], Any]], X_val: Optional[np.ndarray],
-        y_val: Optional[np.ndarray], patience: int, min_delta: float, restore_best: bool,
-        first_epoch: int = 0, monitor: str = "val_loss",
-        sample_weight: Optional[np.ndarray] = None, l2: float = 0.0,
-        progress: Optional[Callable[[int, int, tuple[float, float, float, float]], Any]] = None,
+        X: np.ndarray, y: np.ndarray, plan: FitPlan,
         ) -> tuple[np.ndarray, int, str, int, np.ndarray, int]: ...
 def fit_iterations(m: int, epochs: int, batch_size: int) -> int: ...
 def epoch_permutation(m: int, seed: int, epoch: int) -> np.ndarray: ...

@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 from . import _checks as checks
 from . import optim
+from .optim import lr_scheduler
 from ._layout import ACTIVATIONS, LOSSES, MAX_ELEMENTS, OUTPUT_ACTIVATIONS
 
 FORMAT_VERSION = 2
@@ -26,7 +27,10 @@ _KEYS = {
     1: ({"format", "format_version", "layers", "activations", "dtype"}, set()),
     2: ({"format", "format_version", "layers", "activations", "dtype", "loss"}, {"optimizer"}),
 }
-_OPTIMIZER_KEYS = ({"name", "settings", "steps", "has_state"}, {"epochs"})
+_OPTIMIZER_KEYS = ({"name", "settings", "steps", "has_state"}, {"epochs", "scheduler"})
+_SCHEDULER_KEYS: tuple[set[str], set[str]] = ({"name", "settings", "state"}, set())
+_SCHEDULER_STATE_KEYS: tuple[set[str], set[str]] = (
+    {"last_epoch", "lr", "momentum", "best", "bad_epochs", "cooldown_left", "base_lr"}, set())
 
 
 class NewerFormat(ValueError):
@@ -40,6 +44,7 @@ class SavedOptimizer:
     steps: int
     epochs: int
     has_state: bool
+    scheduler: Optional[lr_scheduler.LRScheduler] = None  # checked; copy before use
 
     @property
     def slots(self) -> int:
@@ -91,6 +96,60 @@ def _setting(value: Any, field: str) -> Any:
     return value
 
 
+def _real(value: Any, field: str, lo: float, hi: float = math.inf) -> float:
+    if type(value) not in (int, float):
+        raise ValueError(f"{field}: expected a number, got {type(value).__name__} {value!r:.60}")
+    if not (math.isfinite(value) and lo <= value <= hi):
+        raise ValueError(f"{field}: expected a finite number in [{lo}, {hi}], got {value!r}")
+    return float(value)
+
+
+def check_scheduler(record: Any, field: str = "meta.optimizer.scheduler",
+                    ) -> lr_scheduler.LRScheduler:
+    """The schedule record ``save`` writes (``lr_scheduler.to_saved``), as a schedule:
+    a known class, settings its constructor accepts, a state it could have reached."""
+    record = _keys(record, field, *_SCHEDULER_KEYS)
+    name = record["name"]
+    if not isinstance(name, str) or name not in lr_scheduler.CLASSES:
+        raise ValueError(f"{field}.name: expected one of "
+                         f"{', '.join(map(repr, lr_scheduler.CLASSES))}, got {name!r:.60}")
+    cls = lr_scheduler.CLASSES[name]
+    params = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    settings = _keys(record["settings"], f"{field}.settings", set(), set(params))
+    for key, value in settings.items():
+        where = f"{field}.settings.{key}"
+        if key == "milestones":
+            if not isinstance(value, list) or len(value) > cls.MAX_MILESTONES:  # type: ignore[attr-defined]
+                raise ValueError(f"{where}: expected a list of at most "
+                                 f"{cls.MAX_MILESTONES} ints")  # type: ignore[attr-defined]
+            for i, m in enumerate(value):
+                _integer(m, f"{where[5:]}[{i}]", 0, lr_scheduler.MAX_LAST_EPOCH)
+        elif isinstance(value, str):
+            if len(value) > 16:
+                raise ValueError(f"{where}: expected a short name, got {value!r:.60}")
+        elif value is not None:
+            _setting(value, where)
+    try:
+        sched = cls(**settings)  # the constructor's own checks of every value
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{field}.settings: {exc}") from None
+    state = record["state"]
+    if state is None:
+        return sched
+    state = _keys(state, f"{field}.state", *_SCHEDULER_STATE_KEYS)
+    most = getattr(sched, "total_steps", lr_scheduler.MAX_LAST_EPOCH)
+    last = _integer(state["last_epoch"], f"{field[5:]}.state.last_epoch", 0, most)
+    _real(state["lr"], f"{field}.state.lr", 0.0)
+    _real(state["momentum"], f"{field}.state.momentum", 0.0, 1.0)
+    _real(state["base_lr"], f"{field}.state.base_lr", math.ulp(0.0))
+    if state["best"] is not None:
+        _real(state["best"], f"{field}.state.best", -math.inf)
+    _integer(state["bad_epochs"], f"{field[5:]}.state.bad_epochs", 0, last)
+    _integer(state["cooldown_left"], f"{field[5:]}.state.cooldown_left", 0,
+             getattr(sched, "cooldown", 0))
+    return lr_scheduler.from_saved(name, settings, state)
+
+
 def check_optimizer(record: Any, field: str = "meta.optimizer") -> SavedOptimizer:
     """The optimizer record ``save`` writes: a known rule, settings it accepts, counts in range."""
     record = _keys(record, field, *_OPTIMIZER_KEYS)
@@ -111,7 +170,9 @@ def check_optimizer(record: Any, field: str = "meta.optimizer") -> SavedOptimize
     has_state = record["has_state"]
     if type(has_state) is not bool:
         raise ValueError(f"{field}.has_state: expected true or false, got {has_state!r:.60}")
-    return SavedOptimizer(name, values, steps, epochs, has_state)
+    scheduler = record.get("scheduler")
+    sched = None if scheduler is None else check_scheduler(scheduler, f"{field}.scheduler")
+    return SavedOptimizer(name, values, steps, epochs, has_state, sched)
 
 
 def check(meta: Any, name: str) -> Meta:

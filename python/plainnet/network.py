@@ -22,6 +22,8 @@ import numpy as np
 from . import _checks as check
 from . import _diagnostics, _io, _layout, _onnx, _progress, _torch, optim, reference
 from ._init import INITS, initialize
+from ._plan import FitPlan
+from .optim import lr_scheduler
 from ._io import PathLike
 
 if TYPE_CHECKING:  # pragma: no cover - optional dependencies, for the type checker only
@@ -875,7 +877,9 @@ class Network:
             validation_split: Optional[float] = None, patience: Optional[int] = None,
             min_delta: float = 0.0, restore_best: bool = True,
             monitor: Optional[str] = None, sample_weight: Any = None,
-            l2: float = 0.0, progress: Any = False) -> History:
+            l2: float = 0.0, progress: Any = False,
+            scheduler: Optional[lr_scheduler.LRScheduler] = None,
+            clip_norm: Optional[float] = None, clip_value: Optional[float] = None) -> History:
         """Train the network.
 
         Parameters
@@ -949,6 +953,23 @@ class Network:
             class, or any callable taking its keyword arguments, makes the bar.
             Needs tqdm (``pip install "plainnet[progress]"``). The numbers are the
             same with and without a bar.
+        scheduler : plainnet.optim.lr_scheduler.LRScheduler or None, default=None
+            A learning-rate schedule (``StepLR``, ``MultiStepLR``,
+            ``ExponentialLR``, ``CosineAnnealingLR``, ``OneCycleLR``,
+            ``ReduceLROnPlateau``), stepped inside the training loop as torch's
+            are: after every epoch, or before every update for ``OneCycleLR``;
+            ``ReduceLROnPlateau`` watches ``monitor``. It starts from the
+            optimizer's ``lr`` and then belongs to the optimizer
+            (``net.optimizer.scheduler``): None continues the optimizer's own
+            schedule, if it has one.
+        clip_norm : float or None, default=None
+            Scale each batch's gradient (``l2`` included) so that its 2-norm over
+            all parameters is at most this: ``torch.nn.utils.clip_grad_norm_``,
+            which multiplies by ``clip_norm / (norm + 1e-6)`` when that is below 1.
+        clip_value : float or None, default=None
+            Clamp each entry of each batch's gradient to ``[-clip_value,
+            clip_value]``: ``torch.nn.utils.clip_grad_value_``. Not together with
+            ``clip_norm``.
 
         Returns
         -------
@@ -1079,12 +1100,34 @@ class Network:
         if not isinstance(restore_best, (bool, np.bool_)):
             raise TypeError(f"restore_best: expected a bool, got {type(restore_best).__name__} "
                             f"{restore_best!r}")
+        clips = [None if v is None else check.real(v, name)
+                 for v, name in ((clip_norm, "clip_norm"), (clip_value, "clip_value"))]
+        for v, name in zip(clips, ("clip_norm", "clip_value")):
+            if v is not None and not (math.isfinite(v) and v > 0):
+                raise ValueError(f"{name}: expected a finite number > 0 or None, got {v!r}")
+        if clips[0] is not None and clips[1] is not None:
+            raise ValueError("clip_value: pass clip_norm or clip_value, not both")
+        sched = self._fit_schedule(scheduler, opt, watch, xv is not None)
         bars = _progress.bars(progress)
         if self._loss == "mse":
             check.target_range(t, self._acts[-1])
 
         bs = 0 if batch_size is None else batch_size
         per_epoch = check.iterations(x.shape[0], n_epochs, bs)
+        core_opt, sched_core, sched_state, base_lr = opt._for_core(), None, None, 0.0
+        if sched is not None:
+            sched_core, sched_state, base_lr = sched._for_fit(opt.lr)
+            if isinstance(sched, lr_scheduler.OneCycleLR):
+                left = sched.total_steps - int(sched_state[reference.LAST_EPOCH])
+                if per_epoch * n_epochs > left:
+                    raise ValueError(f"scheduler: OneCycleLR(total_steps={sched.total_steps}) "
+                                     f"has {left} steps left and this fit makes up to "
+                                     f"{per_epoch * n_epochs} updates ({n_epochs} epochs of "
+                                     f"{per_epoch}); give it more steps or fit fewer epochs")
+                if sched.cycle_momentum:
+                    key = "momentum" if isinstance(opt, optim.SGD) else "beta1"
+                    core_opt[key] = float(sched_state[reference.MOMENTUM])
+            core_opt["lr"] = float(sched_state[reference.RATE])
 
         def history_of(losses: np.ndarray, done: int, stopped: bool,
                        table: Optional[np.ndarray] = None, best: int = -1) -> History:
@@ -1119,6 +1162,9 @@ class Network:
                 opt.state = state
                 opt.steps += updates
                 opt.epochs += epochs_done
+                if sched is not None:
+                    sched.state, sched.base_lr = sched_state, base_lr
+                    opt.scheduler = sched
                 self._optimizer = opt
 
             on_log: Optional[Callback] = callback
@@ -1133,10 +1179,16 @@ class Network:
 
             bar = None if bars is None else _progress.EpochBar(bars, n_epochs)
             try:
+                plan = FitPlan(optimizer=core_opt, state=state, steps=opt.steps,
+                               epochs=n_epochs, first_epoch=opt.epochs, batch_size=bs,
+                               shuffle=bool(shuffle), seed=seed, log_every=every,
+                               callback=on_log, X_val=xv, y_val=tv, monitor=watch,
+                               patience=wait, min_delta=delta, restore_best=bool(restore_best),
+                               sample_weight=w, l2=penalty, progress=bar,
+                               schedule=sched_core, schedule_state=sched_state,
+                               clip_norm=clips[0], clip_value=clips[1])
                 losses, done, status, updates, table, best = self._impl.fit(
-                    params, self._sizes, self._acts, self._loss, x, t, opt._for_core(),
-                    state, opt.steps, n_epochs, bs, bool(shuffle), seed, every, on_log, xv, tv,
-                    wait, delta, bool(restore_best), opt.epochs, watch, w, penalty, progress=bar)
+                    params, self._sizes, self._acts, self._loss, x, t, plan)
             except BaseException as exc:
                 # Both backends stop between iterations (Ctrl-C, or an exception
                 # from the callback or the bar) and say how far they got:
@@ -1167,6 +1219,31 @@ class Network:
             err.history = history  # type: ignore[attr-defined]
             raise err
         return history
+
+    def _fit_schedule(self, scheduler: Any, opt: optim.Optimizer, watch: str,
+                      validates: bool) -> Optional[lr_scheduler.LRScheduler]:
+        """The schedule a fit runs: fit's ``scheduler``, or the optimizer's own; checked
+        against the optimizer and what fit monitors."""
+        if scheduler is not None and not isinstance(scheduler, lr_scheduler.LRScheduler):
+            raise TypeError(f"scheduler: expected a plainnet.optim.lr_scheduler schedule "
+                            f"(StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, "
+                            f"OneCycleLR, ReduceLROnPlateau) or None, got "
+                            f"{type(scheduler).__name__} {scheduler!r:.60}")
+        sched = opt.scheduler if scheduler is None else scheduler
+        if isinstance(sched, lr_scheduler.OneCycleLR) and sched.cycle_momentum:
+            if isinstance(opt, optim.Rprop):
+                raise ValueError("scheduler: OneCycleLR(cycle_momentum=True) cycles the "
+                                 "momentum, and Rprop has none; pass cycle_momentum=False")
+            if (isinstance(opt, optim.SGD) and opt.momentum == 0 and opt.steps > 0
+                    and sched.state is None):
+                raise ValueError("scheduler: OneCycleLR(cycle_momentum=True) would turn on the "
+                                 "momentum of an SGD optimizer that has already made updates "
+                                 "without it; pass cycle_momentum=False or a new optimizer")
+        if (isinstance(sched, (lr_scheduler.ReduceLROnPlateau, lr_scheduler.AdaptiveLR))
+                and sched.mode == "min" and watch == "val_accuracy" and validates):
+            raise ValueError(f"scheduler: {type(sched).__name__}(mode='min') would cut the rate "
+                             f"while monitor 'val_accuracy' improves; pass mode='max'")
+        return sched
 
     # ------------------------------------------------------------ copies and backends
 

@@ -24,6 +24,7 @@ Conventions, shared with the C++ kernels:
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Callable, Optional, Sequence, TypeVar
 
@@ -32,6 +33,7 @@ import numpy as np
 # num_parameters and fit_iterations are here as the twins of _core's functions of those names.
 from ._layout import ACTIVATIONS, MONITORS, fit_iterations, num_parameters, unpack  # noqa: F401
 from ._layout import PROGRESS_INTERVAL
+from ._plan import FitPlan
 
 Array = np.ndarray
 
@@ -972,15 +974,169 @@ def epoch_permutation(m: int, seed: int, epoch: int) -> Array:
 EPOCH_COLUMNS = 4  # per epoch: loss, accuracy, val_loss, val_accuracy (NaN where absent)
 
 
+# ---------------------------------------------------------------- schedules and clipping
+#
+# The twins of network.cpp's schedule_epoch_step, one_cycle_at and
+# clip_gradient. A schedule is the dict plainnet.optim.lr_scheduler gives the
+# core; its state a float64 array of SCHEDULE_SLOTS numbers, updated in place.
+
+SCHEDULE_SLOTS = 6
+LAST_EPOCH, RATE, MOMENTUM, BEST, BAD_EPOCHS, COOLDOWN_LEFT = range(SCHEDULE_SLOTS)
+
+
+def schedule_epoch_step(schedule: dict[str, Any], state: Array, metric: float,
+                        rows: float) -> bool:
+    """Make one epoch step of a schedule (torch's ``step()``), in place on its state.
+
+    Parameters
+    ----------
+    schedule : dict
+        ``{"name": ..., **settings}`` as ``plainnet.optim.lr_scheduler`` gives the core;
+        ``"one_cycle"`` steps per update instead (``one_cycle_at``).
+    state : numpy.ndarray of float64, shape (SCHEDULE_SLOTS,)
+        The step count, the rate, the momentum, and ReduceLROnPlateau's best
+        value, bad epochs and cooldown epochs left.
+    metric : float
+        The monitored value of the epoch (ReduceLROnPlateau and adaptive only).
+    rows : float
+        The rows the epoch trained on, or the sum of their sample weights
+        (inv_scaling counts them).
+
+    Returns
+    -------
+    bool
+        Whether the schedule ends the fit (adaptive, at its least rate).
+    """
+    s, name = schedule, schedule["name"]
+    if name == "inv_scaling":  # scikit-learn's t_ counts rows
+        t = float(state[LAST_EPOCH]) + float(rows)
+        state[LAST_EPOCH] = t
+        state[RATE] = s["base_lr"] / (t + 1) ** s["power_t"]
+        return False
+    e = int(state[LAST_EPOCH]) + 1
+    state[LAST_EPOCH] = e
+    lr = float(state[RATE])
+    if name == "step":
+        if e % s["step_size"] == 0:
+            lr = lr * s["gamma"]
+    elif name == "multi_step":
+        n = s["milestones"].count(e)
+        if n > 0:
+            lr = lr * s["gamma"] ** float(n)
+    elif name == "exponential":
+        lr = lr * s["gamma"]
+    elif name == "cosine":
+        T, eta_min = s["t_max"], s["eta_min"]
+        if (e - 1 - T) % (2 * T) == 0:
+            lr = lr + (s["base_lr"] - eta_min) * (1 - math.cos(math.pi / T)) / 2
+        else:
+            lr = ((1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T))
+                  * (lr - eta_min) + eta_min)
+    elif name == "plateau":
+        best, threshold = float(state[BEST]), s["threshold"]
+        if s["mode_max"]:
+            better = (metric > best * (threshold + 1.0) if s["threshold_rel"]
+                      else metric > best + threshold)
+        else:
+            better = (metric < best * (1.0 - threshold) if s["threshold_rel"]
+                      else metric < best - threshold)
+        if better:
+            state[BEST] = metric
+            state[BAD_EPOCHS] = 0
+        else:
+            state[BAD_EPOCHS] += 1
+        if state[COOLDOWN_LEFT] > 0:
+            state[COOLDOWN_LEFT] -= 1
+            state[BAD_EPOCHS] = 0  # bad epochs in cooldown do not count
+        if state[BAD_EPOCHS] > s["patience"]:
+            new_lr = max(lr * s["factor"], s["min_lr"])
+            if lr - new_lr > s["eps"]:
+                lr = new_lr
+            state[COOLDOWN_LEFT] = s["cooldown"]
+            state[BAD_EPOCHS] = 0
+    elif name == "adaptive":  # scikit-learn's _update_no_improvement_count, trigger_stopping
+        best, tol = float(state[BEST]), s["threshold"]
+        stalled = metric < best + tol if s["mode_max"] else metric > best - tol
+        state[BAD_EPOCHS] = state[BAD_EPOCHS] + 1 if stalled else 0
+        if (metric > best) if s["mode_max"] else (metric < best):
+            state[BEST] = metric
+        if state[BAD_EPOCHS] > s["patience"]:
+            if lr <= s["stop_lr"]:
+                return True
+            lr /= 5.0
+            state[BAD_EPOCHS] = 0
+    state[RATE] = lr
+    return False
+
+
+def _anneal(cos: bool, start: float, end: float, pct: float) -> float:
+    if cos:
+        cos_out = math.cos(math.pi * pct) + 1
+        return end + (start - end) / 2.0 * cos_out
+    return (end - start) * pct + start
+
+
+def one_cycle_at(schedule: dict[str, Any], step: int) -> tuple[float, float]:
+    """Give OneCycleLR's rate and momentum at a step (torch's ``get_lr()``).
+
+    Parameters
+    ----------
+    schedule : dict
+        A ``"one_cycle"`` schedule as ``plainnet.optim.lr_scheduler`` gives the core.
+    step : int
+        The updates made under the schedule so far.
+
+    Returns
+    -------
+    lr, momentum : float
+        The rate and momentum of the next update.
+    """
+    s = schedule
+    total, pct_start = float(s["total_steps"]), s["pct_start"]
+    phases = [(pct_start * total - 1, s["initial_lr"], s["max_lr"], s["max_momentum"],
+               s["base_momentum"])]
+    if s["three_phase"]:
+        phases += [(2 * pct_start * total - 2, s["max_lr"], s["initial_lr"], s["base_momentum"],
+                    s["max_momentum"]),
+                   (total - 1, s["initial_lr"], s["min_lr"], s["max_momentum"],
+                    s["max_momentum"])]
+    else:
+        phases += [(total - 1, s["max_lr"], s["min_lr"], s["base_momentum"], s["max_momentum"])]
+    start, at = 0.0, float(step)
+    for i, (end, lr0, lr1, m0, m1) in enumerate(phases):
+        if at <= end or i == len(phases) - 1:
+            pct = (at - start) / (end - start)
+            return (_anneal(s["anneal_cos"], lr0, lr1, pct),
+                    _anneal(s["anneal_cos"], m0, m1, pct))
+        start = end
+    raise AssertionError("unreachable: the last phase always matches")
+
+
+def clip_gradient(grads: Array, clip_norm: Optional[float], clip_value: Optional[float]) -> None:
+    """Clip a flat gradient in place as ``torch.nn.utils`` does.
+
+    Parameters
+    ----------
+    grads : numpy.ndarray
+        The gradient, changed in place.
+    clip_norm : float or None
+        ``clip_grad_norm_``: scale by ``clip_norm / (||grads||_2 + 1e-6)``
+        when that is below 1.
+    clip_value : float or None
+        ``clip_grad_value_``: clamp each entry to ``[-clip_value, clip_value]``.
+    """
+    if clip_norm is not None:
+        g64 = grads.astype(np.float64)
+        coef = clip_norm / (math.sqrt(float(np.dot(g64, g64))) + 1e-6)
+        if coef < 1.0:
+            grads *= grads.dtype.type(coef)
+    if clip_value is not None:
+        hi = grads.dtype.type(clip_value)
+        np.clip(grads, -hi, hi, out=grads)
+
+
 def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str, X: Array,
-        y: Array, optimizer: dict[str, Any], state: list[Array], steps: int, epochs: int,
-        batch_size: int, shuffle: bool, seed: int, log_every: int,
-        callback: Optional[Callable[[int, float], Any]], X_val: Optional[Array],
-        y_val: Optional[Array], patience: int, min_delta: float, restore_best: bool,
-        first_epoch: int = 0, monitor: str = "val_loss", sample_weight: Optional[Array] = None,
-        l2: float = 0.0,
-        progress: Optional[Callable[[int, int, tuple[float, float, float, float]], Any]] = None,
-        ) -> tuple[Array, int, str, int, Array, int]:
+        y: Array, plan: FitPlan) -> tuple[Array, int, str, int, Array, int]:
     """Run the training loop, in place on params and the optimizer's state arrays.
 
     Parameters
@@ -997,51 +1153,10 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
         The training inputs.
     y : numpy.ndarray, shape (m, outputs)
         The training targets.
-    optimizer : dict
-        ``{"name": ..., **settings}`` with the core's names.
-    state : list of numpy.ndarray
-        The optimizer's state arrays, changed in place.
-    steps : int
-        Updates the optimizer made before this fit.
-    epochs : int
-        Epochs to train.
-    batch_size : int
-        Rows per mini-batch.
-    shuffle : bool
-        Draw each epoch's order from ``seed``.
-    seed : int
-        The mini-batch order's seed.
-    log_every : int
-        Call ``callback`` every that many iterations (0: every iteration).
-    callback : callable or None
-        ``callback(iteration, loss)``; returning False stops training.
-    X_val : numpy.ndarray or None
-        The validation inputs.
-    y_val : numpy.ndarray or None
-        The validation targets.
-    patience : int
-        Epochs without improvement before stopping (0: never stop early).
-    min_delta : float
-        The least change that counts as an improvement.
-    restore_best : bool
-        Put the best epoch's parameters back when training stops.
-    first_epoch : int, default=0
-        The epoch this fit starts at: epoch e shuffles as epoch
-        ``first_epoch + e`` of a fit from scratch, so a continued fit shuffles
-        as one fit straight through would.
-    monitor : {"val_loss", "loss", "val_accuracy"}, default="val_loss"
-        What early stopping and the best epoch watch.
-    sample_weight : numpy.ndarray or None, default=None
-        One weight per row of X: weighted means of each batch's loss and
-        objective (0 for a batch whose weights sum to 0).
-    l2 : float, default=0.0
-        Adds ``l2 / (2 * the batch's weight sum) * sum ||W_l||**2`` to each
-        batch's objective, the weights only.
-    progress : callable or None, default=None
-        ``progress(epochs, iterations, row)``, called after an epoch at most
-        once every ``PROGRESS_INTERVAL`` seconds with the epochs and
-        iterations completed and that epoch's row of the table. An exception
-        it raises stops training as the callback's does.
+    plan : plainnet._plan.FitPlan
+        Everything else the loop does: the optimizer and its state arrays
+        (changed in place), epochs, batches, shuffling, the callback,
+        validation data, early stopping, row weights, L2, the progress hook.
 
     Returns
     -------
@@ -1071,6 +1186,14 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
         ``(losses, iterations done)``, as the native core does. An exception
         from the callback carries the same.
     """
+    optimizer, state, steps, epochs = plan.optimizer, plan.state, plan.steps, plan.epochs
+    batch_size, shuffle, seed, first_epoch = (plan.batch_size, plan.shuffle, plan.seed,
+                                              plan.first_epoch)
+    log_every, callback, progress = plan.log_every, plan.callback, plan.progress
+    X_val, y_val, sample_weight, l2 = plan.X_val, plan.y_val, plan.sample_weight, plan.l2
+    monitor, patience, min_delta, restore_best = (plan.monitor, plan.patience, plan.min_delta,
+                                                  plan.restore_best)
+    schedule, sched_state = plan.schedule, plan.schedule_state
     m, K = X.shape[0], y.shape[1]
     full = batch_size <= 0 or batch_size >= m
     bs = m if full else batch_size
@@ -1080,6 +1203,29 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
     losses: list[float] = []
     table: list[Array] = []
     u = _Updater(optimizer, state, steps, params)
+    # The schedule: epoch schedules step after each epoch; one_cycle sets the
+    # rate (and momentum) of every update from the updates made so far.
+    if schedule is None or sched_state is None:
+        schedule = sched_state = None
+    else:
+        u.settings["lr"] = float(sched_state[RATE])
+    per_update = schedule is not None and schedule["name"] == "one_cycle"
+    cycle_start = int(sched_state[LAST_EPOCH]) if per_update and sched_state is not None else 0
+
+    def cycle_to(updates: int) -> None:
+        assert schedule is not None and sched_state is not None
+        lr, momentum = one_cycle_at(schedule, cycle_start + updates)
+        sched_state[LAST_EPOCH], sched_state[RATE], sched_state[MOMENTUM] = (
+            cycle_start + updates, lr, momentum)
+        u.settings["lr"] = lr
+        if schedule["cycle_momentum"]:
+            u.settings["momentum" if u.name == "sgd" else "beta1"] = momentum
+
+    if per_update:
+        cycle_to(0)
+    # An epoch's rows for inv_scaling: a row of weight 2 counts as two rows.
+    epoch_rows = (_weight_sum(sample_weight, m)
+                  if schedule is not None and schedule["name"] == "inv_scaling" else float(m))
     classifies = loss != "mse"
     per_row = K if loss == "binary_cross_entropy" else 1
     if monitor not in MONITORS:
@@ -1095,6 +1241,8 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
     it, done_epochs, status = 0, 0, "done"
 
     def result(status: str) -> tuple[Array, int, str, int, Array, int]:
+        if per_update:
+            cycle_to(u.t - steps)
         rows = np.array(table, dtype=np.float64).reshape(len(table), EPOCH_COLUMNS)
         return np.array(losses, dtype=np.float64), it, status, u.t - steps, rows, best_epoch
 
@@ -1112,6 +1260,7 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
                     sample_weight if full else sample_weight[rows])
                 value, grads, trace = _gradients_and_trace(params, sizes, activations, loss,
                                                            xb, yb, wb, l2)
+                clip_gradient(grads, plan.clip_norm, plan.clip_value)
                 if not np.isfinite(value):
                     if it > 0:
                         u.undo(params)  # undo the update that led here
@@ -1119,6 +1268,8 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
                 u.save(params)
                 updating = it
                 updated = u.update(params, grads)
+                if per_update:
+                    cycle_to(u.t - steps)
                 losses.append(float(value))
                 if not updated:  # the update overflowed: params hold the recorded iterate
                     it += 1
@@ -1151,6 +1302,14 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
                     waited += 1
                     if waited >= patience:
                         status = "early_stopped"
+            if schedule is not None and sched_state is not None and not per_update:
+                # ReduceLROnPlateau watches what fit monitors: validation when
+                # there is some, else the epoch's training loss.
+                metric = row[{"val_loss": 2, "val_accuracy": 3}.get(monitor, 0)
+                             if X_val is not None else 0]
+                if schedule_epoch_step(schedule, sched_state, float(metric), epoch_rows):
+                    status = "early_stopped"
+                u.settings["lr"] = float(sched_state[RATE])
             if progress is not None:
                 now = time.monotonic()
                 if now - last_progress >= PROGRESS_INTERVAL:
@@ -1167,6 +1326,8 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
                 u.undo(params)
             else:
                 u.restore(params)
+        if per_update:
+            cycle_to(u.t - steps)
         exc.plainnet_partial_fit = (np.array(losses[:it], dtype=np.float64), it)  # type: ignore[attr-defined]
         raise
     if best is not None and best_epoch >= 0 and best_epoch != done_epochs - 1:

@@ -38,6 +38,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
                       f'pip install "plainnet[sklearn]"') from exc
 
 from . import optim
+from .optim import lr_scheduler
 from ._layout import MAX_ELEMENTS
 from .network import ACTIVATIONS, BACKENDS, History, Network
 
@@ -47,6 +48,7 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 SKLEARN_ACTIVATIONS: dict[str, str] = {"identity": "linear", "logistic": "sigmoid",
                                        "tanh": "tanh", "relu": "relu"}
 SOLVERS: tuple[str, ...] = ("adam", "sgd", "rprop")
+LEARNING_RATES: tuple[str, ...] = ("constant", "invscaling", "adaptive")
 DTYPES: tuple[str, ...] = ("float64", "float32")
 
 
@@ -150,12 +152,20 @@ alpha : float, default=1e-4
 batch_size : int or "auto", default="auto"
     ``min(200, n_samples)`` for "auto"; larger than n_samples is clipped
     with a warning, as scikit-learn does.
-learning_rate : {"constant"}, default="constant"
-    Only the constant rate is available: "invscaling" and "adaptive"
-    are refused at fit.
+learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+    The rate of ``solver="sgd"`` (the other solvers keep
+    ``learning_rate_init``, as scikit-learn's do), run inside the training
+    loop as schedules of ``plainnet.optim.lr_scheduler``: "invscaling" sets
+    ``learning_rate_init / (t + 1) ** power_t`` after every epoch, t the rows
+    trained on so far (``InvScalingLR``; with ``sample_weight`` a row counts
+    as its weight, where scikit-learn counts rows); "adaptive" divides the rate by 5
+    whenever ``n_iter_no_change + 1`` epochs in a row fail to improve by
+    ``tol``, and stops once that happens at a rate of 1e-6 or less, instead
+    of stopping at the first such stretch (``AdaptiveLR``). As in
+    scikit-learn, a ``warm_start`` or ``partial_fit`` continues the
+    schedule (t and the adaptive rate carry on).
 power_t : float, default=0.5
-    The invscaling schedule's exponent: accepted and checked, as
-    scikit-learn's, and used by nothing here.
+    The invscaling schedule's exponent.
 max_fun : int, default=15000
     The lbfgs solver's limit: accepted and checked, and used by nothing
     here.
@@ -378,12 +388,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
             raise ValueError("solver: 'lbfgs' is not available in plainnet (its training loop "
                              "is mini-batch gradient descent); use 'adam', 'sgd' or 'rprop'")
         p: dict[str, Any] = {"solver": _choice(solver, "solver", SOLVERS)}
-        if self.learning_rate != "constant":
-            if self.learning_rate in ("invscaling", "adaptive"):
-                raise ValueError(f"learning_rate: {self.learning_rate!r} is not available in "
-                                 f"plainnet; only 'constant' is (the rate is "
-                                 f"learning_rate_init throughout)")
-            raise _fail("learning_rate", "'constant'", self.learning_rate)
+        p["learning_rate"] = _choice(self.learning_rate, "learning_rate", LEARNING_RATES)
         p["hidden"] = _hidden_sizes(self.hidden_layer_sizes)
         p["activation"] = _activation(self.activation)
         p["alpha"] = _real(self.alpha, "alpha", 0.0)
@@ -392,7 +397,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
         else:
             p["batch_size"] = _int(self.batch_size, "batch_size", 1)
         p["lr"] = _real(self.learning_rate_init, "learning_rate_init", 0.0, open_low=True)
-        _real(self.power_t, "power_t", 0.0)
+        p["power_t"] = _real(self.power_t, "power_t", 0.0)
         p["max_iter"] = _int(self.max_iter, "max_iter", 1)
         p["shuffle"] = _bool(self.shuffle, "shuffle")
         p["tol"] = _real(self.tol, "tol", 0.0)
@@ -515,6 +520,9 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
         elif not incremental:
             kwargs.update(monitor="loss", min_delta=p["tol"] / self._loss_scale(),
                           patience=p["n_iter_no_change"] + 1)
+        sched = self._schedule(p, net, continuing, kwargs)
+        if sched is not None:
+            kwargs["scheduler"] = sched
         n = X.shape[0]
         bs = p["batch_size"]
         if bs is None:
@@ -535,6 +543,28 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
                           f"and the optimization hasn't converged yet.", ConvergenceWarning,
                           stacklevel=3)
         return self
+
+    def _schedule(self, p: dict[str, Any], net: Network, continuing: bool,
+                  kwargs: dict[str, Any]) -> Optional[lr_scheduler.LRScheduler]:
+        """The schedule of learning_rate (solver "sgd" only), continuing the last
+        fit's when there is one; for "adaptive" it, not patience, ends the fit."""
+        if p["solver"] != "sgd" or p["learning_rate"] == "constant":
+            return None
+        sched: lr_scheduler.LRScheduler
+        if p["learning_rate"] == "invscaling":
+            sched = lr_scheduler.InvScalingLR(power_t=p["power_t"])
+        else:
+            monitor = kwargs.get("monitor", "loss")
+            tol = kwargs.get("min_delta", p["tol"] / self._loss_scale())
+            sched = lr_scheduler.AdaptiveLR(
+                tol=tol, n_iter_no_change=p["n_iter_no_change"],
+                mode="max" if monitor == "val_accuracy" else "min")
+            if "patience" in kwargs:  # never reached: it only keeps the best weights
+                kwargs["patience"] = p["max_iter"] + 1
+        last = net.optimizer.scheduler if continuing and net.optimizer is not None else None
+        if type(last) is type(sched) and last is not None and last.state is not None:
+            sched.state, sched.base_lr = last.state.copy(), last.base_lr
+        return sched
 
     def _record(self, net: Network, h: History, n: int, continuing: bool, p: dict[str, Any],
                 Y_val: Optional[np.ndarray]) -> None:

@@ -29,8 +29,8 @@ from typing import Any, ClassVar, Optional
 
 import numpy as np
 
-from . import _checks as check
-from ._layout import MAX_ELEMENTS, OPTIMIZERS
+from .. import _checks as check
+from .._layout import MAX_ELEMENTS, OPTIMIZERS
 
 
 def _nonnegative(value: Any, name: str) -> float:
@@ -85,6 +85,8 @@ class Optimizer:
         self.steps = 0
         self.epochs = 0
         self.state: Optional[list[np.ndarray]] = None
+        # The learning-rate schedule of the last fit, with its state (lr_scheduler).
+        self.scheduler: Optional[lr_scheduler.LRScheduler] = None
 
     @property
     def lr(self) -> float:
@@ -145,6 +147,7 @@ class Optimizer:
         other.steps = self.steps
         other.epochs = self.epochs
         other.state = None if self.state is None else [s.copy() for s in self.state]
+        other.scheduler = None if self.scheduler is None else self.scheduler.copy()
         return other
 
     def __repr__(self) -> str:
@@ -159,7 +162,8 @@ class Optimizer:
             self.state is None or other.state is None
             or all(np.array_equal(a, b) for a, b in zip(self.state, other.state)))
         return (self.settings() == other.settings() and self.steps == other.steps
-                and self.epochs == other.epochs and same_state)
+                and self.epochs == other.epochs and same_state
+                and self.scheduler == other.scheduler)
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
@@ -375,6 +379,8 @@ def to_saved(opt: Optimizer) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The record ``Network.save`` stores: (its entry of ``meta``, its arrays)."""
     record = {"name": opt.name, "settings": opt.settings(), "steps": opt.steps,
               "epochs": opt.epochs, "has_state": opt.state is not None}
+    if opt.scheduler is not None:
+        record["scheduler"] = lr_scheduler.to_saved(opt.scheduler)
     arrays = {_STATE_KEY.format(k): a.copy() for k, a in enumerate(opt.state or [])}
     return record, arrays
 
@@ -439,6 +445,19 @@ def checked(opt: Any, num_params: int, dt: np.dtype, field: str = "optimizer") -
     if state is not None:
         fresh.state = [s.copy() for s in check_state(cls.name, state, num_params, dt,
                                                      f"{field}.state")]
+    sched = getattr(opt, "scheduler", None)
+    if sched is not None:
+        # The schema of a save checks it: one validator for files and pickles.
+        from .. import _meta
+        if type(sched) not in lr_scheduler.CLASSES.values():
+            raise ValueError(f"{field}.scheduler: expected a plainnet.optim.lr_scheduler "
+                             f"schedule, got {type(sched).__name__}")
+        try:
+            record = lr_scheduler.to_saved(sched)
+        except Exception as exc:  # a hostile object: any failure is a refusal
+            raise ValueError(f"{field}.scheduler: its settings or state are not valid "
+                             f"({exc})") from None
+        fresh.scheduler = _meta.check_scheduler(record, f"{field}.scheduler")
     return fresh
 
 
@@ -453,7 +472,11 @@ def from_saved(record: Any, state: list[np.ndarray], num_params: int, dt: np.dty
     opt.epochs = record.epochs
     if record.has_state:
         opt.state = check_state(record.name, state, num_params, dt, "optimizer_state")
+    if record.scheduler is not None:
+        opt.scheduler = record.scheduler.copy()
     return opt
 
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Rprop"]
+from . import lr_scheduler  # noqa: E402  (it reads nothing of this module)
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Rprop", "lr_scheduler"]
