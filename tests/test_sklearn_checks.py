@@ -21,6 +21,7 @@ from plainnet.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@parametrize_with_checks([MLPClassifier(), MLPRegressor()])
+@parametrize_with_checks([MLPClassifier(), MLPRegressor(), MLPClassifier(solver="lbfgs"),
+                          MLPRegressor(solver="lbfgs"), MLPClassifier(class_weight="balanced")])
 def test_scikit_learn_check_estimator(estimator, check):
     check(estimator)
