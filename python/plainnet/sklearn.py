@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, TypeVar, Union, cast
 
 import numpy as np
 
@@ -363,6 +363,14 @@ def _balanced(index: np.ndarray, w: Optional[np.ndarray]) -> np.ndarray:
     per_class[present] = counts.sum() / (np.count_nonzero(present) * counts[present])
     out: np.ndarray = per_class[index]
     return out
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _if_stochastic(method: _Method) -> _Method:
+    """The method exists only for the stochastic solvers (scikit-learn's available_if)."""
+    return cast(_Method, available_if(_stochastic)(method))
 
 
 class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no type information
@@ -782,7 +790,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
         assert h.val_accuracy is not None
         return [float(v) for v in h.val_accuracy]
 
-    @available_if(_stochastic)  # type: ignore[misc]
+    @_if_stochastic
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None,
                     classes: Any = None) -> "MLPClassifier":
         """Train one epoch over X and y, from the fitted network if there is one.
@@ -951,7 +959,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc]
             return [1.0 - float(v) / var for v in h.val_loss]
         return [1.0 if v == 0 else 0.0 for v in h.val_loss]  # r2_score's constant-y convention
 
-    @available_if(_stochastic)  # type: ignore[misc]
+    @_if_stochastic
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> "MLPRegressor":
         """Train one epoch over X and y, from the fitted network if there is one.
 
