@@ -236,9 +236,11 @@ _CLASSIFIER_EARLY_STOPPING = """early_stopping : bool, default=False
 _CLASSIFIER_WEIGHTS = """class_weight : None, "balanced" or dict, default=None
     Weights of the classes, multiplied into ``sample_weight``: a dict
     ``{label: weight}`` (labels left out weigh 1), or "balanced" for
-    ``n_samples / (n_classes * count of the class)``, as scikit-learn's
-    ``compute_sample_weight`` computes both (for multi-label targets, per
-    label column). With early stopping the weights are those of the whole
+    ``n_samples / (n_classes * count of the class)``, the counts weighted
+    by ``sample_weight`` when given (scikit-learn's
+    ``compute_class_weight(..., sample_weight=...)``: a weight of 2 counts
+    as a repeated row); for multi-label targets, per label column,
+    multiplied. With early stopping the weights are those of the whole
     ``y``, before the split. ``partial_fit`` balances each call's rows on
     their own; for a stream, pass a dict from
     ``sklearn.utils.class_weight.compute_class_weight`` on a large enough
@@ -527,7 +529,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
         X, Y = self._validate_xy(X, y, incremental, reset=not continuing)
         w = None if sample_weight is None else _check_sample_weight(
             sample_weight, X, ensure_non_negative=True)
-        w = self._class_weighted(Y, w, incremental)
+        w = self._class_weighted(Y, w)
         rs = check_random_state(self.random_state)
         init_seed, fit_seed = (int(s) for s in rs.randint(0, 2**31 - 1, size=2))
 
@@ -614,8 +616,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
         """loss_ from the objective L-BFGS minimised (its value is scikit-learn's loss_)."""
         return value
 
-    def _class_weighted(self, Y: np.ndarray, w: Optional[np.ndarray], incremental: bool
-                        ) -> Optional[np.ndarray]:
+    def _class_weighted(self, Y: np.ndarray, w: Optional[np.ndarray]) -> Optional[np.ndarray]:
         """The row weights: sample_weight times the class weights (the classifier's)."""
         return w
 
@@ -740,8 +741,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
         Y = self._label_binarizer.transform(y).astype(np.float64)
         return self._densify(X), Y
 
-    def _class_weighted(self, Y: np.ndarray, w: Optional[np.ndarray], incremental: bool
-                        ) -> Optional[np.ndarray]:
+    def _class_weighted(self, Y: np.ndarray, w: Optional[np.ndarray]) -> Optional[np.ndarray]:
         cw = self.class_weight
         if cw is None:
             return w
