@@ -153,11 +153,12 @@ def test_fit_lbfgs_is_the_same_on_both_backends():
     a, b = _classifier(), _classifier("numpy")
     ha = a.fit_lbfgs(X, y, max_iter=15)
     hb = b.fit_lbfgs(X, y, max_iter=15)
-    # The two backends' objectives agree to the last few bits; fifteen steps of
-    # L-BFGS carry such differences along without growing them past this.
-    np.testing.assert_allclose(ha.loss, hb.loss, rtol=1e-9)
+    # The two backends' objectives agree to the last few bits (their sums run in
+    # other orders); fifteen steps of L-BFGS carry that along (3e-14 measured).
+    assert ha.iterations == hb.iterations == 15
+    np.testing.assert_allclose(ha.loss, hb.loss, rtol=1e-12)
     for Wa, Wb in zip(a.weights, b.weights):
-        np.testing.assert_allclose(Wa, Wb, rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(Wa, Wb, rtol=1e-12, atol=1e-12)
 
 
 def test_fit_lbfgs_in_float32():
@@ -221,6 +222,7 @@ from sklearn import datasets  # noqa: E402
 from sklearn import neural_network as sk  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402  (scikit-learn's dependency)
 
 from plainnet import sklearn as pk  # noqa: E402
 
@@ -246,6 +248,14 @@ def test_lbfgs_matches_scikit_learns_lbfgs(name):
     X, y = _dataset(name)
     regress = name == "diabetes"
     losses, scores = {"plainnet": [], "sklearn": []}, {"plainnet": [], "sklearn": []}
+    with threadpool_limits(limits=1, user_api="blas"):  # on a busy machine two are slower
+        _compare(name, X, y, regress, losses, scores)
+    ratio = np.median(losses["plainnet"]) / np.median(losses["sklearn"])
+    assert 1 / 3 < ratio < 3, losses
+    assert abs(np.mean(scores["plainnet"]) - np.mean(scores["sklearn"])) < 0.01, scores
+
+
+def _compare(name, X, y, regress, losses, scores):
     for seed in range(3):
         for label, module in (("plainnet", pk), ("sklearn", sk)):
             cls = module.MLPRegressor if regress else module.MLPClassifier
@@ -254,9 +264,6 @@ def test_lbfgs_matches_scikit_learns_lbfgs(name):
                 est.fit(X, y)
             losses[label].append(est.loss_)
             scores[label].append(est.score(X, y))
-    ratio = np.median(losses["plainnet"]) / np.median(losses["sklearn"])
-    assert 1 / 3 < ratio < 3, losses
-    assert abs(np.mean(scores["plainnet"]) - np.mean(scores["sklearn"])) < 0.01, scores
 
 
 class _nothing:
@@ -318,3 +325,31 @@ def test_lbfgs_warm_start_continues_from_the_fitted_weights():
     with pytest.warns(ConvergenceWarning):
         clf.fit(X, y)
     assert clf.loss_ < first
+
+
+def test_an_interrupted_fit_lbfgs_leaves_the_weights_as_they_were():
+    # Ctrl-C arrives between evaluations, in scipy's loop: the search's
+    # iterates were private, so the network keeps the weights it had.
+    X, y = _blobs()
+    net = _classifier("numpy")
+    before = net._params
+
+    class Interrupting:  # the numpy backend, with Ctrl-C on the fifth evaluation
+        calls = 0
+
+        def __getattr__(self, name):
+            return getattr(ref, name)
+
+        def loss_and_gradient(self, *args):
+            Interrupting.calls += 1
+            if Interrupting.calls == 5:
+                raise KeyboardInterrupt
+            return ref.loss_and_gradient(*args)
+
+    net._impl = Interrupting()
+    with pytest.raises(KeyboardInterrupt):
+        net.fit_lbfgs(X, y)
+    assert net._params is before and Interrupting.calls == 5
+    net._impl = ref
+    net.fit_lbfgs(X, y, max_iter=3)  # and the lock was released
+    assert net._params is not before
