@@ -1,7 +1,8 @@
 """L-BFGS: the core's full-batch loss_and_gradient against its NumPy twin and
-finite differences, Network.fit_lbfgs, and solver="lbfgs" in the estimators
-against scikit-learn's own lbfgs MLPs on its small data sets."""
+finite differences, and Network.fit_lbfgs. solver="lbfgs" in the estimators,
+against scikit-learn's own, is in test_lbfgs_sklearn.py."""
 
+import importlib.util
 import math
 
 import numpy as np
@@ -122,6 +123,10 @@ def test_direct_core_calls_with_bad_arrays_raise(bad, error, match):
 
 # ---------------------------------------------------------------- Network.fit_lbfgs
 
+needs_scipy = pytest.mark.skipif(importlib.util.find_spec("scipy") is None,
+                                 reason="fit_lbfgs needs scipy (pip install scipy, or "
+                                        "plainnet[sklearn])")
+
 
 def _blobs(seed=0, m=120):
     rng = np.random.default_rng(seed)
@@ -135,6 +140,7 @@ def _classifier(backend="native", dtype="float64"):
                       loss="cross_entropy", init="xavier", seed=1, backend=backend, dtype=dtype)
 
 
+@needs_scipy
 def test_fit_lbfgs_learns_and_reports_its_iterations():
     X, y = _blobs()
     net = _classifier()
@@ -148,6 +154,7 @@ def test_fit_lbfgs_learns_and_reports_its_iterations():
     assert math.isnan(h.lr) and h.epochs == 300 and h.batch_size is None
 
 
+@needs_scipy
 def test_fit_lbfgs_is_the_same_on_both_backends():
     X, y = _blobs()
     a, b = _classifier(), _classifier("numpy")
@@ -161,6 +168,7 @@ def test_fit_lbfgs_is_the_same_on_both_backends():
         np.testing.assert_allclose(Wa, Wb, rtol=1e-12, atol=1e-12)
 
 
+@needs_scipy
 def test_fit_lbfgs_in_float32():
     X, y = _blobs()
     net = _classifier(dtype="float32")
@@ -169,6 +177,7 @@ def test_fit_lbfgs_in_float32():
     assert net.evaluate(X, y)["accuracy"] > 0.95
 
 
+@needs_scipy
 def test_fit_lbfgs_with_l2_and_weights_minimises_the_weighted_objective():
     X, y = _blobs()
     w = np.where(y == 2, 3.0, 1.0)
@@ -187,6 +196,7 @@ def test_fit_lbfgs_with_l2_and_weights_minimises_the_weighted_objective():
         assert np.abs(grads).max() > 1e-3
 
 
+@needs_scipy
 @pytest.mark.parametrize("kwargs,error,match", [
     (dict(max_iter=0), ValueError, "^max_iter: expected an int >= 1"),
     (dict(max_iter=2.0), TypeError, "^max_iter: expected an int"),
@@ -204,6 +214,7 @@ def test_fit_lbfgs_refuses_bad_arguments_and_changes_nothing(kwargs, error, matc
     np.testing.assert_array_equal(net._params, before)
 
 
+@needs_scipy
 def test_fit_lbfgs_with_a_loss_that_overflows_leaves_the_network_unchanged():
     X = np.array([[1e200], [-1e200]])
     y = np.array([[1e200], [-1e200]])
@@ -214,119 +225,7 @@ def test_fit_lbfgs_with_a_loss_that_overflows_leaves_the_network_unchanged():
     np.testing.assert_array_equal(net._params, before)
 
 
-# ---------------------------------------------------------------- against scikit-learn
-
-sklearn = pytest.importorskip("sklearn", reason="the comparisons need scikit-learn "
-                                                "(plainnet[sklearn])")
-from sklearn import datasets  # noqa: E402
-from sklearn import neural_network as sk  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402  (scikit-learn's dependency)
-
-from plainnet import sklearn as pk  # noqa: E402
-
-
-def _dataset(name):
-    X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
-    X = StandardScaler().fit_transform(X)
-    if name == "diabetes":
-        y = (y - y.mean()) / y.std()
-    return X, y
-
-
-# The two start from different random weights (scikit-learn draws Glorot-uniform
-# ones, plainnet Glorot-normal), so they reach different minima of the same
-# objective. Over three seeds each, the two implementations' losses lie within
-# the spread that the seeds alone give either of them: on these sets the
-# classifiers fit the training data exactly (score 1) with losses of 1e-4 to
-# 1e-3 that differ by up to 2x between seeds, and the regressor, stopped by
-# max_iter on diabetes, lands at 0.004-0.008 (R^2 0.985-0.991). So: the median
-# loss within 3x of scikit-learn's, and the score within 0.01.
-@pytest.mark.parametrize("name", ["iris", "wine", "digits", "diabetes"])
-def test_lbfgs_matches_scikit_learns_lbfgs(name):
-    X, y = _dataset(name)
-    regress = name == "diabetes"
-    losses, scores = {"plainnet": [], "sklearn": []}, {"plainnet": [], "sklearn": []}
-    with threadpool_limits(limits=1, user_api="blas"):  # on a busy machine two are slower
-        _compare(name, X, y, regress, losses, scores)
-    ratio = np.median(losses["plainnet"]) / np.median(losses["sklearn"])
-    assert 1 / 3 < ratio < 3, losses
-    assert abs(np.mean(scores["plainnet"]) - np.mean(scores["sklearn"])) < 0.01, scores
-
-
-def _compare(name, X, y, regress, losses, scores):
-    for seed in range(3):
-        for label, module in (("plainnet", pk), ("sklearn", sk)):
-            cls = module.MLPRegressor if regress else module.MLPClassifier
-            est = cls(solver="lbfgs", random_state=seed, max_iter=200)
-            with pytest.warns(ConvergenceWarning) if regress else _nothing():
-                est.fit(X, y)
-            losses[label].append(est.loss_)
-            scores[label].append(est.score(X, y))
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def test_lbfgs_attributes_are_scikit_learns():
-    X, y = _dataset("iris")
-    clf = pk.MLPClassifier(solver="lbfgs", hidden_layer_sizes=(8,), random_state=0).fit(X, y)
-    assert 1 <= clf.n_iter_ <= 200 and clf.t_ == 0
-    assert not hasattr(clf, "loss_curve_") and not hasattr(clf, "best_loss_")
-    assert not hasattr(clf, "partial_fit")
-    with pytest.raises(AttributeError, match="partial_fit"):
-        clf.partial_fit(X, y)
-    # loss_ is the log-loss plus the L2 term at the weights found.
-    from sklearn.metrics import log_loss
-    squares = sum(float(np.sum(W ** 2)) for W in clf.coefs_)
-    expected = log_loss(y, clf.predict_proba(X)) + clf.alpha / (2 * len(y)) * squares
-    assert clf.loss_ == pytest.approx(expected, rel=1e-9)
-
-
-def test_lbfgs_max_iter_warns_as_scikit_learn_does():
-    X, y = _dataset("digits")
-    with pytest.warns(ConvergenceWarning, match=r"lbfgs failed to converge"):
-        clf = pk.MLPClassifier(solver="lbfgs", max_iter=3, random_state=0).fit(X, y)
-    assert clf.n_iter_ == 3
-
-
-def test_lbfgs_max_fun_limits_the_evaluations():
-    X, y = _dataset("digits")
-    with pytest.warns(ConvergenceWarning, match=r"lbfgs failed to converge"):
-        clf = pk.MLPClassifier(solver="lbfgs", max_fun=5, random_state=0).fit(X, y)
-    assert clf.n_iter_ <= 5
-
-
-def test_lbfgs_regressor_loss_with_several_outputs_is_scikit_learns_definition():
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((80, 3))
-    Y = np.column_stack([np.sin(X[:, 0]), X[:, 1] * X[:, 2]])
-    reg = pk.MLPRegressor(solver="lbfgs", hidden_layer_sizes=(10,), alpha=0.1, random_state=0)
-    with pytest.warns(ConvergenceWarning):
-        reg.fit(X, Y)
-    squares = sum(float(np.sum(W ** 2)) for W in reg.coefs_)
-    expected = 0.5 * np.mean((reg.predict(X) - Y) ** 2) + 0.1 / (2 * 80) * squares
-    assert reg.loss_ == pytest.approx(expected, rel=1e-9)
-
-
-def test_lbfgs_warm_start_continues_from_the_fitted_weights():
-    X, y = _dataset("wine")
-    clf = pk.MLPClassifier(solver="lbfgs", hidden_layer_sizes=(8,), max_iter=5, warm_start=True,
-                           random_state=0)
-    with pytest.warns(ConvergenceWarning):
-        clf.fit(X, y)
-    first = clf.loss_
-    with pytest.warns(ConvergenceWarning):
-        clf.fit(X, y)
-    assert clf.loss_ < first
-
-
+@needs_scipy
 def test_an_interrupted_fit_lbfgs_leaves_the_weights_as_they_were():
     # Ctrl-C arrives between evaluations, in scipy's loop: the search's
     # iterates were private, so the network keeps the weights it had.
