@@ -1048,9 +1048,19 @@ class Network:
         ImportError
             ``progress`` was asked for without tqdm installed, before any training.
 
+        Warns
+        -----
+        RuntimeWarning
+            Once, when a fit of 5 epochs or more failed: its last epoch's
+            training loss is no lower than its first, or (cross_entropy) its
+            last epoch's training accuracy is at chance. The message gives
+            ``diagnose()``'s findings and what to try. A fit that went well
+            costs two comparisons. Silence it as any warning.
+
         See Also
         --------
         plainnet.optim : The optimizers.
+        fit_lbfgs : Full-batch training with L-BFGS, for small data.
 
         Notes
         -----
