@@ -20,11 +20,6 @@ from . import _layout
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .network import History, Network
 
-# scipy's L-BFGS-B result messages end with what stopped it; status 0 is
-# convergence (by tol, or by the relative change of the objective), 1 a limit
-# (max_iter or max_fun), 2 anything else (a failed line search).
-CONVERGED = 0
-
 
 def fit(net: "Network", X: Any, y: Any, max_iter: int, max_fun: int, tol: float,
         sample_weight: Any, l2: float) -> tuple["History", Any]:
