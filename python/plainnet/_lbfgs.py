@@ -10,7 +10,7 @@ runs per layer. Needs scipy (``pip install scipy``; scikit-learn brings it).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
