@@ -785,6 +785,18 @@ void one_cycle_at(const Schedule& s, int64_t step, double& lr, double& momentum)
     }
 }
 
+template <typename T>
+double loss_and_gradient(const Layout& L, const T* params, const T* X, const T* y, const T* w,
+                         int64_t m, double l2, T* grads) {
+    const Kernels<T>& k = kernels<T>();
+    Workspace<T> ws(L, m);
+    forward_with(k, L, params, X, m, ws.zs.data(), ws.as.data());
+    const double w_sum = weight_sum(w, m);
+    double value = backward_with(k, L, params, X, y, w, w_sum, m, ws, grads);
+    if (L.loss == Loss::mse) value = value * double(L.outputs()) / 2.0;  // the reported mean -> E
+    return value + add_l2(L, params, grads, l2, w_sum);
+}
+
 int64_t fit_iterations(int64_t m, int64_t epochs, int64_t batch_size) {
     int64_t per_epoch = batch_size <= 0 || batch_size >= m ? 1 : (m + batch_size - 1) / batch_size;
     if (epochs < 0 || (per_epoch > 0 && epochs > kMaxElements / per_epoch)) return -1;
@@ -1058,6 +1070,8 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
     template void forward<T>(const Layout&, const T*, const T*, int64_t, T* const*, T* const*);  \
     template void predict<T>(const Layout&, const T*, const T*, int64_t, T*, const PollHook*);   \
     template double gradients<T>(const Layout&, const T*, const T*, const T*, int64_t, T*);      \
+    template double loss_and_gradient<T>(const Layout&, const T*, const T*, const T*, const T*,  \
+                                         int64_t, double, T*);                                   \
     template Evaluation evaluate<T>(const Layout&, const T*, const T*, const T*, int64_t,       \
                                     const PollHook*);                                            \
     template StepResult step<T>(const Layout&, T*, const T*, const T*, int64_t, double);         \

@@ -129,6 +129,16 @@ struct NonFiniteInput : std::invalid_argument {
 template <typename T>
 double gradients(const Layout& L, const T* params, const T* X, const T* y, int64_t m, T* grads);
 
+// The full-batch objective of one training iteration over all m rows and its
+// gradient, written into the caller's grads (num_params; need not be zeroed):
+// rows weighted by w (null: 1 each), plus FitOptions::l2's penalty. Returns
+// the objective whose gradient grads is, E + l2 / (2 w_sum) * sum_l ||W_l||^2,
+// E as in ops.h (for mse, sum / (2m), which is the reported loss * K / 2).
+// For an optimizer that wants f and its gradient in one call (L-BFGS).
+template <typename T>
+double loss_and_gradient(const Layout& L, const T* params, const T* X, const T* y, const T* w,
+                         int64_t m, double l2, T* grads);
+
 struct Evaluation {
     double loss = 0.0;    // the loss as reported
     int64_t correct = 0;  // rows (cross-entropy) or outputs (BCE) predicted right; 0 for MSE

@@ -673,3 +673,14 @@ def test_command_line_serving_part(tmp_path, capsys):
     if any(r["peer"] == "onnxruntime" for r in data["serving"]):
         assert "serving 64-128-10 float32 1 row: onnxruntime/native" in whats
     assert "Serving: latency" in text and "| 64-128-10 | float32 | 1 | native |" in text
+
+
+@pytest.mark.parametrize("name", ["iris", "diabetes"])
+def test_the_lbfgs_bench_compares_the_same_objective(name):
+    # bench/lbfgs.py times plainnet's evaluation against scikit-learn's only after
+    # both gave the same objective (rtol 1e-12) and gradient (1e-9) at the same weights.
+    pytest.importorskip("sklearn", reason="bench/lbfgs.py compares with scikit-learn")
+    import lbfgs
+    X, y = lbfgs.dataset(name)
+    ours, theirs, problem = lbfgs.evaluations(name, X, y, calls=1, repeats=1, pause=0.0)
+    assert problem == "" and ours > 0 and theirs > 0

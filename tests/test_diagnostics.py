@@ -1,6 +1,8 @@
 """plainnet.gradcheck and Network.diagnose: what they measure and the hints they give."""
 
 import math
+import re
+import warnings
 
 import numpy as np
 import pytest
@@ -384,7 +386,12 @@ def test_too_few_hidden_units(backend):
 def test_the_tutorial_with_binary_cross_entropy(xor_data, hidden, lr, iterations, expected):
     X, y = xor_data
     net = pn.Network([2, hidden, 1], seed=42, loss="binary_cross_entropy")
-    history = net.fit(X, y, lr=lr, epochs=iterations)
+    if "lr_too_high" in expected:  # the loss ends higher than it started: fit says so
+        with pytest.warns(RuntimeWarning, match=r"^fit: the loss did not decrease .*: lr 100.0 "
+                                                r"is too high .*; try optimizer='adam'$"):
+            history = net.fit(X, y, lr=lr, epochs=iterations)
+    else:
+        history = net.fit(X, y, lr=lr, epochs=iterations)
     report = net.diagnose(X, y, history)
     assert report.codes == expected, str(report)
 
@@ -476,3 +483,69 @@ def test_diagnose_works_on_float32_and_leaves_the_network_unchanged(xor_data):
     report = net.diagnose(X, y, history)
     assert report.codes == ["too_few_units"], str(report)
     assert all(np.array_equal(p, q) for p, q in zip(before, net.weights + net.biases))
+
+
+# ---------------------------------------------------------------- a fit that fails says so
+
+
+def test_a_fit_at_chance_warns_once_with_the_diagnosis():
+    sklearn_datasets = pytest.importorskip("sklearn.datasets", reason="needs scikit-learn")
+    X, y = sklearn_datasets.load_digits(return_X_y=True)
+    net = pn.Network([64, 32, 10], activation="relu", output_activation="softmax",
+                     loss="cross_entropy", seed=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = net.fit(X, y, epochs=50, batch_size=32, seed=0)  # plain SGD at lr 2.0
+    assert len(caught) == 1 and caught[0].category is RuntimeWarning
+    message = str(caught[0].message)
+    assert message.startswith("fit: the training accuracy is at chance (")
+    assert "lr 2.0 is too high for this network (diagnose(): " in message
+    assert re.search(r"\(diagnose\(\): (9\d|100) % dead units, lr_too_high\)", message)
+    assert message.endswith("try optimizer='adam'")
+    assert history.accuracy[-1] < 0.12
+    assert caught[0].filename == __file__  # it points at the fit call
+
+
+def test_a_fit_that_worked_does_not_diagnose(monkeypatch, xor_data):
+    X, y = xor_data
+
+    def no_diagnosis(*args, **kwargs):
+        raise AssertionError("diagnose ran after a fit that worked")
+
+    monkeypatch.setattr(diag, "diagnose", no_diagnosis)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pn.Network([2, 4, 1], seed=42).fit(X, y, lr=2.0, epochs=2000)
+
+
+def test_the_failure_warning_can_be_silenced_and_short_fits_are_not_judged(xor_data):
+    X, y = xor_data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        pn.Network([2, 4, 1], seed=42).fit(X, y, lr=100.0, epochs=1000)
+    # Fewer epochs than FAILURE_MIN_EPOCHS: a rising loss is not called a failure yet.
+    pn.Network([2, 4, 1], seed=42).fit(X, y, lr=100.0, epochs=diag.FAILURE_MIN_EPOCHS - 1)
+
+
+@pytest.mark.parametrize("accuracy,at_chance", [(0.1, True), (0.118, True), (0.119, False)])
+def test_chance_is_one_over_the_classes_with_a_margin(accuracy, at_chance):
+    net = pn.Network([3, 10], activation="softmax", loss="cross_entropy", seed=0)
+    h = pn.History(loss=np.zeros(5), lr=0.1, epochs=5, batch_size=None, seed=0,
+                   iterations_per_epoch=1, epoch_loss=np.array([3.0, 2.5, 2.4, 2.3, 2.2]),
+                   accuracy=np.full(5, accuracy))
+    assert (diag._failure(net, h) is not None) == at_chance
+    h.epoch_loss[-1] = 3.0
+    assert diag._failure(net, h).startswith("the loss did not decrease (3 in the first epoch")
+
+
+def test_the_estimators_report_with_convergence_warning_only():
+    sklearn = pytest.importorskip("sklearn", reason="needs scikit-learn")
+    from sklearn.datasets import load_iris
+    from sklearn.exceptions import ConvergenceWarning
+
+    from plainnet.sklearn import MLPClassifier
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        MLPClassifier(hidden_layer_sizes=(8, 5), max_iter=30, random_state=3).fit(X, y)
+    assert [w.category for w in caught] == [ConvergenceWarning], sklearn.__version__

@@ -22,6 +22,7 @@ NEEDS = {
     "torch": ("torch", re.compile(r"\bimport torch\b|\bto_torch\(|\bfrom_torch\(")),
     "onnx": ("onnx", re.compile(r"\bto_onnx\(|\bimport onnx")),
     "sklearn": ("scikit-learn", re.compile(r"\bsklearn\b")),
+    "scipy": ("scipy", re.compile(r"\bfit_lbfgs\(")),
 }
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 

@@ -304,8 +304,12 @@ def test_verbose_prints_every_epoch(iris, capsys):
 
 
 @pytest.mark.parametrize("params,error,match", [
-    (dict(solver="lbfgs"), ValueError, "^solver: 'lbfgs' is not available"),
-    (dict(solver="newton"), ValueError, "^solver: expected one of 'adam', 'sgd', 'rprop'"),
+    (dict(solver="newton"), ValueError,
+     "^solver: expected one of 'adam', 'sgd', 'rprop', 'lbfgs'"),
+    (dict(max_fun=0), ValueError, "^max_fun: expected an int >= 1"),
+    (dict(class_weight="even"), ValueError,
+     "^class_weight: expected None, 'balanced' or a dict"),
+    (dict(class_weight={"setosa": 2.0}), ValueError, "^class_weight: "),
     (dict(learning_rate="cyclic"), ValueError,
      "^learning_rate: expected one of 'constant', 'invscaling', 'adaptive'"),
     (dict(power_t=-0.5), ValueError, r"^power_t: expected a number in \[0.0, inf\]"),
@@ -397,3 +401,93 @@ def test_without_scikit_learn_the_import_error_says_what_to_install():
     """)
     assert r.returncode == 0, r.stderr
     assert 'pip install "plainnet[sklearn]"' in r.stdout
+
+
+# ---------------------------------------------------------------- class weights
+
+
+def _imbalanced():
+    from sklearn.datasets import make_classification
+    return make_classification(n_samples=600, n_features=6, n_informative=3, weights=[0.95, 0.05],
+                               class_sep=0.6, flip_y=0.0, random_state=3)
+
+
+# lbfgs fits the 450 training rows exactly unless alpha holds it back, and
+# then weights cannot change what it learns.
+@pytest.mark.parametrize("solver,alpha", [("adam", 1e-2), ("lbfgs", 1.0)])
+def test_balanced_class_weights_raise_balanced_accuracy(solver, alpha, converging):
+    from sklearn.metrics import balanced_accuracy_score
+    X, y = _imbalanced()
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, stratify=y, random_state=0)
+    scores = {}
+    for cw in (None, "balanced"):
+        clf = MLPClassifier(hidden_layer_sizes=(16,), solver=solver, alpha=alpha, max_iter=300,
+                            class_weight=cw, random_state=0).fit(X_tr, y_tr)
+        scores[cw] = balanced_accuracy_score(y_te, clf.predict(X_te))
+    assert scores["balanced"] > scores[None] + 0.05, scores
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_dict_class_weights_are_the_equivalent_sample_weights_bit_for_bit(iris, solver,
+                                                                          converging):
+    X, y = iris
+    cw = {0: 0.5, 1: 3.0, 2: 1.25}
+    by_class = MLPClassifier(hidden_layer_sizes=(5,), solver=solver, max_iter=30,
+                             class_weight=cw, random_state=0).fit(X, y)
+    by_row = MLPClassifier(hidden_layer_sizes=(5,), solver=solver, max_iter=30,
+                           random_state=0).fit(X, y, sample_weight=[cw[c] for c in y])
+    for a, b in zip(by_class.coefs_ + by_class.intercepts_, by_row.coefs_ + by_row.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    assert by_class.loss_ == by_row.loss_
+
+
+def test_class_weights_multiply_sample_weights(iris, converging):
+    X, y = iris
+    rng = np.random.default_rng(0)
+    sw = rng.random(len(y)) + 0.5
+    cw = {0: 2.0, 1: 1.0, 2: 0.5}
+    a = MLPClassifier(hidden_layer_sizes=(5,), max_iter=20, class_weight=cw,
+                      random_state=0).fit(X, y, sample_weight=sw)
+    b = MLPClassifier(hidden_layer_sizes=(5,), max_iter=20,
+                      random_state=0).fit(X, y, sample_weight=sw * np.array([cw[c] for c in y]))
+    for p, q in zip(a.coefs_, b.coefs_):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_balanced_weights_are_scikit_learns(iris, converging):
+    from sklearn.utils.class_weight import compute_sample_weight
+    X, y = iris
+    keep = np.r_[0:50, 50:70, 100:105]  # 50, 20 and 5 rows of the three classes
+    X, y = X[keep], y[keep]
+    a = MLPClassifier(hidden_layer_sizes=(5,), max_iter=20, class_weight="balanced",
+                      random_state=0).fit(X, y)
+    b = MLPClassifier(hidden_layer_sizes=(5,), max_iter=20, random_state=0).fit(
+        X, y, sample_weight=compute_sample_weight("balanced", y))
+    for p, q in zip(a.coefs_, b.coefs_):
+        np.testing.assert_allclose(p, q, rtol=1e-12)
+
+
+# ---------------------------------------------------------------- constructor errors
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_an_unknown_parameter_names_the_public_class(cls):
+    with pytest.raises(TypeError, match=rf"^{cls.__name__}\.__init__\(\) got an unexpected "
+                                        r"keyword argument 'bogus'"):
+        cls(bogus=1)
+
+
+def test_only_the_classifier_takes_class_weight():
+    assert MLPClassifier(class_weight="balanced").get_params()["class_weight"] == "balanced"
+    with pytest.raises(TypeError, match="^MLPRegressor.__init__"):
+        MLPRegressor(class_weight="balanced")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: pn.Network([2, 1], bogus=1), lambda: pn.optim.SGD(bogus=1),
+    lambda: pn.optim.Adam(bogus=1), lambda: pn.optim.AdamW(bogus=1),
+    lambda: pn.optim.Rprop(bogus=1)])
+def test_network_and_optimizer_errors_name_their_class(make):
+    with pytest.raises(TypeError, match=r"^(Network|SGD|Adam|AdamW|Rprop)\.__init__\(\) got an "
+                                        r"unexpected keyword argument 'bogus'"):
+        make()

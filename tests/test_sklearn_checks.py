@@ -24,6 +24,8 @@ from plainnet.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 @parametrize_with_checks([MLPClassifier(), MLPRegressor(),
                           MLPClassifier(solver="sgd", learning_rate="adaptive"),
                           MLPRegressor(solver="sgd", learning_rate="invscaling",
-                                       learning_rate_init=0.1, power_t=0.25)])
+                                       learning_rate_init=0.1, power_t=0.25),
+                          MLPClassifier(solver="lbfgs"), MLPRegressor(solver="lbfgs"),
+                          MLPClassifier(class_weight="balanced")])
 def test_scikit_learn_check_estimator(estimator, check):
     check(estimator)

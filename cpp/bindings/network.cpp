@@ -197,6 +197,27 @@ py::tuple gradients(const py::handle& params_, const Sizes& sizes, const Names& 
     });
 }
 
+double loss_and_gradient(const py::handle& params_, const Sizes& sizes, const Names& acts,
+                         const std::string& loss, const py::handle& X_, const py::handle& y_,
+                         const py::object& sample_weight_, double l2, const py::handle& grads_) {
+    if (!(l2 >= 0.0) || !std::isfinite(l2)) throw py::value_error("l2: expected a finite number >= 0");
+    return with_network(params_, sizes, acts, loss, X_, &y_, [&](const Layout& L, auto a) -> double {
+        using T = ElementOf<decltype(a)>;
+        py::array_t<T> grads = as_output<T>(grads_, "grads");
+        check_shape(grads, "grads", {L.num_params});
+        In<T> weights;
+        if (!sample_weight_.is_none()) {
+            weights = as_input<T>(sample_weight_, "sample_weight");
+            check_shape(weights, "sample_weight", {a.m});
+        }
+        const T* w = sample_weight_.is_none() ? nullptr : weights.data();
+        T* g = grads.mutable_data();
+        py::gil_scoped_release nogil;
+        return plainnet::loss_and_gradient(L, a.params.data(), a.X.data(), a.y.data(), w, a.m,
+                                           l2, g);
+    });
+}
+
 py::tuple evaluate(const py::handle& params_, const Sizes& sizes, const Names& acts,
                    const std::string& loss, const py::handle& X_, const py::handle& y_) {
     return with_network(params_, sizes, acts, loss, X_, &y_, [](const Layout& L, auto a) {
@@ -628,6 +649,11 @@ void register_network(py::module_& m) {
           py::arg("activations"), py::arg("loss"), py::arg("X"), "[(z_l, a_l) for each layer].");
     m.def("gradients", &gradients, py::arg("params"), py::arg("sizes"), py::arg("activations"),
           py::arg("loss"), py::arg("X"), py::arg("y"), "(loss, flat gradient of E).");
+    m.def("loss_and_gradient", &loss_and_gradient, py::arg("params"), py::arg("sizes"),
+          py::arg("activations"), py::arg("loss"), py::arg("X"), py::arg("y"),
+          py::arg("sample_weight").none(true), py::arg("l2"), py::arg("grads"),
+          "The full-batch objective (E plus the l2 penalty) of all rows; its gradient into "
+          "grads (num_params, the dtype of params).");
     m.def("evaluate", &evaluate, py::arg("params"), py::arg("sizes"), py::arg("activations"),
           py::arg("loss"), py::arg("X"), py::arg("y"),
           "(loss, number of right predictions: rows for cross_entropy, outputs for "

@@ -12,9 +12,12 @@ function that knows how (for the MSE, E = loss * outputs / 2).
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
+import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 import numpy as np
 
@@ -686,3 +689,101 @@ def _hints(net: "Network", r: Diagnosis, series: np.ndarray) -> list[Hint]:
                 f"the gradient by its slope; try relu-like activations, init='xavier' or "
                 f"'he', or fewer layers.")))
     return hints
+
+
+# ---------------------------------------------------------------- a fit that failed
+
+# A cross-entropy fit is at chance when its last epoch's training accuracy is
+# within this fraction of the way from chance (1 / classes) to 1: 11.8 % with
+# 10 classes, 51 % with 2.
+CHANCE_MARGIN = 0.02
+# Fits of fewer epochs are not judged: after one or two epochs a network that
+# is learning well can still be at chance, and a mini-batch loss still noisy.
+FAILURE_MIN_EPOCHS = 5
+
+
+def _failure(net: "Network", history: "History") -> Optional[str]:
+    """Why the fit of ``history`` failed, or None when it did not.
+
+    Failed: over FAILURE_MIN_EPOCHS epochs or more, the last epoch's training
+    loss is no lower than the first's, or (cross_entropy) the last epoch's
+    training accuracy is at chance. Comparisons of numbers the history holds.
+    """
+    losses = history.epoch_loss
+    if losses.size < FAILURE_MIN_EPOCHS:
+        return None
+    first, last = float(losses[0]), float(losses[-1])
+    if not last < first:
+        return f"the loss did not decrease ({first:.4g} in the first epoch, {last:.4g} in the last)"
+    classes = net._sizes[-1]
+    if net._loss == "cross_entropy" and classes >= 2 and history.accuracy is not None:
+        chance = 1.0 / classes
+        accuracy = float(history.accuracy[-1])
+        if accuracy <= chance + CHANCE_MARGIN * (1.0 - chance):
+            return (f"the training accuracy is at chance ({accuracy:.1%} in the last epoch, "
+                    f"with {classes} classes)")
+    return None
+
+
+def failure_message(net: "Network", x: np.ndarray, t: np.ndarray, history: "History",
+                    why: str) -> str:
+    """The warning of a failed fit: why, diagnose()'s findings and what to try, in one sentence."""
+    try:
+        report = diagnose(net, x, t, history)
+    except Exception as exc:  # the warning must not turn into an error of its own
+        return f"fit: {why} (diagnose() could not run: {exc})"
+    codes = report.codes
+    name = "sgd" if history.optimizer is None else history.optimizer.name
+    findings = []
+    for code in codes:
+        if code == "dead_units":
+            worst = max(x.dead_fraction or 0.0 for x in report.layers)
+            findings.append(f"{100 * worst:.0f} % dead units")
+        elif code == "saturated_units":
+            worst = max(x.saturated_fraction or 0.0 for x in report.layers)
+            findings.append(f"{100 * worst:.0f} % saturated units")
+        else:
+            findings.append(code)
+    lr = f"lr {history.lr!r}"
+    too_high = "lr_too_high" in codes or (name == "sgd" and ("dead_units" in codes
+                                                              or "saturated_units" in codes))
+    if too_high:
+        cause = f": {lr} is too high for this network"
+        advice = ("try optimizer='adam'" if name == "sgd"
+                  else f"try an lr 10 times smaller than {history.lr!r}")
+    elif "lr_too_low" in codes:
+        cause, advice = f": {lr} is too low", "try a larger lr or more epochs"
+    elif "too_few_units" in codes or "stuck" in codes:
+        cause, advice = "", "try another seed, init='he' or 'xavier', or more units"
+    elif "dead_units" in codes:
+        cause, advice = "", "try a smaller lr, init='he' or leaky_relu"
+    else:
+        cause, advice = "", "try more epochs or another lr"
+    found = ", ".join(findings) if findings else "no further findings"
+    return f"fit: {why}{cause} (diagnose(): {found}); {advice}"
+
+
+# Set (per thread) while the scikit-learn estimators train: they report as
+# scikit-learn's do, with ConvergenceWarning.
+_unreported = threading.local()
+
+
+@contextlib.contextmanager
+def failures_unreported() -> Iterator[None]:
+    """Within it, this thread's fits do not warn when they fail."""
+    depth = getattr(_unreported, "depth", 0)
+    _unreported.depth = depth + 1
+    try:
+        yield
+    finally:
+        _unreported.depth = depth
+
+
+def warn_if_failed(net: "Network", x: np.ndarray, t: np.ndarray, history: "History") -> None:
+    """Emit one RuntimeWarning when the fit that made ``history`` failed (see ``_failure``).
+
+    A fit that went well costs two comparisons; diagnose() runs only on failure.
+    """
+    why = _failure(net, history)
+    if why is not None and not getattr(_unreported, "depth", 0):
+        warnings.warn(failure_message(net, x, t, history, why), RuntimeWarning, stacklevel=3)

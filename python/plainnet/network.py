@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union, over
 import numpy as np
 
 from . import _checks as check
-from . import _diagnostics, _io, _layout, _onnx, _progress, _torch, optim, reference
+from . import _diagnostics, _io, _layout, _lbfgs, _onnx, _progress, _torch, optim, reference
 from ._init import INITS, initialize
 from ._plan import FitPlan
 from .optim import lr_scheduler
@@ -751,6 +751,80 @@ class Network:
         layers = _layout.unpack(grads, self._sizes)
         return [W for W, _ in layers], [b for _, b in layers]
 
+    def fit_lbfgs(self, X: Any, y: Any, max_iter: int = 200, max_fun: int = 15000,
+                  tol: float = 1e-4, sample_weight: Any = None, l2: float = 0.0) -> History:
+        """Train on all of (X, y) at once with L-BFGS, as scikit-learn's ``solver="lbfgs"``.
+
+        scipy's ``minimize(method="L-BFGS-B")`` searches; each evaluation of the
+        objective and its gradient is one call into the backend over all the
+        rows. For small data sets (up to some thousands of rows) this often
+        reaches a lower loss in less time than mini-batch training, with no
+        learning rate to tune. Needs scipy (``pip install scipy``).
+
+        Parameters
+        ----------
+        X : array_like, shape (m, inputs)
+            The inputs.
+        y : array_like
+            The targets, as for ``fit``.
+        max_iter : int, default=200
+            L-BFGS iterations at most (scipy's ``maxiter``).
+        max_fun : int, default=15000
+            Evaluations of the objective at most (``maxfun``); a line search
+            may take several per iteration.
+        tol : float, default=1e-4
+            Stop when every entry of the projected gradient is at most this
+            (``gtol``), or when the objective changes by less than scipy's
+            ``ftol`` in an iteration.
+        sample_weight : array_like or None, default=None
+            One number >= 0 per row, as for ``fit``.
+        l2 : float, default=0.0
+            The penalty ``l2 / (2 w) * sum_l ||W_l||**2`` (w: the rows, or the
+            sum of their weights), as for ``fit``: scikit-learn's ``alpha``.
+
+        Returns
+        -------
+        History
+            ``loss`` and ``epoch_loss`` hold the objective after each
+            iteration (E, the loss whose gradient is followed, plus the
+            penalty: for mse that is ``outputs / 2`` times the reported loss);
+            ``lr`` is NaN (there is none) and ``epochs`` is ``max_iter``.
+
+        Raises
+        ------
+        FloatingPointError
+            The objective was NaN or Inf where the search ended; the network is
+            unchanged.
+        ValueError, TypeError
+            A bad argument, naming it; nothing has been trained.
+        ImportError
+            scipy is not installed.
+
+        See Also
+        --------
+        fit : Mini-batch training with an optimizer.
+        plainnet.sklearn.MLPClassifier : ``solver="lbfgs"`` calls this.
+
+        Notes
+        -----
+        A writer, as ``fit`` is: the search runs on a private copy of the
+        weights, published when it ends; Ctrl-C or an error leaves the weights
+        as they were. The network's optimizer (``Network.optimizer``) is left
+        as it was. Reaching ``max_iter`` or ``max_fun`` is not an error: compare
+        ``History.iterations`` with ``max_iter``.
+
+        Examples
+        --------
+        >>> import plainnet as pn
+        >>> X, y = pn.datasets.xor()
+        >>> net = pn.Network([2, 4, 1], activation="tanh", output_activation="sigmoid",
+        ...                  loss="binary_cross_entropy", seed=0)
+        >>> h = net.fit_lbfgs(X, y, tol=1e-8)
+        >>> print(net.predict_classes(X).ravel(), h.final_loss < 1e-3)
+        [0 1 1 0] True
+        """
+        return _lbfgs.fit(self, X, y, max_iter, max_fun, tol, sample_weight, l2)[0]
+
     def diagnose(self, X: Any, y: Any,
                  history: Optional[History] = None) -> "_diagnostics.Diagnosis":
         """Measure every layer on (X, y) and say in plain words what looks wrong.
@@ -995,9 +1069,19 @@ class Network:
         ImportError
             ``progress`` was asked for without tqdm installed, before any training.
 
+        Warns
+        -----
+        RuntimeWarning
+            Once, when a fit of 5 epochs or more failed: its last epoch's
+            training loss is no lower than its first, or (cross_entropy) its
+            last epoch's training accuracy is at chance. The message gives
+            ``diagnose()``'s findings and what to try. A fit that went well
+            costs two comparisons. Silence it as any warning.
+
         See Also
         --------
         plainnet.optim : The optimizers.
+        fit_lbfgs : Full-batch training with L-BFGS, for small data.
 
         Notes
         -----
@@ -1218,6 +1302,7 @@ class Network:
                 f"weights are {kept}. Try a smaller lr (was {rate}).")
             err.history = history  # type: ignore[attr-defined]
             raise err
+        _diagnostics.warn_if_failed(self, x, t, history)
         return history
 
     def _fit_schedule(self, scheduler: Any, opt: optim.Optimizer, watch: str,

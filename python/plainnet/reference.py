@@ -796,6 +796,51 @@ def gradients(params: Array, sizes: Sequence[int], activations: Sequence[str], l
     return value, grads
 
 
+def loss_and_gradient(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str,
+                      X: Array, y: Array, sample_weight: Optional[Array], l2: float,
+                      grads: Array) -> float:
+    """Compute the full-batch objective and write its gradient into ``grads``.
+
+    What one fit iteration over all the rows computes, for an optimizer that
+    wants the objective and its gradient together (L-BFGS).
+
+    Parameters
+    ----------
+    params : numpy.ndarray
+        The flat parameters ``W0, b0, W1, b1, ...``.
+    sizes : sequence of int
+        The layer widths, inputs first.
+    activations : sequence of str
+        One activation per layer.
+    loss : str
+        The loss's name, one of ``plainnet.LOSSES``.
+    X : numpy.ndarray, shape (m, inputs)
+        The inputs.
+    y : numpy.ndarray, shape (m, outputs)
+        The targets.
+    sample_weight : numpy.ndarray or None
+        One weight per row (None: 1 each).
+    l2 : float
+        The penalty ``l2 / (2 w) * sum ||W_l||**2``, w the sum of the weights.
+    grads : numpy.ndarray
+        Where the gradient goes, laid out as ``params``; overwritten.
+
+    Returns
+    -------
+    float
+        E (``objective`` of the reported loss) plus the penalty: the function
+        whose gradient ``grads`` now holds.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        g = np.zeros_like(params)
+        trace = forward_trace(params, sizes, activations, loss, X)
+        w_sum = _weight_sum(sample_weight, X.shape[0])
+        value = _backward(params, sizes, activations, loss, X, y, trace, g, sample_weight, w_sum)
+        value = objective(loss, value, sizes[-1]) + _add_l2(params, sizes, g, l2, w_sum)
+    grads[...] = g
+    return value
+
+
 PREDICT_ROWS = 512  # rows per chunk of evaluate, as the core's predict runs
 
 

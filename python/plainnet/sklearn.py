@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, TypeVar, Union, cast
 
 import numpy as np
 
@@ -29,7 +29,9 @@ try:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import LabelBinarizer
-    from sklearn.utils import check_random_state
+    from sklearn.utils import check_random_state, compute_sample_weight
+    from sklearn.utils.class_weight import compute_class_weight
+    from sklearn.utils.metaestimators import available_if
     from sklearn.utils.multiclass import type_of_target, unique_labels
     from sklearn.utils.validation import (_check_sample_weight, check_is_fitted, column_or_1d,
                                           validate_data)
@@ -37,7 +39,8 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
     raise ImportError(f"plainnet.sklearn needs scikit-learn >= 1.6 ({exc}); install it with: "
                       f'pip install "plainnet[sklearn]"') from exc
 
-from . import optim
+from . import _lbfgs, optim
+from ._diagnostics import failures_unreported
 from .optim import lr_scheduler
 from ._layout import MAX_ELEMENTS
 from .network import ACTIVATIONS, BACKENDS, History, Network
@@ -47,7 +50,7 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 # scikit-learn's activation names, and plainnet's for the same functions.
 SKLEARN_ACTIVATIONS: dict[str, str] = {"identity": "linear", "logistic": "sigmoid",
                                        "tanh": "tanh", "relu": "relu"}
-SOLVERS: tuple[str, ...] = ("adam", "sgd", "rprop")
+SOLVERS: tuple[str, ...] = ("adam", "sgd", "rprop", "lbfgs")
 LEARNING_RATES: tuple[str, ...] = ("constant", "invscaling", "adaptive")
 DTYPES: tuple[str, ...] = ("float64", "float32")
 
@@ -134,12 +137,18 @@ activation : str, default="relu"
     Hidden layers' activation: scikit-learn's ``"identity"``,
     ``"logistic"``, ``"tanh"``, ``"relu"``, or any of
     ``plainnet.ACTIVATIONS`` (``"gelu"``, ``"silu"``, ...).
-solver : {"adam", "sgd", "rprop"}, default="adam"
+solver : {"adam", "sgd", "rprop", "lbfgs"}, default="adam"
     ``plainnet.optim.Adam(learning_rate_init, (beta_1, beta_2), epsilon)``,
     ``SGD(learning_rate_init, momentum, nesterov=nesterovs_momentum)`` or
     ``Rprop(learning_rate_init)`` (meant for full batches: set
-    ``batch_size`` to the number of samples). ``"lbfgs"`` is refused at
-    fit with a ValueError. Adam is torch's rule: its ``epsilon`` is added
+    ``batch_size`` to the number of samples); or ``"lbfgs"``, scipy's
+    L-BFGS-B on all the rows at once, as scikit-learn runs it
+    (``Network.fit_lbfgs``): ``max_iter`` iterations and ``max_fun``
+    evaluations at most, stopping when the gradient's largest entry is
+    below ``tol``; it ignores the batch, learning-rate, shuffling and
+    early-stopping parameters, and has no ``partial_fit``, as
+    scikit-learn's. Often the best choice for small data sets. Adam is
+    torch's rule: its ``epsilon`` is added
     to the bias-corrected ``sqrt(v)``, where scikit-learn adds it before
     the correction (they differ only while ``v`` is about ``epsilon**2``).
     SGD with momentum is the same update as scikit-learn's at a constant
@@ -167,8 +176,7 @@ learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
 power_t : float, default=0.5
     The invscaling schedule's exponent.
 max_fun : int, default=15000
-    The lbfgs solver's limit: accepted and checked, and used by nothing
-    here.
+    The lbfgs solver's limit on evaluations of the loss and its gradient.
 learning_rate_init : float, default=1e-3
     The learning rate of every update.
 max_iter : int, default=200
@@ -234,6 +242,20 @@ _CLASSIFIER_EARLY_STOPPING = """early_stopping : bool, default=False
     in ``validation_scores_``) is that of single labels, not
     scikit-learn's exact-match accuracy of whole rows. With sample
     weights, the validation accuracy is unweighted.
+"""
+_CLASSIFIER_WEIGHTS = """class_weight : None, "balanced" or dict, default=None
+    Weights of the classes, multiplied into ``sample_weight``: a dict
+    ``{label: weight}`` (labels left out weigh 1), or "balanced" for
+    ``n_samples / (n_classes * count of the class)``, the counts weighted
+    by ``sample_weight`` when given (scikit-learn's
+    ``compute_class_weight(..., sample_weight=...)``: a weight of 2 counts
+    as a repeated row); for multi-label targets, per label column,
+    multiplied. With early stopping the weights are those of the whole
+    ``y``, before the split. ``partial_fit`` balances each call's rows on
+    their own; for a stream, pass a dict from
+    ``sklearn.utils.class_weight.compute_class_weight`` on a large enough
+    sample instead.
+
 """
 _CLASSIFIER_END = """Attributes
 ----------
@@ -334,6 +356,35 @@ True
 """
 
 
+def _stochastic(estimator: Any) -> bool:
+    """partial_fit exists for the stochastic solvers only, as in scikit-learn."""
+    if estimator.solver == "lbfgs":
+        raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
+                             f"{estimator.solver} is not stochastic.")
+    return True
+
+
+def _balanced(index: np.ndarray, w: Optional[np.ndarray]) -> np.ndarray:
+    """Each row's "balanced" class weight: total / (classes * its class's total),
+    the totals of the row weights w (or of rows), over the classes present:
+    ``compute_class_weight("balanced", ..., sample_weight=w)``, so that a
+    weight of 2 counts as a repeated row."""
+    counts = np.bincount(index, weights=w).astype(np.float64)
+    present = counts > 0
+    per_class = np.ones_like(counts)  # a class whose rows all weigh 0 keeps them at 0
+    per_class[present] = counts.sum() / (np.count_nonzero(present) * counts[present])
+    out: np.ndarray = per_class[index]
+    return out
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _if_stochastic(method: _Method) -> _Method:
+    """The method exists only for the stochastic solvers (scikit-learn's available_if)."""
+    return cast(_Method, available_if(_stochastic)(method))
+
+
 class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no type information
     """What MLPClassifier and MLPRegressor share: parameters, checks and the fit."""
 
@@ -384,9 +435,6 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
     def _check_params(self) -> dict[str, Any]:
         """Every parameter checked, with plainnet's names; ValueError/TypeError naming it."""
         solver = self.solver
-        if solver == "lbfgs":
-            raise ValueError("solver: 'lbfgs' is not available in plainnet (its training loop "
-                             "is mini-batch gradient descent); use 'adam', 'sgd' or 'rprop'")
         p: dict[str, Any] = {"solver": _choice(solver, "solver", SOLVERS)}
         p["learning_rate"] = _choice(self.learning_rate, "learning_rate", LEARNING_RATES)
         p["hidden"] = _hidden_sizes(self.hidden_layer_sizes)
@@ -414,7 +462,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
         p["beta_2"] = _real(self.beta_2, "beta_2", 0.0, 1.0, open_high=True)
         p["epsilon"] = _real(self.epsilon, "epsilon", 0.0, open_low=True)
         p["n_iter_no_change"] = _int(self.n_iter_no_change, "n_iter_no_change", 1)
-        _int(self.max_fun, "max_fun", 1)
+        p["max_fun"] = _int(self.max_fun, "max_fun", 1)
         p["dtype"] = _choice(self.dtype, "dtype", DTYPES)
         p["backend"] = _choice(self.backend, "backend", BACKENDS)
         p["progress"] = _bool(self.progress, "progress")
@@ -486,6 +534,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
         X, Y = self._validate_xy(X, y, incremental, reset=not continuing)
         w = None if sample_weight is None else _check_sample_weight(
             sample_weight, X, ensure_non_negative=True)
+        w = self._class_weighted(Y, w)
         rs = check_random_state(self.random_state)
         init_seed, fit_seed = (int(s) for s in rs.randint(0, 2**31 - 1, size=2))
 
@@ -509,6 +558,8 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
                           init_scale=math.sqrt(2.0) if act == "sigmoid" else None,
                           seed=init_seed, dtype=p["dtype"], backend=p["backend"], loss=loss)
             opt = self._optimizer(p)
+        if p["solver"] == "lbfgs":
+            return self._fit_lbfgs(net, X, Y, w, p)
 
         kwargs: dict[str, Any] = {}
         X_val = Y_val = None
@@ -565,6 +616,39 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
         if type(last) is type(sched) and last is not None and last.state is not None:
             sched.state, sched.base_lr = last.state.copy(), last.base_lr
         return sched
+
+    def _fit_lbfgs(self, net: Network, X: np.ndarray, Y: np.ndarray, w: Optional[np.ndarray],
+                   p: dict[str, Any]) -> "_BaseMLP":
+        """scikit-learn's _fit_lbfgs: scipy's L-BFGS-B on the whole set, its attributes."""
+        from sklearn.utils.optimize import _check_optimize_result
+
+        h, result = _lbfgs.fit(net, X, Y, p["max_iter"], p["max_fun"], p["tol"], w, p["alpha"])
+        self.network_ = net
+        self.n_iter_ = _check_optimize_result("lbfgs", result, p["max_iter"])
+        self.loss_ = self._lbfgs_loss(float(result.fun), net, X.shape[0], w, p["alpha"])
+        self.t_ = 0  # as scikit-learn: the stochastic solvers' count of samples seen
+        # The stochastic solvers' attributes, which scikit-learn's lbfgs does not have.
+        for name in ("loss_curve_", "best_loss_", "validation_scores_",
+                     "best_validation_score_"):
+            self.__dict__.pop(name, None)
+        self.coefs_ = [np.array(W) for W in net.weights]
+        self.intercepts_ = [np.array(b) for b in net.biases]
+        self.n_layers_ = len(net.layers)
+        self.n_outputs_ = net.layers[-1]
+        self.out_activation_ = self._output()[2]
+        if p["verbose"]:
+            for i, value in enumerate(h.epoch_loss):
+                print(f"Iteration {i + 1}, objective = {value:.8f}")
+        return self
+
+    def _lbfgs_loss(self, value: float, net: Network, n: int, w: Optional[np.ndarray],
+                    alpha: float) -> float:
+        """loss_ from the objective L-BFGS minimised (its value is scikit-learn's loss_)."""
+        return value
+
+    def _class_weighted(self, Y: np.ndarray, w: Optional[np.ndarray]) -> Optional[np.ndarray]:
+        """The row weights: sample_weight times the class weights (the classifier's)."""
+        return w
 
     def _record(self, net: Network, h: History, n: int, continuing: bool, p: dict[str, Any],
                 Y_val: Optional[np.ndarray]) -> None:
@@ -627,12 +711,37 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
         self
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight, incremental=False)
+        with failures_unreported():  # ConvergenceWarning says it, as scikit-learn's
+            return self._fit(X, y, sample_weight, incremental=False)
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
     __doc__ = (_CLASSIFIER_INTRO + _PARAMETERS_HEAD + _CLASSIFIER_EARLY_STOPPING
-               + _PARAMETERS_TAIL + _CLASSIFIER_END)
+               + _PARAMETERS_TAIL + _CLASSIFIER_WEIGHTS + _CLASSIFIER_END)
+
+    # Each estimator spells out its parameters (scikit-learn reads them from
+    # its __init__), and a wrong one is reported under the estimator's name.
+    def __init__(self, hidden_layer_sizes: Any = (100,), activation: str = "relu", *,
+                 solver: str = "adam", alpha: float = 0.0001, batch_size: Union[int, str] = "auto",
+                 learning_rate: str = "constant", learning_rate_init: float = 0.001,
+                 power_t: float = 0.5, max_iter: int = 200, shuffle: bool = True,
+                 random_state: Any = None, tol: float = 1e-4, verbose: bool = False,
+                 warm_start: bool = False, momentum: float = 0.9, nesterovs_momentum: bool = True,
+                 early_stopping: bool = False, validation_fraction: float = 0.1,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
+                 n_iter_no_change: int = 10, max_fun: int = 15000, dtype: str = "float64",
+                 backend: str = "native", progress: bool = False,
+                 class_weight: Any = None) -> None:
+        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha,
+                         batch_size=batch_size, learning_rate=learning_rate,
+                         learning_rate_init=learning_rate_init, power_t=power_t,
+                         max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
+                         verbose=verbose, warm_start=warm_start, momentum=momentum,
+                         nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+                         validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+                         dtype=dtype, backend=backend, progress=progress)
+        self.class_weight = class_weight
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -662,6 +771,36 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
         Y = self._label_binarizer.transform(y).astype(np.float64)
         return self._densify(X), Y
 
+    def _class_weighted(self, Y: np.ndarray, w: Optional[np.ndarray]) -> Optional[np.ndarray]:
+        cw = self.class_weight
+        if cw is None:
+            return w
+        if not (isinstance(cw, dict) or (isinstance(cw, str) and cw == "balanced")):
+            raise _fail("class_weight", "None, 'balanced' or a dict {label: weight}", cw)
+        single = self._label_binarizer.y_type_ in ("binary", "multiclass")
+        # One column of class indices per output: the class of each row, or
+        # (multi-label) each label's 0 or 1.
+        if single:
+            index = (Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]).astype(np.int64)[:, None]
+        else:
+            index = Y.astype(np.int64)
+        weights = np.ones(Y.shape[0])
+        try:
+            for j in range(index.shape[1]):
+                column = index[:, j]
+                if cw == "balanced":
+                    weights *= _balanced(column, w)
+                elif single:
+                    labels = self.classes_[column]
+                    present = np.unique(labels)
+                    per_class = compute_class_weight(cw, classes=present, y=labels)
+                    weights *= per_class[np.searchsorted(present, labels)]
+                else:
+                    weights *= compute_sample_weight(cw, column)
+        except (ValueError, TypeError) as exc:
+            raise type(exc)(f"class_weight: {exc}") from None
+        return weights if w is None else w * weights
+
     def _output(self) -> tuple[str, str, str]:
         if self._label_binarizer.y_type_ == "multiclass":
             return "softmax", "cross_entropy", "softmax"
@@ -681,6 +820,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
         assert h.val_accuracy is not None
         return [float(v) for v in h.val_accuracy]
 
+    @_if_stochastic
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None,
                     classes: Any = None) -> "MLPClassifier":
         """Train one epoch over X and y, from the fitted network if there is one.
@@ -714,7 +854,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(f"classes: {classes!r} is not the same as on the first call to "
                              f"partial_fit: {self.classes_!r}")
-        self._fit(X, y, sample_weight, incremental=True)
+        with failures_unreported():
+            self._fit(X, y, sample_weight, incremental=True)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
@@ -747,9 +888,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
         Returns
         -------
         numpy.ndarray, shape (n_samples, n_classes)
-            Probabilities, in the order of ``classes_``.
+            Probabilities, in the order of ``classes_`` (a sigmoid output's clipped to
+            ``[eps, 1 - eps]`` of its dtype, so that none is exactly 0 or 1).
         """
         out = self._forward(X)
+        if self.out_activation_ == "logistic":
+            # A sigmoid that saturated (as L-BFGS can drive it on separable
+            # data) rounds to exactly 0 or 1; clipped to [eps, 1 - eps], as
+            # scikit-learn's log-loss clips, so a probability stays one.
+            eps = np.finfo(out.dtype).eps
+            np.clip(out, eps, 1 - eps, out=out)
         if out.shape[1] == 1:
             p = out.ravel()
             return np.vstack([1 - p, p]).T
@@ -778,6 +926,26 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc]
     __doc__ = (_REGRESSOR_INTRO + _PARAMETERS_HEAD + _REGRESSOR_EARLY_STOPPING
                + _PARAMETERS_TAIL + _REGRESSOR_END)
 
+    def __init__(self, hidden_layer_sizes: Any = (100,), activation: str = "relu", *,
+                 solver: str = "adam", alpha: float = 0.0001, batch_size: Union[int, str] = "auto",
+                 learning_rate: str = "constant", learning_rate_init: float = 0.001,
+                 power_t: float = 0.5, max_iter: int = 200, shuffle: bool = True,
+                 random_state: Any = None, tol: float = 1e-4, verbose: bool = False,
+                 warm_start: bool = False, momentum: float = 0.9, nesterovs_momentum: bool = True,
+                 early_stopping: bool = False, validation_fraction: float = 0.1,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
+                 n_iter_no_change: int = 10, max_fun: int = 15000, dtype: str = "float64",
+                 backend: str = "native", progress: bool = False) -> None:
+        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha,
+                         batch_size=batch_size, learning_rate=learning_rate,
+                         learning_rate_init=learning_rate_init, power_t=power_t,
+                         max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
+                         verbose=verbose, warm_start=warm_start, momentum=momentum,
+                         nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+                         validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+                         dtype=dtype, backend=backend, progress=progress)
+
     def _validate_xy(self, X: Any, y: Any, incremental: bool, reset: bool
                      ) -> tuple[np.ndarray, np.ndarray]:
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
@@ -789,6 +957,20 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc]
 
     def _output(self) -> tuple[str, str, str]:
         return "linear", "mse", "identity"
+
+    def _lbfgs_loss(self, value: float, net: Network, n: int, w: Optional[np.ndarray],
+                    alpha: float) -> float:
+        # L-BFGS minimised E + penalty, E = sum of squared errors / (2 n): the
+        # objective whose gradient is scikit-learn's. scikit-learn's loss_
+        # averages the squared errors over the outputs too, so for K outputs it
+        # is E / K + penalty (the same number for one output).
+        K = net.layers[-1]
+        if K == 1:
+            return value
+        w_sum = float(n) if w is None else float(np.sum(w, dtype=np.float64))
+        squares = sum(float(np.sum(np.square(W, dtype=np.float64))) for W in net.weights)
+        penalty = 0.5 * alpha * squares / w_sum if w_sum > 0 else 0.0
+        return (value - penalty) / K + penalty
 
     def _loss_scale(self) -> float:
         return 0.5
@@ -807,6 +989,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc]
             return [1.0 - float(v) / var for v in h.val_loss]
         return [1.0 if v == 0 else 0.0 for v in h.val_loss]  # r2_score's constant-y convention
 
+    @_if_stochastic
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> "MLPRegressor":
         """Train one epoch over X and y, from the fitted network if there is one.
 
@@ -824,7 +1007,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc]
         self
             The estimator.
         """
-        self._fit(X, y, sample_weight, incremental=True)
+        with failures_unreported():
+            self._fit(X, y, sample_weight, incremental=True)
         return self
 
     def predict(self, X: Any) -> np.ndarray:

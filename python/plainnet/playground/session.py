@@ -25,6 +25,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import optim, reference
+from .._diagnostics import failures_unreported
 from ..network import ACTIVATIONS, BACKENDS, Network
 from . import data as datamod
 
@@ -325,8 +326,9 @@ class Session:
         s, d = self.settings, self.settings.data
         start = time.perf_counter()
         try:
-            self.net.fit(d.X, d.y, optimizer=self.opt, epochs=epochs, batch_size=s.batch_size,
-                         seed=s.seed, l2=s.l2)
+            with failures_unreported():  # the page shows the run; no warning per call
+                self.net.fit(d.X, d.y, optimizer=self.opt, epochs=epochs,
+                             batch_size=s.batch_size, seed=s.seed, l2=s.l2)
         except FloatingPointError as exc:
             # fit kept the last finite weights; count the epochs it completed before them
             history = getattr(exc, "history", None)
