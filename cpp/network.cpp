@@ -113,15 +113,38 @@ Layout::Layout(std::vector<int64_t> sizes_, std::vector<Act> acts_, Loss loss_, 
     }
 }
 
+Layout Layout::with_dropout(std::vector<double> rates) const {
+    if (!rates.empty() && int64_t(rates.size()) != num_layers() - 1) {
+        throw std::invalid_argument("dropout: expected " + std::to_string(num_layers() - 1) +
+                                    " rates (one per hidden layer), got " +
+                                    std::to_string(rates.size()));
+    }
+    for (size_t l = 0; l < rates.size(); l++) {
+        if (!(rates[l] >= 0.0 && rates[l] < 1.0)) {
+            throw std::invalid_argument("dropout: every rate must be in [0, 1), got " +
+                                        std::to_string(rates[l]) + " at position " +
+                                        std::to_string(l));
+        }
+    }
+    Layout out = *this;
+    out.dropout = std::move(rates);
+    return out;
+}
+
 // Scratch memory for training on batches of up to `rows` rows, allocated
 // once and reused every iteration: every layer's z and a (backward needs
-// them all) and the gradients with respect to one layer's z and a.
+// them all) and the gradients with respect to one layer's z and a. With
+// dropout (training only), a hidden layer with a rate also has its units'
+// multipliers (keep) and its output a * keep, which the next layer reads.
 template <typename T>
 struct Workspace {
     std::vector<T> z, a;       // pre-/post-activation of every layer, concatenated
     std::vector<T> dz, da;     // dE/dz_l and dE/da_l of the layer being processed
     std::vector<T*> zs, as;    // where layer l's z and a start
-    Workspace(const Layout& L, int64_t rows) {
+    std::vector<T> keep, dropped;    // dropout's multipliers and outputs, concatenated
+    std::vector<T*> keeps, outs;     // layer l's (null: no dropout there) and its output
+    bool dropout = false;            // whether any layer has a rate
+    Workspace(const Layout& L, int64_t rows, bool training = false) {
         // rows x widths can exceed what int64 counts: report that as what it is, memory.
         std::vector<int64_t> off;
         int64_t total = 0;
@@ -140,21 +163,46 @@ struct Workspace {
             zs.push_back(z.data() + o);
             as.push_back(a.data() + o);
         }
+        std::vector<int64_t> drop_off;
+        int64_t dropped_total = 0;
+        for (int64_t l = 0; l < L.num_layers(); l++) {
+            drop_off.push_back(dropped_total);
+            if (training && L.dropout_of(l) > 0.0)
+                dropped_total = checked_mad(rows, L.sizes[l + 1], dropped_total);
+            if (dropped_total < 0) throw std::bad_alloc();
+        }
+        dropout = dropped_total > 0;
+        keep.resize(dropped_total);
+        dropped.resize(dropped_total);
+        for (int64_t l = 0; l < L.num_layers(); l++) {
+            const bool has = training && L.dropout_of(l) > 0.0;
+            keeps.push_back(has ? keep.data() + drop_off[l] : nullptr);
+            outs.push_back(has ? dropped.data() + drop_off[l] : as[l]);
+        }
     }
 };
 
 // forward and backward with the kernels of one variant (fit holds on to the
 // variant it started with, whatever set_variant does meanwhile).
+// With dropout (keep non-null), layer l's output a[l] * keep[l] goes into
+// out[l] and on to the next layer wherever keep[l] is not null.
 template <typename T>
 static void forward_with(const Kernels<T>& k, const Layout& L, const T* params, const T* X,
                          int64_t m, T* const* z, T* const* a, Poller* poll = nullptr,
-                         int64_t done = 0) {
+                         int64_t done = 0, const T* const* keep = nullptr,
+                         T* const* out = nullptr) {
     const T* inp = X;
     for (int64_t l = 0; l < L.num_layers(); l++) {
         int64_t C = L.sizes[l], OC = L.sizes[l + 1];
         k.dense_act_forward(z[l], a[l], inp, params + L.w_off[l], params + L.b_off[l], m, C, OC,
                             L.acts[l]);
         inp = a[l];
+        if (keep != nullptr && keep[l] != nullptr) {
+            const T *al = a[l], *kl = keep[l];
+            T* ol = out[l];
+            for (int64_t i = 0; i < m * OC; i++) ol[i] = al[i] * kl[i];
+            inp = ol;
+        }
         if (poll != nullptr) (*poll)(done, m * (C + 1) * OC);
     }
     if (L.softmax) k.softmax(a[L.num_layers() - 1], z[L.num_layers() - 1], m, L.outputs());
@@ -225,10 +273,17 @@ static double backward_with(const Kernels<T>& k, const Layout& L, const T* param
             k.activation_backward(ws.dz.data(), ws.da.data(), ws.zs[l], ws.as[l], m * OC,
                                   L.acts[l]);
         }
-        const T* inp = l == 0 ? X : ws.as[l - 1];
+        // The layer read the previous one's output after dropout, if any
+        // (ws.outs is ws.as where there is none).
+        const T* inp = l == 0 ? X : ws.outs[l - 1];
         T* dinp = l > 0 ? ws.da.data() : nullptr;
         k.dense_backward(dinp, grads + L.w_off[l], grads + L.b_off[l], ws.dz.data(), inp,
                          params + L.w_off[l], m, C, OC, /*accumulate=*/false);
+        if (l > 0 && ws.keeps[l - 1] != nullptr) {  // through the dropout: the same mask
+            const T* kl = ws.keeps[l - 1];
+            T* d = ws.da.data();
+            for (int64_t i = 0; i < m * C; i++) d[i] *= kl[i];
+        }
         if (poll != nullptr) (*poll)(done, 2 * m * (C + 1) * OC);
     }
     return loss;
@@ -538,12 +593,27 @@ static double add_l2(const Layout& L, const T* params, T* grads, double l2, doub
 // Rows weigh w (null: 1 each); l2 adds the penalty of add_l2. Returns the
 // loss; `updated` says whether params moved. This is the one place that
 // decides what a step does.
+// With dropout (ws made for training), the masks are those of `key`:
+// (seed, epoch, batch).
+struct MaskKey {
+    uint64_t seed = 0, epoch = 0, batch = 0;
+};
+
 template <typename T>
 static double train_step(const Kernels<T>& k, const Layout& L, const T* X, const T* y,
                          const T* w, int64_t m, double l2, Updater<T>& u, Workspace<T>& ws,
-                         T* grads, bool& updated, Poller* poll = nullptr, int64_t done = 0) {
+                         T* grads, bool& updated, const MaskKey& key, Poller* poll = nullptr,
+                         int64_t done = 0) {
     const T* params = u.params();
-    forward_with(k, L, params, X, m, ws.zs.data(), ws.as.data(), poll, done);
+    if (ws.dropout) {
+        for (int64_t l = 0; l < L.num_layers(); l++) {
+            if (ws.keeps[l] == nullptr) continue;
+            dropout_keep(ws.keeps[l], m * L.sizes[l + 1], L.dropout_of(l),
+                         dropout_stream(key.seed, key.epoch, key.batch, uint64_t(l)));
+        }
+    }
+    forward_with(k, L, params, X, m, ws.zs.data(), ws.as.data(), poll, done,
+                 ws.dropout ? ws.keeps.data() : nullptr, ws.outs.data());
     const double w_sum = weight_sum(w, m);
     double loss = backward_with(k, L, params, X, y, w, w_sum, m, ws, grads, poll, done);
     loss += add_l2(L, params, grads, l2, w_sum);
@@ -553,15 +623,16 @@ static double train_step(const Kernels<T>& k, const Layout& L, const T* X, const
 }
 
 template <typename T>
-StepResult step(const Layout& L, T* params, const T* X, const T* y, int64_t m, double lr) {
-    Workspace<T> ws(L, m);
+StepResult step(const Layout& L, T* params, const T* X, const T* y, int64_t m, double lr,
+                uint64_t seed) {
+    Workspace<T> ws(L, m, /*training=*/true);
     std::vector<T> grads(L.num_params);
     Optimizer plain;
     plain.lr = lr;
     Updater<T> u(Optim::sgd, plain, 0, params, nullptr, L.num_params);
     StepResult r;
     r.loss = train_step(kernels<T>(), L, X, y, static_cast<const T*>(nullptr), m, 0.0, u, ws,
-                        grads.data(), r.updated);
+                        grads.data(), r.updated, MaskKey{seed, 0, 0});
     return r;
 }
 
@@ -577,6 +648,24 @@ static inline uint64_t mix64(uint64_t x) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     return z ^ (z >> 31);
+}
+
+uint64_t dropout_stream(uint64_t seed, uint64_t epoch, uint64_t batch, uint64_t layer) {
+    return mix64(mix64(mix64(mix64(seed ^ kDropoutSalt) ^ epoch) ^ batch) ^ layer);
+}
+
+template <typename T>
+void dropout_keep(T* keep, int64_t n, double p, uint64_t stream) {
+    // p < 1: the threshold is below 2**32. Both halves of each hash are used.
+    const uint32_t below = uint32_t(p * 4294967296.0);
+    const T scale = T(1.0 / (1.0 - p));
+    const int64_t pairs = n / 2;
+    for (int64_t i = 0; i < pairs; i++) {
+        const uint64_t h = mix64(stream ^ uint64_t(i));
+        keep[2 * i] = uint32_t(h) < below ? T(0) : scale;
+        keep[2 * i + 1] = uint32_t(h >> 32) < below ? T(0) : scale;
+    }
+    if (n % 2) keep[n - 1] = uint32_t(mix64(stream ^ uint64_t(pairs))) < below ? T(0) : scale;
 }
 
 void epoch_permutation(int64_t* perm, int64_t m, uint64_t seed, uint64_t epoch,
@@ -663,7 +752,7 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
     const bool keep_best = early && opt.restore_best && opt.monitor != Monitor::loss;
 
     // Everything the loop touches is allocated here, once.
-    Workspace<T> ws(L, bs);
+    Workspace<T> ws(L, bs, /*training=*/true);
     Updater<T> u(opt.optim, opt.settings, opt.steps, params, state, P);
     std::vector<T> grads(P);
     std::vector<T> xb(full ? 0 : bs * n_in), yb(full ? 0 : bs * K);
@@ -724,8 +813,9 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
             }
 
             bool updated = false;
+            const MaskKey key{opt.seed, uint64_t(opt.first_epoch + epoch), uint64_t(b)};
             double loss = train_step(k, L, xs, ys, wr, rows, opt.l2, u, ws, grads.data(), updated,
-                                     &poller, r.iterations);
+                                     key, &poller, r.iterations);
             if (!std::isfinite(loss)) {
                 // The previous update produced these weights: undo it.
                 if (it > 0) u.undo();
@@ -800,7 +890,9 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
     template double gradients<T>(const Layout&, const T*, const T*, const T*, int64_t, T*);      \
     template Evaluation evaluate<T>(const Layout&, const T*, const T*, const T*, int64_t,       \
                                     const PollHook*);                                            \
-    template StepResult step<T>(const Layout&, T*, const T*, const T*, int64_t, double);         \
+    template StepResult step<T>(const Layout&, T*, const T*, const T*, int64_t, double,          \
+                                uint64_t);                                                       \
+    template void dropout_keep<T>(T*, int64_t, double, uint64_t);                                \
     template FitResult fit<T>(const Layout&, T*, T* const*, const T*, const T*, const T*,        \
                               int64_t,                                                           \
                               const T*, const T*, int64_t, const FitOptions&,                    \

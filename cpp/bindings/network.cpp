@@ -211,12 +211,14 @@ py::tuple evaluate(const py::handle& params_, const Sizes& sizes, const Names& a
 }
 
 py::tuple step(const py::handle& params_, const Sizes& sizes, const Names& acts,
-               const std::string& loss, const py::handle& X_, const py::handle& y_, double lr) {
-    return with_network(params_, sizes, acts, loss, X_, &y_, [lr](const Layout& L, auto a) -> py::tuple {
+               const std::string& loss, const py::handle& X_, const py::handle& y_, double lr,
+               const std::vector<double>& dropout, uint64_t seed) {
+    return with_network(params_, sizes, acts, loss, X_, &y_, [&](const Layout& net, auto a) -> py::tuple {
+        const Layout L = net.with_dropout(dropout);  // invalid_argument: ValueError
         StepResult r;
         {
             py::gil_scoped_release nogil;
-            r = plainnet::step(L, a.params.mutable_data(), a.X.data(), a.y.data(), a.m, lr);
+            r = plainnet::step(L, a.params.mutable_data(), a.X.data(), a.y.data(), a.m, lr, seed);
         }
         return py::make_tuple(r.loss, r.updated);
     });
@@ -278,7 +280,7 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
               const py::object& callback, const py::object& X_val_, const py::object& y_val_,
               int64_t patience, double min_delta, bool restore_best, int64_t first_epoch,
               const std::string& monitor, const py::object& sample_weight_, double l2,
-              const py::object& progress_) {
+              const py::object& progress_, const std::vector<double>& dropout) {
     if (batch_size < 0) throw py::value_error("batch_size: expected >= 0");
     if (log_every < 0) throw py::value_error("log_every: expected >= 0");
     if (steps < 0) throw py::value_error("steps: expected >= 0");
@@ -294,8 +296,9 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
     }
     auto [kind, settings] = optimizer_arg(optimizer);
     const Monitor watch = monitor_from_name(monitor);  // invalid_argument: ValueError
-    return with_network(params_, sizes, acts, loss, X_, &y_, [&](const Layout& L, auto a) -> py::tuple {
+    return with_network(params_, sizes, acts, loss, X_, &y_, [&](const Layout& net, auto a) -> py::tuple {
         using T = ElementOf<decltype(a)>;
+        const Layout L = net.with_dropout(dropout);  // invalid_argument: ValueError
         FitOptions opt;
         opt.optim = kind;
         opt.settings = settings;
@@ -407,6 +410,17 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
     });
 }
 
+py::array_t<double> dropout_mask(int64_t n, double p, uint64_t seed, uint64_t epoch,
+                                 uint64_t batch, uint64_t layer) {
+    if (n < 0) throw py::value_error("n: expected >= 0, got " + std::to_string(n));
+    if (!(p >= 0.0 && p < 1.0)) {
+        throw py::value_error("p: expected a rate in [0, 1), got " + std::to_string(p));
+    }
+    py::array_t<double> keep(n);
+    dropout_keep(keep.mutable_data(), n, p, dropout_stream(seed, epoch, batch, layer));
+    return keep;
+}
+
 py::array permutation(int64_t m, uint64_t seed, uint64_t epoch) {
     if (m < 0) throw py::value_error("m: expected >= 0, got " + std::to_string(m));
     py::array_t<int64_t> perm(m);
@@ -455,7 +469,9 @@ void register_network(py::module_& m) {
           "binary_cross_entropy, 0 for mse).");
     m.def("step", &step, py::arg("params"), py::arg("sizes"), py::arg("activations"),
           py::arg("loss"), py::arg("X"), py::arg("y"), py::arg("lr"),
-          "One gradient-descent update in place; (loss before it, whether params changed).");
+          py::arg("dropout") = std::vector<double>(), py::arg("seed") = 0,
+          "One gradient-descent update in place; (loss before it, whether params changed). "
+          "dropout: one rate per hidden layer (empty: none), its masks keyed by seed.");
     m.def("fit", &fit, py::arg("params"), py::arg("sizes"), py::arg("activations"),
           py::arg("loss"), py::arg("X"), py::arg("y"), py::arg("optimizer"), py::arg("state"),
           py::arg("steps"), py::arg("epochs"), py::arg("batch_size"), py::arg("shuffle"),
@@ -464,11 +480,16 @@ void register_network(py::module_& m) {
           py::arg("min_delta"), py::arg("restore_best"), py::arg("first_epoch") = 0,
           py::arg("monitor") = "val_loss", py::arg("sample_weight").none(true) = py::none(),
           py::arg("l2") = 0.0, py::arg("progress").none(true) = py::none(),
+          py::arg("dropout") = std::vector<double>(),
           "The fused training loop; (losses, iterations, status, updates, per-epoch table "
           "[loss, accuracy, val_loss, val_accuracy], best epoch of the monitored quantity). "
           "progress(epochs, iterations, row) is called after an epoch at most every "
           "PROGRESS_INTERVAL seconds.");
     m.def("fit_iterations", &iterations, py::arg("m"), py::arg("epochs"), py::arg("batch_size"));
+    m.def("dropout_mask", &dropout_mask, py::arg("n"), py::arg("p"), py::arg("seed"),
+          py::arg("epoch"), py::arg("batch"), py::arg("layer"),
+          "Dropout's multipliers (0 dropped, 1 / (1 - p) kept) of n units of hidden layer "
+          "`layer` on batch `batch` of epoch `epoch` of a fit with `seed`, in float64.");
     m.def("epoch_permutation", &permutation, py::arg("m"), py::arg("seed"), py::arg("epoch"));
 }
 
