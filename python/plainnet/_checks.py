@@ -129,9 +129,7 @@ def dropout(value: Any, hidden: int, name: str = "dropout") -> tuple[float, ...]
         raise TypeError(f"{name}: expected a rate in [0, 1) or a list of one rate per hidden "
                         f"layer, got {_type_name(value)} {value!r:.60}")
     if isinstance(value, numbers.Real):
-        p = real(value, name)
-        if not 0.0 <= p < 1.0:  # NaN too
-            raise ValueError(f"{name}: expected a rate in [0, 1), got {p!r}")
+        p = _rate(value, name)
         if hidden == 0 and p != 0.0:
             raise ValueError(f"{name}: the network has no hidden layer whose units could be "
                              f"dropped; expected 0, got {p!r}")
@@ -140,11 +138,17 @@ def dropout(value: Any, hidden: int, name: str = "dropout") -> tuple[float, ...]
     if len(items) != hidden:
         raise ValueError(f"{name}: expected {hidden} rates (one per hidden layer), got "
                          f"{len(items)}")
-    rates = tuple(real(v, f"{name}[{i}]") for i, v in enumerate(items))
-    for i, p in enumerate(rates):
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"{name}[{i}]: expected a rate in [0, 1), got {p!r}")
-    return rates
+    return tuple(_rate(v, f"{name}[{i}]") for i, v in enumerate(items))
+
+
+def _rate(value: Any, name: str) -> float:
+    """A real number in [0, 1), as a float."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value != 0:
+        raise ValueError(f"{name}: expected a rate in [0, 1), got {value!r:.60}")  # 10**400 too
+    p = real(value, name)
+    if not 0.0 <= p < 1.0:  # NaN too
+        raise ValueError(f"{name}: expected a rate in [0, 1), got {p!r}")
+    return p
 
 
 def layer_sizes(value: Any, name: str = "layers") -> tuple[int, ...]:

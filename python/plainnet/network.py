@@ -1600,7 +1600,7 @@ class Network:
         net = cls.__new__(cls)
         _adopt(net, meta.layers, meta.activations, meta.loss, params, backend, opt,
                f"load: {where} is not a plainnet save", fresh_optimizer=True,
-               dropout=meta.dropout)
+               dropout=meta.dropout or 0.0)  # () in a save without dropout
         return net
 
 
