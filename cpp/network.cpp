@@ -195,49 +195,90 @@ uint64_t dropout_stream(uint64_t seed, uint64_t epoch, uint64_t batch, uint64_t 
     return mix64(mix64(mix64(mix64(seed ^ kDropoutSalt) ^ epoch) ^ batch) ^ layer);
 }
 
-// Calls emit(i, k) for the n units of `stream`, k = 0 (dropped) or
-// T(1 / (1 - p)) (kept), in order.
-template <typename T, typename Emit>
-static void dropout_units(int64_t n, double p, uint64_t stream, Emit&& emit) {
-    // p < 1: the threshold is below 2**32. Both halves of each hash are used.
-    const uint32_t below = uint32_t(p * 4294967296.0);
-    const T scale = T(1.0 / (1.0 - p));
-    // Without a branch: scale's bits and'ed with all ones (kept) or zeros
-    // (dropped). A branch on random bits, which compilers make of a ? : or
-    // of a product by a bool, was mispredicted for up to half the units: a
-    // third more time per epoch at p = 0.5 on digits-sized layers.
+// On x86-64 GCC compiles the two loops of dropout below twice, and the
+// loader picks the copy for the CPU: with AVX-512's 64-bit vector multiplies
+// and masked moves they take a fraction of the scalar loops' time. What they
+// compute is integer arithmetic and exact products: every copy gives the
+// same bits.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    !defined(PLAINNET_BASELINE_ONLY)
+#define PLAINNET_DROPOUT_CLONES __attribute__((target_clones("default", "arch=x86-64-v4")))
+#else
+#define PLAINNET_DROPOUT_CLONES
+#endif
+
+// bits[2i] and bits[2i + 1]: the low and high halves of mix64(stream ^
+// (first + i)), for i < k.
+PLAINNET_DROPOUT_CLONES
+static void dropout_bits(uint32_t* bits, uint64_t stream, uint64_t first, int64_t k) {
+    for (int64_t i = 0; i < k; i++) {
+        const uint64_t h = mix64(stream ^ (first + uint64_t(i)));
+        bits[2 * i] = uint32_t(h);
+        bits[2 * i + 1] = uint32_t(h >> 32);
+    }
+}
+
+// keep[u] = 0 where bits[u] < below (dropped), else scale; and, when a is
+// not null, out[u] = a[u] * keep[u]; for u < n. Without a branch: scale's
+// bits and'ed with all ones or all zeros. A branch on random bits, which
+// compilers make of a ? : or of a product by a bool, was mispredicted for
+// up to half the units: a third more time per epoch at p = 0.5 on
+// digits-sized layers.
+template <typename T>
+static inline void dropout_from_bits(T* keep, T* out, const T* a, const uint32_t* bits, int64_t n,
+                                     uint32_t below, T scale) {
     using Bits = std::conditional_t<sizeof(T) == 8, uint64_t, uint32_t>;
     static_assert(sizeof(Bits) == sizeof(T), "T is float or double");
     Bits scale_bits;
     std::memcpy(&scale_bits, &scale, sizeof scale);
-    auto pick = [&](uint32_t bits) {
-        const Bits v = scale_bits & (Bits(0) - Bits(bits >= below));
-        T out;
-        std::memcpy(&out, &v, sizeof out);
-        return out;
-    };
-    const int64_t pairs = n / 2;
-    for (int64_t i = 0; i < pairs; i++) {
-        const uint64_t h = mix64(stream ^ uint64_t(i));
-        emit(2 * i, pick(uint32_t(h)));
-        emit(2 * i + 1, pick(uint32_t(h >> 32)));
+    for (int64_t u = 0; u < n; u++) {
+        const Bits v = scale_bits & (Bits(0) - Bits(bits[u] >= below));
+        std::memcpy(keep + u, &v, sizeof v);
     }
-    if (n % 2) emit(n - 1, pick(uint32_t(mix64(stream ^ uint64_t(pairs)))));
+    if (a != nullptr)
+        for (int64_t u = 0; u < n; u++) out[u] = a[u] * keep[u];
+}
+
+PLAINNET_DROPOUT_CLONES
+static void dropout_block(double* keep, double* out, const double* a, const uint32_t* bits,
+                          int64_t n, uint32_t below, double scale) {
+    dropout_from_bits(keep, out, a, bits, n, below, scale);
+}
+
+PLAINNET_DROPOUT_CLONES
+static void dropout_block(float* keep, float* out, const float* a, const uint32_t* bits,
+                          int64_t n, uint32_t below, float scale) {
+    dropout_from_bits(keep, out, a, bits, n, below, scale);
+}
+
+// keep (n) = dropout's multipliers of `stream` at rate p: 0 for a dropped
+// unit, T(1 / (1 - p)) for a kept one; and, when a is not null, out = a *
+// keep. Unit u is dropped when the 32 bits it takes (dropout_bits: the
+// halves of hash u / 2) are below p * 2**32.
+template <typename T>
+static void dropout_apply(T* keep, T* out, const T* a, int64_t n, double p, uint64_t stream) {
+    const uint32_t below = uint32_t(p * 4294967296.0);  // p < 1: below 2**32
+    const T scale = T(1.0 / (1.0 - p));
+    constexpr int64_t kBlock = 512;  // units at a time: the bits stay in L1
+    uint32_t bits[kBlock];
+    for (int64_t u0 = 0; u0 < n; u0 += kBlock) {
+        const int64_t units = std::min(kBlock, n - u0);
+        dropout_bits(bits, stream, uint64_t(u0 / 2), (units + 1) / 2);
+        dropout_block(keep + u0, a == nullptr ? nullptr : out + u0,
+                      a == nullptr ? nullptr : a + u0, bits, units, below, scale);
+    }
 }
 
 template <typename T>
 void dropout_keep(T* keep, int64_t n, double p, uint64_t stream) {
-    dropout_units<T>(n, p, stream, [keep](int64_t i, T k) { keep[i] = k; });
+    dropout_apply(keep, static_cast<T*>(nullptr), static_cast<const T*>(nullptr), n, p, stream);
 }
 
 // Training's dropout on one layer's output a (n units): its multipliers into
-// keep (for the backward pass) and a * keep into out, in one pass.
+// keep (for the backward pass) and a * keep into out.
 template <typename T>
 static void dropout_forward(T* keep, T* out, const T* a, int64_t n, double p, uint64_t stream) {
-    dropout_units<T>(n, p, stream, [keep, out, a](int64_t i, T k) {
-        keep[i] = k;
-        out[i] = a[i] * k;
-    });
+    dropout_apply(keep, out, a, n, p, stream);
 }
 
 // What dropout's masks are drawn from: (seed, epoch, batch).
