@@ -287,6 +287,15 @@ META_CASES = {
                       r"meta\.optimizer\.settings: betas\[1\]: expected a number in \[0, 1\)"),
     "has-state-int": ("lambda m: m['optimizer'].update(has_state=1)", None,
                       r"meta\.optimizer\.has_state: expected true or false"),
+    "dropout-long": ("lambda m: m.update(dropout=[0.5] * 1000)", None,
+                     r"meta\.dropout: expected a list of 1 rates \(one per hidden layer\), got "
+                     r"a list of 1000\)"),
+    "dropout-one": ("lambda m: m.update(dropout=[1.0])", None,
+                    r"meta\.dropout\[0\]: expected a rate in \[0, 1\), got 1\.0"),
+    "dropout-string": ("lambda m: m.update(dropout=['0.5'])", None,
+                       r"meta\.dropout\[0\]: expected a number, got str"),
+    "dropout-huge-int": ("lambda m: m.update(dropout=[10**400])", None,
+                         r"meta\.dropout\[0\]: expected a rate in \[0, 1\), got 1000"),
     "nan-constant": ("lambda m: None", '\'{"format": "plainnet", "format_version": NaN}\'',
                      r"'meta' is not valid JSON \(NaN is not a number JSON allows"),
 }
