@@ -687,6 +687,9 @@ class Network:
         float
             For mse, the mean over all elements of ``(prediction - y)**2``; for
             the cross-entropies, their sum over outputs averaged over rows.
+            The loss of the inference network: without ``dropout``, which
+            applies in ``fit`` and ``step`` only (whose losses are those of
+            the masked network).
 
         Raises
         ------
@@ -761,7 +764,9 @@ class Network:
         -----
         E is ``1/(2m) * sum((prediction - y)**2)`` for mse (the tutorial's
         convention) and the reported loss for the cross-entropies.
-        ``plainnet.gradcheck`` compares these with finite differences.
+        ``plainnet.gradcheck`` compares these with finite differences. They
+        are the gradients of the inference network: a network's ``dropout``
+        applies in ``fit`` and ``step`` only.
 
         Examples
         --------
