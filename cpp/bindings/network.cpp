@@ -245,9 +245,13 @@ std::string fit_memory_message(const Layout& L, int64_t m, int64_t batch_size, s
                                int64_t done) {
     const bool full = batch_size <= 0 || batch_size >= m;
     const double rows = double(full ? m : batch_size), size = double(item);
-    double widths = 0;
-    for (int64_t l = 0; l < L.num_layers(); l++) widths += double(L.sizes[l + 1]);
-    const double outputs = 2 * rows * widths * size;  // z and a of every layer
+    double widths = 0, dropped = 0;
+    for (int64_t l = 0; l < L.num_layers(); l++) {
+        widths += double(L.sizes[l + 1]);
+        if (L.dropout_of(l) > 0.0) dropped += double(L.sizes[l + 1]);
+    }
+    // z and a of every layer, and dropout's mask and output where it applies
+    const double outputs = 2 * rows * (widths + dropped) * size;
     const double backward = 2 * rows * double(L.max_width) * size;
     const double grads = double(L.num_params) * size;
     const double batch = full ? 0 : rows * double(L.inputs() + L.outputs()) * size + 24.0 * m;
@@ -257,7 +261,8 @@ std::string fit_memory_message(const Layout& L, int64_t m, int64_t batch_size, s
                  : " before training started";
     text += ": batches of " + std::to_string(int64_t(rows)) + " rows need " +
             byte_count(outputs + backward + grads + batch) + " of buffers (every layer's output "
-            "and weighted sum: " + byte_count(outputs) + "; the backward pass: " +
+            "and weighted sum" + (dropped > 0 ? std::string(", dropout's masks") : std::string()) +
+            ": " + byte_count(outputs) + "; the backward pass: " +
             byte_count(backward) + "; the gradient: " + byte_count(grads) +
             (full ? "" : "; the batch and the epoch's order: " + byte_count(batch)) +
             ") beside the data; use a smaller batch_size";
