@@ -195,13 +195,14 @@ uint64_t dropout_stream(uint64_t seed, uint64_t epoch, uint64_t batch, uint64_t 
     return mix64(mix64(mix64(mix64(seed ^ kDropoutSalt) ^ epoch) ^ batch) ^ layer);
 }
 
-// On x86-64 GCC compiles the two loops of dropout below twice, and the
-// loader picks the copy for the CPU: with AVX-512's 64-bit vector multiplies
-// and masked moves they take a fraction of the scalar loops' time. What they
-// compute is integer arithmetic and exact products: every copy gives the
-// same bits.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-    !defined(PLAINNET_BASELINE_ONLY)
+// On x86-64 Linux GCC compiles the two loops of dropout below twice, and
+// the loader picks the copy for the CPU (an ifunc, which glibc has): with
+// AVX-512's 64-bit vector multiplies they take a third of the scalar loops'
+// time. What they compute is integer arithmetic and exact products: every
+// copy gives the same bits (the baseline-only builds, sanitized ones, run
+// the tests on the default copy).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    defined(__GLIBC__) && !defined(PLAINNET_BASELINE_ONLY)
 #define PLAINNET_DROPOUT_CLONES __attribute__((target_clones("default", "arch=x86-64-v4")))
 #else
 #define PLAINNET_DROPOUT_CLONES
