@@ -142,8 +142,10 @@ struct Workspace {
     std::vector<T> z, a;       // pre-/post-activation of every layer, concatenated
     std::vector<T> dz, da;     // dE/dz_l and dE/da_l of the layer being processed
     std::vector<T*> zs, as;    // where layer l's z and a start
-    std::vector<T> keep, dropped;    // dropout's multipliers and outputs, concatenated
-    std::vector<T*> keeps, outs;     // layer l's (null: no dropout there) and its output
+    std::vector<uint8_t> mask;       // dropout's masks (1: kept), concatenated
+    std::vector<T> dropped;          // the outputs after dropout, concatenated
+    std::vector<uint8_t*> masks;     // layer l's mask (null: no dropout there)
+    std::vector<T*> outs;            // what the next layer reads: a * mask / (1 - p), or a
     bool dropout = false;            // whether any layer has a rate
     Workspace(const Layout& L, int64_t rows, bool training = false) {
         // rows x widths can exceed what int64 counts: report that as what it is, memory.
@@ -173,11 +175,11 @@ struct Workspace {
             if (dropped_total < 0) throw std::bad_alloc();
         }
         dropout = dropped_total > 0;
-        keep.resize(dropped_total);
+        mask.resize(dropped_total);
         dropped.resize(dropped_total);
         for (int64_t l = 0; l < L.num_layers(); l++) {
             const bool has = training && L.dropout_of(l) > 0.0;
-            keeps.push_back(has ? keep.data() + drop_off[l] : nullptr);
+            masks.push_back(has ? mask.data() + drop_off[l] : nullptr);
             outs.push_back(has ? dropped.data() + drop_off[l] : as[l]);
         }
     }
@@ -219,67 +221,94 @@ static void dropout_bits(uint32_t* bits, uint64_t stream, uint64_t first, int64_
     }
 }
 
-// keep[u] = 0 where bits[u] < below (dropped), else scale; and, when a is
-// not null, out[u] = a[u] * keep[u]; for u < n. Without a branch: scale's
-// bits and'ed with all ones or all zeros. A branch on random bits, which
-// compilers make of a ? : or of a product by a bool, was mispredicted for
-// up to half the units: a third more time per epoch at p = 0.5 on
+// A unit's multiplier, without a branch: 0 (kept = 0) or scale (kept = 1),
+// scale's bits and'ed with all zeros or all ones. A branch on random bits,
+// which compilers make of a ? : or of a product by a bool, was mispredicted
+// for up to half the units: a third more time per epoch at p = 0.5 on
 // digits-sized layers.
 template <typename T>
-static inline void dropout_from_bits(T* keep, T* out, const T* a, const uint32_t* bits, int64_t n,
-                                     uint32_t below, T scale) {
+struct Multiplier {
     using Bits = std::conditional_t<sizeof(T) == 8, uint64_t, uint32_t>;
     static_assert(sizeof(Bits) == sizeof(T), "T is float or double");
     Bits scale_bits;
-    std::memcpy(&scale_bits, &scale, sizeof scale);
-    for (int64_t u = 0; u < n; u++) {
-        const Bits v = scale_bits & (Bits(0) - Bits(bits[u] >= below));
-        std::memcpy(keep + u, &v, sizeof v);
+    explicit Multiplier(double p) {
+        const T scale = T(1.0 / (1.0 - p));
+        std::memcpy(&scale_bits, &scale, sizeof scale);
     }
-    if (a != nullptr)
-        for (int64_t u = 0; u < n; u++) out[u] = a[u] * keep[u];
-}
+    T operator()(uint32_t kept) const {
+        const Bits v = scale_bits & (Bits(0) - Bits(kept));
+        T k;
+        std::memcpy(&k, &v, sizeof k);
+        return k;
+    }
+};
 
-PLAINNET_DROPOUT_CLONES
-static void dropout_block(double* keep, double* out, const double* a, const uint32_t* bits,
-                          int64_t n, uint32_t below, double scale) {
-    dropout_from_bits(keep, out, a, bits, n, below, scale);
-}
-
-PLAINNET_DROPOUT_CLONES
-static void dropout_block(float* keep, float* out, const float* a, const uint32_t* bits,
-                          int64_t n, uint32_t below, float scale) {
-    dropout_from_bits(keep, out, a, bits, n, below, scale);
-}
-
-// keep (n) = dropout's multipliers of `stream` at rate p: 0 for a dropped
-// unit, T(1 / (1 - p)) for a kept one; and, when a is not null, out = a *
-// keep. Unit u is dropped when the 32 bits it takes (dropout_bits: the
-// halves of hash u / 2) are below p * 2**32.
+// For u < n, unit u is kept when bits[u] >= below. With keep: its
+// multiplier into keep[u]. Otherwise: mask[u] = 1 (kept) or 0 and out[u] =
+// a[u] times the multiplier.
 template <typename T>
-static void dropout_apply(T* keep, T* out, const T* a, int64_t n, double p, uint64_t stream) {
+static inline void dropout_from_bits(T* keep, uint8_t* mask, T* out, const T* a,
+                                     const uint32_t* bits, int64_t n, uint32_t below,
+                                     Multiplier<T> k) {
+    if (keep != nullptr) {
+        for (int64_t u = 0; u < n; u++) keep[u] = k(bits[u] >= below);
+        return;
+    }
+    for (int64_t u = 0; u < n; u++) {
+        const uint32_t kept = bits[u] >= below;
+        mask[u] = uint8_t(kept);
+        out[u] = a[u] * k(kept);
+    }
+}
+
+PLAINNET_DROPOUT_CLONES
+static void dropout_block(double* keep, uint8_t* mask, double* out, const double* a,
+                          const uint32_t* bits, int64_t n, uint32_t below, Multiplier<double> k) {
+    dropout_from_bits(keep, mask, out, a, bits, n, below, k);
+}
+
+PLAINNET_DROPOUT_CLONES
+static void dropout_block(float* keep, uint8_t* mask, float* out, const float* a,
+                          const uint32_t* bits, int64_t n, uint32_t below, Multiplier<float> k) {
+    dropout_from_bits(keep, mask, out, a, bits, n, below, k);
+}
+
+// Dropout at rate p on n units of `stream`: with keep, their multipliers (0
+// for a dropped unit, T(1 / (1 - p)) for a kept one); otherwise their mask
+// into mask and a times the multipliers into out. Unit u is dropped when the
+// 32 bits it takes (dropout_bits: the halves of hash u / 2) are below
+// p * 2**32.
+template <typename T>
+static void dropout_apply(T* keep, uint8_t* mask, T* out, const T* a, int64_t n, double p,
+                          uint64_t stream) {
     const uint32_t below = uint32_t(p * 4294967296.0);  // p < 1: below 2**32
-    const T scale = T(1.0 / (1.0 - p));
+    const Multiplier<T> k(p);
     constexpr int64_t kBlock = 512;  // units at a time: the bits stay in L1
     uint32_t bits[kBlock];
     for (int64_t u0 = 0; u0 < n; u0 += kBlock) {
         const int64_t units = std::min(kBlock, n - u0);
         dropout_bits(bits, stream, uint64_t(u0 / 2), (units + 1) / 2);
-        dropout_block(keep + u0, a == nullptr ? nullptr : out + u0,
-                      a == nullptr ? nullptr : a + u0, bits, units, below, scale);
+        if (keep != nullptr) {
+            dropout_block(keep + u0, nullptr, nullptr, nullptr, bits, units, below, k);
+        } else {
+            dropout_block(static_cast<T*>(nullptr), mask + u0, out + u0, a + u0, bits, units,
+                          below, k);
+        }
     }
 }
 
 template <typename T>
 void dropout_keep(T* keep, int64_t n, double p, uint64_t stream) {
-    dropout_apply(keep, static_cast<T*>(nullptr), static_cast<const T*>(nullptr), n, p, stream);
+    dropout_apply(keep, nullptr, static_cast<T*>(nullptr), static_cast<const T*>(nullptr), n, p,
+                  stream);
 }
 
-// Training's dropout on one layer's output a (n units): its multipliers into
-// keep (for the backward pass) and a * keep into out.
+// Training's dropout on one layer's output a (n units): its mask (1 byte a
+// unit, for the backward pass) and a times the multipliers into out.
 template <typename T>
-static void dropout_forward(T* keep, T* out, const T* a, int64_t n, double p, uint64_t stream) {
-    dropout_apply(keep, out, a, n, p, stream);
+static void dropout_forward(uint8_t* mask, T* out, const T* a, int64_t n, double p,
+                            uint64_t stream) {
+    dropout_apply(static_cast<T*>(nullptr), mask, out, a, n, p, stream);
 }
 
 // What dropout's masks are drawn from: (seed, epoch, batch).
@@ -287,11 +316,11 @@ struct MaskKey {
     uint64_t seed = 0, epoch = 0, batch = 0;
 };
 
-// Training's dropout in a forward pass: where each layer's multipliers go
-// (null: no dropout there) and its output after them, and the masks' key.
+// Training's dropout in a forward pass: where each layer's mask goes (null:
+// no dropout there) and its output after it, and the masks' key.
 template <typename T>
 struct Dropping {
-    T* const* keeps;
+    uint8_t* const* masks;
     T* const* outs;
     MaskKey key;
 };
@@ -299,7 +328,8 @@ struct Dropping {
 // forward and backward with the kernels of one variant (fit holds on to the
 // variant it started with, whatever set_variant does meanwhile).
 // With dropout (drop not null), a layer with a rate draws its mask into
-// drop->keeps[l] and passes a[l] * mask, in drop->outs[l], to the next layer.
+// drop->masks[l] and passes a[l] times its multipliers, in drop->outs[l], to
+// the next layer.
 template <typename T>
 static void forward_with(const Kernels<T>& k, const Layout& L, const T* params, const T* X,
                          int64_t m, T* const* z, T* const* a, Poller* poll = nullptr,
@@ -310,9 +340,9 @@ static void forward_with(const Kernels<T>& k, const Layout& L, const T* params, 
         k.dense_act_forward(z[l], a[l], inp, params + L.w_off[l], params + L.b_off[l], m, C, OC,
                             L.acts[l]);
         inp = a[l];
-        if (drop != nullptr && drop->keeps[l] != nullptr) {
+        if (drop != nullptr && drop->masks[l] != nullptr) {
             const MaskKey& key = drop->key;
-            dropout_forward(drop->keeps[l], drop->outs[l], a[l], m * OC, L.dropout_of(l),
+            dropout_forward(drop->masks[l], drop->outs[l], a[l], m * OC, L.dropout_of(l),
                             dropout_stream(key.seed, key.epoch, key.batch, uint64_t(l)));
             inp = drop->outs[l];
         }
@@ -392,10 +422,11 @@ static double backward_with(const Kernels<T>& k, const Layout& L, const T* param
         T* dinp = l > 0 ? ws.da.data() : nullptr;
         k.dense_backward(dinp, grads + L.w_off[l], grads + L.b_off[l], ws.dz.data(), inp,
                          params + L.w_off[l], m, C, OC, /*accumulate=*/false);
-        if (l > 0 && ws.keeps[l - 1] != nullptr) {  // through the dropout: the same mask
-            const T* kl = ws.keeps[l - 1];
+        if (l > 0 && ws.masks[l - 1] != nullptr) {  // through the dropout: the same multipliers
+            const uint8_t* mask = ws.masks[l - 1];
+            const Multiplier<T> mult(L.dropout_of(l - 1));
             T* d = ws.da.data();
-            for (int64_t i = 0; i < m * C; i++) d[i] *= kl[i];
+            for (int64_t i = 0; i < m * C; i++) d[i] *= mult(mask[i]);
         }
         if (poll != nullptr) (*poll)(done, 2 * m * (C + 1) * OC);
     }
@@ -712,7 +743,7 @@ static double train_step(const Kernels<T>& k, const Layout& L, const T* X, const
                          T* grads, bool& updated, const MaskKey& key, Poller* poll = nullptr,
                          int64_t done = 0) {
     const T* params = u.params();
-    const Dropping<T> drop{ws.keeps.data(), ws.outs.data(), key};
+    const Dropping<T> drop{ws.masks.data(), ws.outs.data(), key};
     forward_with(k, L, params, X, m, ws.zs.data(), ws.as.data(), poll, done,
                  ws.dropout ? &drop : nullptr);
     const double w_sum = weight_sum(w, m);

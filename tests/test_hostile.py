@@ -624,8 +624,8 @@ ALLOCATION_CASES = {
         limit(256 * 2**20)
         net.fit(X, y, epochs=1)''', 0,
         ("MemoryError", r"^fit: out of memory before training started: batches of 100000 rows "
-                        r"need 9\.\d+ GB of buffers \(every layer's output and weighted sum, "
-                        r"dropout's masks: 6\.\d+ GB; .*use a smaller batch_size")),
+                        r"need 8\.\d+ GB of buffers \(every layer's output and weighted sum, "
+                        r"dropout's masks: 5\.\d+ GB; .*use a smaller batch_size")),
     "nan-in-the-last-row-of-a-large-X": ('''
         net = pn.Network([1000, 3, 1], seed=0)
         X = np.ones((100_000, 1000)); X[-1, -1] = np.nan

@@ -250,8 +250,8 @@ std::string fit_memory_message(const Layout& L, int64_t m, int64_t batch_size, s
         widths += double(L.sizes[l + 1]);
         if (L.dropout_of(l) > 0.0) dropped += double(L.sizes[l + 1]);
     }
-    // z and a of every layer, and dropout's mask and output where it applies
-    const double outputs = 2 * rows * (widths + dropped) * size;
+    // z and a of every layer, and dropout's output and mask (a byte a unit) where it applies
+    const double outputs = rows * (2 * widths * size + dropped * (size + 1));
     const double backward = 2 * rows * double(L.max_width) * size;
     const double grads = double(L.num_params) * size;
     const double batch = full ? 0 : rows * double(L.inputs() + L.outputs()) * size + 24.0 * m;
