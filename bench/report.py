@@ -19,6 +19,8 @@ from forward import ForwardResult
 from gemm import GemmRate
 from living import Living
 from minibatch import SIZES as MINIBATCH_SIZES
+from dropout import RATE as DROPOUT_RATE
+from dropout import ratios as dropout_ratios
 from overhead import ratios as overhead_ratios
 from serving import SHARING_TARGET, LatencyResult, ThroughputResult, sharing, speedups
 from suite import RTOL_TRAJECTORY, Result
@@ -37,6 +39,7 @@ TARGETS_MINIBATCH_GEMM = {"mnist": 0.70}
 TARGET_ADAM_OVER_SGD = 1.10  # at most
 TARGET_CE_OVER_MSE = 1.0     # at most
 TARGET_EXTRA_OVER_PLAIN = 1.10  # at most: an epoch with clipping or a schedule over one without
+TARGET_DROPOUT = 1.10        # an epoch with dropout over one without, at most
 TARGET_FORWARD_ROWS_TORCH = 100_000  # native forward at least as fast as torch from here on
 TARGET_NUMPY_NEAR_FIT = 1.10  # NumPy's products near a fit over after an idle second, at most
 TARGET_COEXIST_FIT = 1.05     # a fit beside NumPy's threads over the same on one thread, at most
@@ -70,6 +73,7 @@ class Measured:
     minibatch_trajectories: list[tuple[str, float, bool]] = field(default_factory=list)
     forward: list[ForwardResult] = field(default_factory=list)
     overhead: list[Result] = field(default_factory=list)
+    dropout: list[Result] = field(default_factory=list)
     living: Optional[Living] = None
     serving: list[LatencyResult] = field(default_factory=list)
     throughput: list[ThroughputResult] = field(default_factory=list)
@@ -278,6 +282,16 @@ def overhead_text(results: list[Result]) -> str:
             f"(best times per iteration; per epoch for the mini-batch rows)")
 
 
+DROPOUT_HEADER = ["run (native)", "iters", "best us/it", "median", "max", "final loss", "check"]
+
+
+def dropout_text(results: list[Result]) -> str:
+    r = dropout_ratios(results)
+    return ("An epoch with dropout over one without: "
+            + "; ".join(f"{name} {_x(v)}" for name, v in r.items())
+            + " (best times per iteration)")
+
+
 def living_text(living: Living) -> str:
     r = living.ratios()
     return (f"burst = {living.products} NumPy matmuls of 512x512 float64; {living.message}. "
@@ -322,6 +336,10 @@ def text(m: Measured) -> str:
         out += ["What the optimizer and the loss cost",
                 render(OVERHEAD_HEADER, [_overhead_row(r) for r in m.overhead], OVERHEAD_RIGHT),
                 overhead_text(m.overhead), ""]
+    if m.dropout:
+        out += [f"What dropout costs (p = {DROPOUT_RATE})",
+                render(DROPOUT_HEADER, [_overhead_row(r) for r in m.dropout], OVERHEAD_RIGHT),
+                dropout_text(m.dropout), ""]
     if m.living is not None:
         out += ["Living with NumPy", render(LIVING_HEADER, _living_rows(m.living), LIVING_RIGHT),
                 living_text(m.living), "",
@@ -367,6 +385,9 @@ def markdown(m: Measured, machine_lines: list[str], date: str, load: str = "") -
     if m.overhead:
         lines += ["", render_markdown(OVERHEAD_HEADER, [_overhead_row(r) for r in m.overhead],
                                       OVERHEAD_RIGHT), "", overhead_text(m.overhead) + "."]
+    if m.dropout:
+        lines += ["", render_markdown(DROPOUT_HEADER, [_overhead_row(r) for r in m.dropout],
+                                      OVERHEAD_RIGHT), "", dropout_text(m.dropout) + "."]
     if m.living is not None:
         lines += ["", render_markdown(LIVING_HEADER, _living_rows(m.living), LIVING_RIGHT), "",
                   living_text(m.living) + ".", "",
@@ -468,6 +489,10 @@ def targets(m: Measured) -> list[dict[str, Any]]:
                           ("minibatch clip/none", "small b32: clip_norm/none per epoch"),
                           ("minibatch schedule/none", "small b32: OneCycleLR/none per epoch")):
             out.append(_target(what, r[key], "<=", TARGET_EXTRA_OVER_PLAIN))
+    if m.dropout:
+        for name, value in dropout_ratios(m.dropout).items():
+            out.append(_target(f"{name}: an epoch with dropout/without", value, "<=",
+                               TARGET_DROPOUT))
 
     for f in m.forward:
         if f.peer == "numpy":

@@ -4,7 +4,8 @@ Training and inference on the same networks, weights, data and updates in
 every peer, and the core's GFLOP/s against the machine's own GEMM rate.
 
     python bench/run.py [--quick]
-                        [--parts gemm,training,minibatch,inference,overhead,numpy,serving]
+                        [--parts gemm,training,minibatch,inference,overhead,dropout,numpy,
+                                 serving]
                         [--sizes xor,small,medium,large] [--dtypes float64,float32]
                         [--minibatch digits,mnist] [--peers native,numpy,torch,sklearn]
                         [--repeats 5] [--iterations N] [--epochs N] [--rows 256,100000]
@@ -41,6 +42,9 @@ inference  Network.forward of 784-128-10 on 256 and 100,000 rows (--rows), nativ
            calls (3 from 10,000 rows on) (bench/forward.py).
 overhead   The native core on medium: an Adam iteration over an SGD one, and a
            cross-entropy iteration over an MSE one (bench/overhead.py).
+dropout    The native core on digits (64-64-10, batches of 32) and medium (full
+           batch): an epoch with dropout 0.5 on the hidden layer over one without
+           (bench/dropout.py).
 numpy      Living with NumPy: NumPy's products inside a fit callback and right after
            a fit against after an idle second; and fits beside NumPy, on medium and
            large in float64 and float32: started while NumPy's threads still spin,
@@ -86,6 +90,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import forward  # noqa: E402
 import gemm  # noqa: E402
+import dropout  # noqa: E402
 import living  # noqa: E402
 import machine  # noqa: E402
 import minibatch  # noqa: E402
@@ -96,7 +101,8 @@ from peers import ALL_PEERS, available  # noqa: E402
 from problems import DTYPES, QUICK_DIVISOR, SIZES  # noqa: E402
 from suite import PAUSE, RTOL_TRAJECTORY, run_problem, trajectory_check  # noqa: E402
 
-PARTS = ("gemm", "training", "minibatch", "inference", "overhead", "numpy", "serving")
+PARTS = ("gemm", "training", "minibatch", "inference", "overhead", "dropout", "numpy",
+         "serving")
 # serving takes 2.5 minutes (45 s with --quick): asked for by name, it keeps the
 # default run within its time targets.
 DEFAULT_PARTS = tuple(p for p in PARTS if p != "serving")
@@ -254,6 +260,14 @@ def measure_all(args, peers: list[str]) -> report.Measured:
         m.overhead = overhead.run_overheads(args.repeats if args.quick else overhead.REPEATS,
                                             iters, pause=args.pause)
         _progress("overhead", t0)
+    if "dropout" in args.parts:
+        t0 = time.perf_counter()
+        epochs = None
+        if args.quick:
+            epochs = {"digits": 2, "medium": dropout.EPOCHS["medium"] // QUICK_DIVISOR}
+        m.dropout = dropout.run_dropout(args.repeats if args.quick else dropout.REPEATS,
+                                        epochs, pause=args.pause)
+        _progress("dropout", t0)
     if "numpy" in args.parts:
         t0 = time.perf_counter()
         m.living = living.run_living(2 if args.quick else living.REPEATS, args.idle,
@@ -283,7 +297,7 @@ def measure_all(args, peers: list[str]) -> report.Measured:
 
 def failed(m: report.Measured) -> bool:
     """Whether any check of any part failed."""
-    return (any(not r.ok for r in m.training + m.minibatch + m.overhead)
+    return (any(not r.ok for r in m.training + m.minibatch + m.overhead + m.dropout)
             or any(not ok for _, _, ok in m.trajectories + m.minibatch_trajectories)
             or any(not f.ok for f in m.forward)
             or (m.living is not None and not m.living.ok)
@@ -353,6 +367,8 @@ def main(argv=None) -> int:
             "inference": [f.to_json() for f in m.forward],
             "overhead": [r.to_json() for r in m.overhead],
             "overhead_ratios": overhead.ratios(m.overhead) if m.overhead else {},
+            "dropout": [r.to_json() for r in m.dropout],
+            "dropout_ratios": dropout.ratios(m.dropout) if m.dropout else {},
             "living": m.living.to_json() if m.living is not None else None,
             "serving": [r.to_json() for r in m.serving],
             "serving_threads": [r.to_json() for r in m.throughput],

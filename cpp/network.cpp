@@ -15,6 +15,7 @@
 #include <numeric>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 
 namespace plainnet {
 
@@ -118,15 +119,40 @@ Layout::Layout(std::vector<int64_t> sizes_, std::vector<Act> acts_, Loss loss_, 
     }
 }
 
+Layout Layout::with_dropout(std::vector<double> rates) const {
+    if (!rates.empty() && int64_t(rates.size()) != num_layers() - 1) {
+        throw std::invalid_argument("dropout: expected " + std::to_string(num_layers() - 1) +
+                                    " rates (one per hidden layer), got " +
+                                    std::to_string(rates.size()));
+    }
+    for (size_t l = 0; l < rates.size(); l++) {
+        if (!(rates[l] >= 0.0 && rates[l] < 1.0)) {
+            throw std::invalid_argument("dropout: every rate must be in [0, 1), got " +
+                                        std::to_string(rates[l]) + " at position " +
+                                        std::to_string(l));
+        }
+    }
+    Layout out = *this;
+    out.dropout = std::move(rates);
+    return out;
+}
+
 // Scratch memory for training on batches of up to `rows` rows, allocated
 // once and reused every iteration: every layer's z and a (backward needs
-// them all) and the gradients with respect to one layer's z and a.
+// them all) and the gradients with respect to one layer's z and a. With
+// dropout (training only), a hidden layer with a rate also has its units'
+// multipliers (keep) and its output a * keep, which the next layer reads.
 template <typename T>
 struct Workspace {
     std::vector<T> z, a;       // pre-/post-activation of every layer, concatenated
     std::vector<T> dz, da;     // dE/dz_l and dE/da_l of the layer being processed
     std::vector<T*> zs, as;    // where layer l's z and a start
-    Workspace(const Layout& L, int64_t rows) {
+    std::vector<uint8_t> mask;       // dropout's masks (1: kept), concatenated
+    std::vector<T> dropped;          // the outputs after dropout, concatenated
+    std::vector<uint8_t*> masks;     // layer l's mask (null: no dropout there)
+    std::vector<T*> outs;            // what the next layer reads: a * mask / (1 - p), or a
+    bool dropout = false;            // whether any layer has a rate
+    Workspace(const Layout& L, int64_t rows, bool training = false) {
         // rows x widths can exceed what int64 counts: report that as what it is, memory.
         std::vector<int64_t> off;
         int64_t total = 0;
@@ -145,21 +171,186 @@ struct Workspace {
             zs.push_back(z.data() + o);
             as.push_back(a.data() + o);
         }
+        std::vector<int64_t> drop_off;
+        int64_t dropped_total = 0;
+        for (int64_t l = 0; l < L.num_layers(); l++) {
+            drop_off.push_back(dropped_total);
+            if (training && L.dropout_of(l) > 0.0)
+                dropped_total = checked_mad(rows, L.sizes[l + 1], dropped_total);
+            if (dropped_total < 0) throw std::bad_alloc();
+        }
+        dropout = dropped_total > 0;
+        mask.resize(dropped_total);
+        dropped.resize(dropped_total);
+        for (int64_t l = 0; l < L.num_layers(); l++) {
+            const bool has = training && L.dropout_of(l) > 0.0;
+            masks.push_back(has ? mask.data() + drop_off[l] : nullptr);
+            outs.push_back(has ? dropped.data() + drop_off[l] : as[l]);
+        }
     }
+};
+
+static inline uint64_t mix64(uint64_t x) {
+    // splitmix64's finaliser
+    uint64_t z = x + 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+uint64_t dropout_stream(uint64_t seed, uint64_t epoch, uint64_t batch, uint64_t layer) {
+    return mix64(mix64(mix64(mix64(seed ^ kDropoutSalt) ^ epoch) ^ batch) ^ layer);
+}
+
+// On x86-64 Linux GCC compiles the two loops of dropout below twice, and
+// the loader picks the copy for the CPU (an ifunc, which glibc has): with
+// AVX-512's 64-bit vector multiplies they take a third of the scalar loops'
+// time. What they compute is integer arithmetic and exact products: every
+// copy gives the same bits (the baseline-only builds, sanitized ones, run
+// the tests on the default copy).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    defined(__GLIBC__) && !defined(PLAINNET_BASELINE_ONLY)
+#define PLAINNET_DROPOUT_CLONES __attribute__((target_clones("default", "arch=x86-64-v4")))
+#else
+#define PLAINNET_DROPOUT_CLONES
+#endif
+
+// bits[2i] and bits[2i + 1]: the low and high halves of mix64(stream ^
+// (first + i)), for i < k.
+PLAINNET_DROPOUT_CLONES
+static void dropout_bits(uint32_t* bits, uint64_t stream, uint64_t first, int64_t k) {
+    for (int64_t i = 0; i < k; i++) {
+        const uint64_t h = mix64(stream ^ (first + uint64_t(i)));
+        bits[2 * i] = uint32_t(h);
+        bits[2 * i + 1] = uint32_t(h >> 32);
+    }
+}
+
+// A unit's multiplier, without a branch: 0 (kept = 0) or scale (kept = 1),
+// scale's bits and'ed with all zeros or all ones. A branch on random bits,
+// which compilers make of a ? : or of a product by a bool, was mispredicted
+// for up to half the units: a third more time per epoch at p = 0.5 on
+// digits-sized layers.
+template <typename T>
+struct Multiplier {
+    using Bits = std::conditional_t<sizeof(T) == 8, uint64_t, uint32_t>;
+    static_assert(sizeof(Bits) == sizeof(T), "T is float or double");
+    Bits scale_bits;
+    explicit Multiplier(double p) {
+        const T scale = T(1.0 / (1.0 - p));
+        std::memcpy(&scale_bits, &scale, sizeof scale);
+    }
+    T operator()(uint32_t kept) const {
+        const Bits v = scale_bits & (Bits(0) - Bits(kept));
+        T k;
+        std::memcpy(&k, &v, sizeof k);
+        return k;
+    }
+};
+
+// For u < n, unit u is kept when bits[u] >= below. With keep: its
+// multiplier into keep[u]. Otherwise: mask[u] = 1 (kept) or 0 and out[u] =
+// a[u] times the multiplier.
+template <typename T>
+static inline void dropout_from_bits(T* keep, uint8_t* mask, T* out, const T* a,
+                                     const uint32_t* bits, int64_t n, uint32_t below,
+                                     Multiplier<T> k) {
+    if (keep != nullptr) {
+        for (int64_t u = 0; u < n; u++) keep[u] = k(bits[u] >= below);
+        return;
+    }
+    for (int64_t u = 0; u < n; u++) {
+        const uint32_t kept = bits[u] >= below;
+        mask[u] = uint8_t(kept);
+        out[u] = a[u] * k(kept);
+    }
+}
+
+PLAINNET_DROPOUT_CLONES
+static void dropout_block(double* keep, uint8_t* mask, double* out, const double* a,
+                          const uint32_t* bits, int64_t n, uint32_t below, Multiplier<double> k) {
+    dropout_from_bits(keep, mask, out, a, bits, n, below, k);
+}
+
+PLAINNET_DROPOUT_CLONES
+static void dropout_block(float* keep, uint8_t* mask, float* out, const float* a,
+                          const uint32_t* bits, int64_t n, uint32_t below, Multiplier<float> k) {
+    dropout_from_bits(keep, mask, out, a, bits, n, below, k);
+}
+
+// Dropout at rate p on n units of `stream`: with keep, their multipliers (0
+// for a dropped unit, T(1 / (1 - p)) for a kept one); otherwise their mask
+// into mask and a times the multipliers into out. Unit u is dropped when the
+// 32 bits it takes (dropout_bits: the halves of hash u / 2) are below
+// p * 2**32.
+template <typename T>
+static void dropout_apply(T* keep, uint8_t* mask, T* out, const T* a, int64_t n, double p,
+                          uint64_t stream) {
+    const uint32_t below = uint32_t(p * 4294967296.0);  // p < 1: below 2**32
+    const Multiplier<T> k(p);
+    constexpr int64_t kBlock = 512;  // units at a time: the bits stay in L1
+    uint32_t bits[kBlock];
+    for (int64_t u0 = 0; u0 < n; u0 += kBlock) {
+        const int64_t units = std::min(kBlock, n - u0);
+        dropout_bits(bits, stream, uint64_t(u0 / 2), (units + 1) / 2);
+        if (keep != nullptr) {
+            dropout_block(keep + u0, nullptr, nullptr, nullptr, bits, units, below, k);
+        } else {
+            dropout_block(static_cast<T*>(nullptr), mask + u0, out + u0, a + u0, bits, units,
+                          below, k);
+        }
+    }
+}
+
+template <typename T>
+void dropout_keep(T* keep, int64_t n, double p, uint64_t stream) {
+    dropout_apply(keep, nullptr, static_cast<T*>(nullptr), static_cast<const T*>(nullptr), n, p,
+                  stream);
+}
+
+// Training's dropout on one layer's output a (n units): its mask (1 byte a
+// unit, for the backward pass) and a times the multipliers into out.
+template <typename T>
+static void dropout_forward(uint8_t* mask, T* out, const T* a, int64_t n, double p,
+                            uint64_t stream) {
+    dropout_apply(static_cast<T*>(nullptr), mask, out, a, n, p, stream);
+}
+
+// What dropout's masks are drawn from: (seed, epoch, batch).
+struct MaskKey {
+    uint64_t seed = 0, epoch = 0, batch = 0;
+};
+
+// Training's dropout in a forward pass: where each layer's mask goes (null:
+// no dropout there) and its output after it, and the masks' key.
+template <typename T>
+struct Dropping {
+    uint8_t* const* masks;
+    T* const* outs;
+    MaskKey key;
 };
 
 // forward and backward with the kernels of one variant (fit holds on to the
 // variant it started with, whatever set_variant does meanwhile).
+// With dropout (drop not null), a layer with a rate draws its mask into
+// drop->masks[l] and passes a[l] times its multipliers, in drop->outs[l], to
+// the next layer.
 template <typename T>
 static void forward_with(const Kernels<T>& k, const Layout& L, const T* params, const T* X,
                          int64_t m, T* const* z, T* const* a, Poller* poll = nullptr,
-                         int64_t done = 0) {
+                         int64_t done = 0, const Dropping<T>* drop = nullptr) {
     const T* inp = X;
     for (int64_t l = 0; l < L.num_layers(); l++) {
         int64_t C = L.sizes[l], OC = L.sizes[l + 1];
         k.dense_act_forward(z[l], a[l], inp, params + L.w_off[l], params + L.b_off[l], m, C, OC,
                             L.acts[l]);
         inp = a[l];
+        if (drop != nullptr && drop->masks[l] != nullptr) {
+            const MaskKey& key = drop->key;
+            dropout_forward(drop->masks[l], drop->outs[l], a[l], m * OC, L.dropout_of(l),
+                            dropout_stream(key.seed, key.epoch, key.batch, uint64_t(l)));
+            inp = drop->outs[l];
+        }
         if (poll != nullptr) (*poll)(done, m * (C + 1) * OC);
     }
     if (L.softmax) k.softmax(a[L.num_layers() - 1], z[L.num_layers() - 1], m, L.outputs());
@@ -230,10 +421,18 @@ static double backward_with(const Kernels<T>& k, const Layout& L, const T* param
             k.activation_backward(ws.dz.data(), ws.da.data(), ws.zs[l], ws.as[l], m * OC,
                                   L.acts[l]);
         }
-        const T* inp = l == 0 ? X : ws.as[l - 1];
+        // The layer read the previous one's output after dropout, if any
+        // (ws.outs is ws.as where there is none).
+        const T* inp = l == 0 ? X : ws.outs[l - 1];
         T* dinp = l > 0 ? ws.da.data() : nullptr;
         k.dense_backward(dinp, grads + L.w_off[l], grads + L.b_off[l], ws.dz.data(), inp,
                          params + L.w_off[l], m, C, OC, /*accumulate=*/false);
+        if (l > 0 && ws.masks[l - 1] != nullptr) {  // through the dropout: the same multipliers
+            const uint8_t* mask = ws.masks[l - 1];
+            const Multiplier<T> mult(L.dropout_of(l - 1));
+            T* d = ws.da.data();
+            for (int64_t i = 0; i < m * C; i++) d[i] *= mult(mask[i]);
+        }
         if (poll != nullptr) (*poll)(done, 2 * m * (C + 1) * OC);
     }
     return loss;
@@ -636,10 +835,13 @@ static void clip_gradient(T* grads, int64_t P, double clip_norm, double clip_val
 template <typename T>
 static double train_step(const Kernels<T>& k, const Layout& L, const T* X, const T* y,
                          const T* w, int64_t m, const FitOptions& opt, Updater<T>& u,
-                         Workspace<T>& ws, T* grads, bool& updated, Poller* poll = nullptr,
+                         Workspace<T>& ws, T* grads, bool& updated, const MaskKey& key,
+                         Poller* poll = nullptr,
                          int64_t done = 0) {
     const T* params = u.params();
-    forward_with(k, L, params, X, m, ws.zs.data(), ws.as.data(), poll, done);
+    const Dropping<T> drop{ws.masks.data(), ws.outs.data(), key};
+    forward_with(k, L, params, X, m, ws.zs.data(), ws.as.data(), poll, done,
+                 ws.dropout ? &drop : nullptr);
     const double w_sum = weight_sum(w, m);
     double loss = backward_with(k, L, params, X, y, w, w_sum, m, ws, grads, poll, done);
     loss += add_l2(L, params, grads, opt.l2, w_sum);
@@ -650,15 +852,16 @@ static double train_step(const Kernels<T>& k, const Layout& L, const T* X, const
 }
 
 template <typename T>
-StepResult step(const Layout& L, T* params, const T* X, const T* y, int64_t m, double lr) {
-    Workspace<T> ws(L, m);
+StepResult step(const Layout& L, T* params, const T* X, const T* y, int64_t m, double lr,
+                uint64_t seed) {
+    Workspace<T> ws(L, m, /*training=*/true);
     std::vector<T> grads(L.num_params);
     Optimizer plain;
     plain.lr = lr;
     Updater<T> u(Optim::sgd, plain, 0, params, nullptr, L.num_params);
     StepResult r;
     r.loss = train_step(kernels<T>(), L, X, y, static_cast<const T*>(nullptr), m, FitOptions(),
-                        u, ws, grads.data(), r.updated);
+                        u, ws, grads.data(), r.updated, MaskKey{seed, 0, 0});
     return r;
 }
 
@@ -803,14 +1006,6 @@ int64_t fit_iterations(int64_t m, int64_t epochs, int64_t batch_size) {
     return epochs * per_epoch;
 }
 
-static inline uint64_t mix64(uint64_t x) {
-    // splitmix64's finaliser
-    uint64_t z = x + 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
 void epoch_permutation(int64_t* perm, int64_t m, uint64_t seed, uint64_t epoch,
                        std::vector<std::pair<uint64_t, int64_t>>& keys) {
     const uint64_t base = mix64(seed ^ mix64(epoch));
@@ -900,7 +1095,7 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
     const bool keep_best = early && opt.restore_best && opt.monitor != Monitor::loss;
 
     // Everything the loop touches is allocated here, once.
-    Workspace<T> ws(L, bs);
+    Workspace<T> ws(L, bs, /*training=*/true);
     Updater<T> u(opt.optim, opt.settings, opt.steps, params, state, P);
     std::vector<T> grads(P);
     std::vector<T> xb(full ? 0 : bs * n_in), yb(full ? 0 : bs * K);
@@ -983,8 +1178,9 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
             }
 
             bool updated = false;
+            const MaskKey key{opt.seed, uint64_t(opt.first_epoch + epoch), uint64_t(b)};
             double loss = train_step(k, L, xs, ys, wr, rows, opt, u, ws, grads.data(), updated,
-                                     &poller, r.iterations);
+                                     key, &poller, r.iterations);
             if (per_update) cycle_to(u.t - opt.steps);  // the next update's rate
             if (!std::isfinite(loss)) {
                 // The previous update produced these weights: undo it.
@@ -1074,7 +1270,9 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
                                          int64_t, double, T*);                                   \
     template Evaluation evaluate<T>(const Layout&, const T*, const T*, const T*, int64_t,       \
                                     const PollHook*);                                            \
-    template StepResult step<T>(const Layout&, T*, const T*, const T*, int64_t, double);         \
+    template StepResult step<T>(const Layout&, T*, const T*, const T*, int64_t, double,          \
+                                uint64_t);                                                       \
+    template void dropout_keep<T>(T*, int64_t, double, uint64_t);                                \
     template FitResult fit<T>(const Layout&, T*, T* const*, const T*, const T*, const T*,        \
                               int64_t,                                                           \
                               const T*, const T*, int64_t, const FitOptions&,                    \

@@ -43,6 +43,11 @@ struct Layout {
     std::vector<int64_t> b_off;  // offset of b_l
     int64_t num_params = 0;
     int64_t max_width = 0;       // the widest layer after the inputs (scratch per row)
+    // Training's dropout: the rate of each hidden layer's output (num_layers()
+    // - 1 entries, each in [0, 1)), or empty for none. Only fit and step use
+    // it; forward, predict, evaluate and gradients compute the inference
+    // network.
+    std::vector<double> dropout;
 
     // Throws std::invalid_argument on fewer than two sizes, a size < 1, more
     // than kMaxElements parameters or a wrong number of activations.
@@ -54,6 +59,13 @@ struct Layout {
     // softmax and softmax needs it, binary_cross_entropy needs sigmoid.
     static Layout from_names(std::vector<int64_t> sizes, const std::vector<std::string>& acts,
                              const std::string& loss);
+    // This layout with the given dropout rates (empty: none). Throws
+    // std::invalid_argument on a wrong count or a rate outside [0, 1).
+    Layout with_dropout(std::vector<double> rates) const;
+    // The dropout rate of layer l's output (0 for the output layer).
+    double dropout_of(int64_t l) const {
+        return size_t(l) < dropout.size() ? dropout[size_t(l)] : 0.0;
+    }
     int64_t num_layers() const { return int64_t(acts.size()); }
     int64_t inputs() const { return sizes.front(); }
     int64_t outputs() const { return sizes.back(); }
@@ -156,9 +168,12 @@ struct StepResult {
                            // overflowed and was undone; params are unchanged
 };
 
-// One forward + backward + plain gradient-descent update on (X, y), with the rules of fit.
+// One forward + backward + plain gradient-descent update on (X, y), with the
+// rules of fit. With dropout (L.dropout), its masks are those of batch 0 of
+// epoch 0 of a fit with this seed.
 template <typename T>
-StepResult step(const Layout& L, T* params, const T* X, const T* y, int64_t m, double lr);
+StepResult step(const Layout& L, T* params, const T* X, const T* y, int64_t m, double lr,
+                uint64_t seed = 0);
 
 // What early stopping (and the best epoch) watches: the validation loss
 // (lower is better), the training loss of the epoch (lower is better; its
@@ -307,6 +322,19 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
               std::vector<double>& loss_out, std::vector<double>& epoch_out,
               const LogHook& on_log, const PollHook& poll,
               const ProgressHook& progress = ProgressHook());
+
+// Dropout's masks come from a counter-based hash, so that they depend on
+// nothing but their key: not on threads, kernel variants or what ran before.
+// The stream of hidden layer l on batch b of epoch e of a fit with `seed` is
+// mix64(mix64(mix64(mix64(seed ^ kDropoutSalt) ^ e) ^ b) ^ l) (splitmix64's
+// finaliser); the unit at flat index i of the batch's (rows, width) output
+// takes the low (i even) or high (i odd) 32 bits of mix64(stream ^ (i / 2))
+// and is dropped when they are below p * 2**32. reference.py draws the same.
+constexpr uint64_t kDropoutSalt = 0x64726F706F757421ULL;  // "dropout!"
+uint64_t dropout_stream(uint64_t seed, uint64_t epoch, uint64_t batch, uint64_t layer);
+// keep (n) = 0 for a dropped unit, T(1 / (1 - p)) for a kept one (inverted dropout).
+template <typename T>
+void dropout_keep(T* keep, int64_t n, double p, uint64_t stream);
 
 // Sample order for one epoch: argsort of a counter-based hash of
 // (seed, epoch, index). reference.py computes the same permutation in NumPy.

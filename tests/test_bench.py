@@ -15,6 +15,7 @@ if not (BENCH / "suite.py").is_file():  # tests copied away from the source tree
     pytest.skip(f"the benchmark suite is not at {BENCH}", allow_module_level=True)
 sys.path.insert(0, str(BENCH))
 
+import dropout  # noqa: E402
 import gemm  # noqa: E402
 import living  # noqa: E402
 import machine  # noqa: E402
@@ -458,6 +459,30 @@ def test_overhead_runs_differ_only_in_optimizer_and_loss():
         assert by[extra].final_loss != by[plain].final_loss, extra
     assert ratios["minibatch schedule/none"] == pytest.approx(by["mb-onecycle"].min
                                                               / by["mb-sgd"].min)
+
+
+def test_dropout_runs_differ_only_in_dropout():
+    results = dropout.run_dropout(repeats=1, epochs={"digits": 1, "medium": 3}, pause=0)
+    by = {r.label: r for r in results}
+    assert set(by) == {"digits none", "digits p=0.5", "medium none", "medium p=0.5"}
+    for r in results:
+        assert r.ok and len(r.times) == 1, r.message
+    assert by["medium none"].iterations == 3 and by["digits none"].iterations == 42
+    for name in ("digits", "medium"):
+        plain, dropped = by[f"{name} none"], by[f"{name} p=0.5"]
+        # the same data and weights, other training: the first losses differ by the masks
+        assert plain.losses.shape == dropped.losses.shape
+        assert plain.losses[0] != dropped.losses[0]
+    r = dropout.ratios(results)
+    assert r["digits"] == pytest.approx(by["digits p=0.5"].min / by["digits none"].min)
+    assert r["medium"] == pytest.approx(by["medium p=0.5"].min / by["medium none"].min)
+    m = report.Measured(dropout=results)
+    goals = {t["what"]: t for t in report.targets(m)}
+    assert goals["digits: an epoch with dropout/without"]["measured"] == pytest.approx(
+        r["digits"])
+    assert "What dropout costs (p = 0.5)" in report.text(m)
+    results[0].ok = False  # a failed check shows no ratio
+    assert dropout.ratios(results)["digits"] is None
 
 
 def test_living_with_numpy_runs_every_scenario_and_checks_the_fits():

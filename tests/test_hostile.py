@@ -287,6 +287,15 @@ META_CASES = {
                       r"meta\.optimizer\.settings: betas\[1\]: expected a number in \[0, 1\)"),
     "has-state-int": ("lambda m: m['optimizer'].update(has_state=1)", None,
                       r"meta\.optimizer\.has_state: expected true or false"),
+    "dropout-long": ("lambda m: m.update(dropout=[0.5] * 1000)", None,
+                     r"meta\.dropout: expected a list of 1 rates \(one per hidden layer\), got "
+                     r"a list of 1000\)"),
+    "dropout-one": ("lambda m: m.update(dropout=[1.0])", None,
+                    r"meta\.dropout\[0\]: expected a rate in \[0, 1\), got 1\.0"),
+    "dropout-string": ("lambda m: m.update(dropout=['0.5'])", None,
+                       r"meta\.dropout\[0\]: expected a number, got str"),
+    "dropout-huge-int": ("lambda m: m.update(dropout=[10**400])", None,
+                         r"meta\.dropout\[0\]: expected a rate in \[0, 1\), got 1000"),
     "nan-constant": ("lambda m: None", '\'{"format": "plainnet", "format_version": NaN}\'',
                      r"'meta' is not valid JSON \(NaN is not a number JSON allows"),
 }
@@ -609,6 +618,14 @@ ALLOCATION_CASES = {
         ("MemoryError", r"^fit: out of memory before training started: batches of 100000 rows "
                         r"need 6\.\d+ GB of buffers \(every layer's output .*use a smaller "
                         r"batch_size")),
+    "full-batch-fit-with-dropout-beyond-memory": ('''
+        net = pn.Network([100, 2000, 10], seed=0, dropout=0.5)
+        X = np.zeros((100_000, 100)); y = np.zeros((100_000, 10))
+        limit(256 * 2**20)
+        net.fit(X, y, epochs=1)''', 0,
+        ("MemoryError", r"^fit: out of memory before training started: batches of 100000 rows "
+                        r"need 8\.\d+ GB of buffers \(every layer's output and weighted sum, "
+                        r"dropout's masks: 5\.\d+ GB; .*use a smaller batch_size")),
     "nan-in-the-last-row-of-a-large-X": ('''
         net = pn.Network([1000, 3, 1], seed=0)
         X = np.ones((100_000, 1000)); X[-1, -1] = np.nan

@@ -252,3 +252,13 @@ def test_an_interrupted_fit_lbfgs_leaves_the_weights_as_they_were():
     net._impl = ref
     net.fit_lbfgs(X, y, max_iter=3)  # and the lock was released
     assert net._params is not before
+
+
+def test_fit_lbfgs_refuses_a_network_with_dropout():
+    pytest.importorskip("scipy")
+    net = pn.Network([3, 4, 2], dropout=0.5, seed=0)
+    X = np.random.default_rng(0).random((10, 3))
+    before = net.weights
+    with pytest.raises(ValueError, match=r"fit_lbfgs: .*dropout=\[0.5\]"):
+        net.fit_lbfgs(X, X[:, :2])
+    assert all(np.array_equal(a, b) for a, b in zip(net.weights, before))

@@ -232,12 +232,14 @@ py::tuple evaluate(const py::handle& params_, const Sizes& sizes, const Names& a
 }
 
 py::tuple step(const py::handle& params_, const Sizes& sizes, const Names& acts,
-               const std::string& loss, const py::handle& X_, const py::handle& y_, double lr) {
-    return with_network(params_, sizes, acts, loss, X_, &y_, [lr](const Layout& L, auto a) -> py::tuple {
+               const std::string& loss, const py::handle& X_, const py::handle& y_, double lr,
+               const std::vector<double>& dropout, uint64_t seed) {
+    return with_network(params_, sizes, acts, loss, X_, &y_, [&](const Layout& net, auto a) -> py::tuple {
+        const Layout L = net.with_dropout(dropout);  // invalid_argument: ValueError
         StepResult r;
         {
             py::gil_scoped_release nogil;
-            r = plainnet::step(L, a.params.mutable_data(), a.X.data(), a.y.data(), a.m, lr);
+            r = plainnet::step(L, a.params.mutable_data(), a.X.data(), a.y.data(), a.m, lr, seed);
         }
         return py::make_tuple(r.loss, r.updated);
     });
@@ -264,9 +266,13 @@ std::string fit_memory_message(const Layout& L, int64_t m, int64_t batch_size, s
                                int64_t done) {
     const bool full = batch_size <= 0 || batch_size >= m;
     const double rows = double(full ? m : batch_size), size = double(item);
-    double widths = 0;
-    for (int64_t l = 0; l < L.num_layers(); l++) widths += double(L.sizes[l + 1]);
-    const double outputs = 2 * rows * widths * size;  // z and a of every layer
+    double widths = 0, dropped = 0;
+    for (int64_t l = 0; l < L.num_layers(); l++) {
+        widths += double(L.sizes[l + 1]);
+        if (L.dropout_of(l) > 0.0) dropped += double(L.sizes[l + 1]);
+    }
+    // z and a of every layer, and dropout's output and mask (a byte a unit) where it applies
+    const double outputs = rows * (2 * widths * size + dropped * (size + 1));
     const double backward = 2 * rows * double(L.max_width) * size;
     const double grads = double(L.num_params) * size;
     const double batch = full ? 0 : rows * double(L.inputs() + L.outputs()) * size + 24.0 * m;
@@ -276,7 +282,8 @@ std::string fit_memory_message(const Layout& L, int64_t m, int64_t batch_size, s
                  : " before training started";
     text += ": batches of " + std::to_string(int64_t(rows)) + " rows need " +
             byte_count(outputs + backward + grads + batch) + " of buffers (every layer's output "
-            "and weighted sum: " + byte_count(outputs) + "; the backward pass: " +
+            "and weighted sum" + (dropped > 0 ? std::string(", dropout's masks") : std::string()) +
+            ": " + byte_count(outputs) + "; the backward pass: " +
             byte_count(backward) + "; the gradient: " + byte_count(grads) +
             (full ? "" : "; the batch and the epoch's order: " + byte_count(batch)) +
             ") beside the data; use a smaller batch_size";
@@ -433,7 +440,7 @@ Schedule schedule_arg(const py::dict& d) {
 
 py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
               const std::string& loss, const py::handle& X_, const py::handle& y_,
-              const py::object& plan) {
+              const py::object& plan, const std::vector<double>& dropout) {
     const int64_t steps = plan_int(plan, "steps"), epochs = plan_int(plan, "epochs");
     const int64_t first_epoch = plan_int(plan, "first_epoch");
     const int64_t batch_size = plan_int(plan, "batch_size");
@@ -490,8 +497,9 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
             throw py::value_error("schedule_state: the step count must be in [0, 2**53]");
         }
     }
-    return with_network(params_, sizes, acts, loss, X_, &y_, [&](const Layout& L, auto a) -> py::tuple {
+    return with_network(params_, sizes, acts, loss, X_, &y_, [&](const Layout& net, auto a) -> py::tuple {
         using T = ElementOf<decltype(a)>;
+        const Layout L = net.with_dropout(dropout);  // invalid_argument: ValueError
         FitOptions opt;
         opt.optim = kind;
         opt.settings = settings;
@@ -607,6 +615,17 @@ py::tuple fit(const py::handle& params_, const Sizes& sizes, const Names& acts,
     });
 }
 
+py::array_t<double> dropout_mask(int64_t n, double p, uint64_t seed, uint64_t epoch,
+                                 uint64_t batch, uint64_t layer) {
+    if (n < 0) throw py::value_error("n: expected >= 0, got " + std::to_string(n));
+    if (!(p >= 0.0 && p < 1.0)) {
+        throw py::value_error("p: expected a rate in [0, 1), got " + std::to_string(p));
+    }
+    py::array_t<double> keep(n);
+    dropout_keep(keep.mutable_data(), n, p, dropout_stream(seed, epoch, batch, layer));
+    return keep;
+}
+
 py::array permutation(int64_t m, uint64_t seed, uint64_t epoch) {
     if (m < 0) throw py::value_error("m: expected >= 0, got " + std::to_string(m));
     py::array_t<int64_t> perm(m);
@@ -660,14 +679,22 @@ void register_network(py::module_& m) {
           "binary_cross_entropy, 0 for mse).");
     m.def("step", &step, py::arg("params"), py::arg("sizes"), py::arg("activations"),
           py::arg("loss"), py::arg("X"), py::arg("y"), py::arg("lr"),
-          "One gradient-descent update in place; (loss before it, whether params changed).");
+          py::arg("dropout") = std::vector<double>(), py::arg("seed") = 0,
+          "One gradient-descent update in place; (loss before it, whether params changed). "
+          "dropout: one rate per hidden layer (empty: none), its masks keyed by seed.");
     m.def("fit", &fit, py::arg("params"), py::arg("sizes"), py::arg("activations"),
           py::arg("loss"), py::arg("X"), py::arg("y"), py::arg("plan"),
-          "The fused training loop, as plan (a plainnet._plan.FitPlan) says; (losses, iterations, status, updates, per-epoch table "
+          py::arg("dropout") = std::vector<double>(),
+          "The fused training loop, as plan (a plainnet._plan.FitPlan) says, with dropout's rates "
+          "(one per hidden layer, empty: none); (losses, iterations, status, updates, per-epoch table "
           "[loss, accuracy, val_loss, val_accuracy], best epoch of the monitored quantity). "
           "progress(epochs, iterations, row) is called after an epoch at most every "
           "PROGRESS_INTERVAL seconds.");
     m.def("fit_iterations", &iterations, py::arg("m"), py::arg("epochs"), py::arg("batch_size"));
+    m.def("dropout_mask", &dropout_mask, py::arg("n"), py::arg("p"), py::arg("seed"),
+          py::arg("epoch"), py::arg("batch"), py::arg("layer"),
+          "Dropout's multipliers (0 dropped, 1 / (1 - p) kept) of n units of hidden layer "
+          "`layer` on batch `batch` of epoch `epoch` of a fit with `seed`, in float64.");
     m.def("epoch_permutation", &permutation, py::arg("m"), py::arg("seed"), py::arg("epoch"));
 }
 

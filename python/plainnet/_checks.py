@@ -117,6 +117,40 @@ def dtype(value: Any, name: str = "dtype") -> np.dtype:
     raise ValueError(expected)
 
 
+def dropout(value: Any, hidden: int, name: str = "dropout") -> tuple[float, ...]:
+    """Dropout rates: one for every hidden layer, or a sequence of one per hidden layer.
+
+    Each rate is in [0, 1). Returns one rate per hidden layer (``hidden`` of them).
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, bool) or isinstance(value, (str, bytes)) or not isinstance(
+            value, (numbers.Real, Sequence, np.ndarray)):
+        raise TypeError(f"{name}: expected a rate in [0, 1) or a list of one rate per hidden "
+                        f"layer, got {_type_name(value)} {value!r:.60}")
+    if isinstance(value, numbers.Real):
+        p = _rate(value, name)
+        if hidden == 0 and p != 0.0:
+            raise ValueError(f"{name}: the network has no hidden layer whose units could be "
+                             f"dropped; expected 0, got {p!r}")
+        return (p,) * hidden
+    items = list(value)
+    if len(items) != hidden:
+        raise ValueError(f"{name}: expected {hidden} rates (one per hidden layer), got "
+                         f"{len(items)}")
+    return tuple(_rate(v, f"{name}[{i}]") for i, v in enumerate(items))
+
+
+def _rate(value: Any, name: str) -> float:
+    """A real number in [0, 1), as a float."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value != 0:
+        raise ValueError(f"{name}: expected a rate in [0, 1), got {value!r:.60}")  # 10**400 too
+    p = real(value, name)
+    if not 0.0 <= p < 1.0:  # NaN too
+        raise ValueError(f"{name}: expected a rate in [0, 1), got {p!r}")
+    return p
+
+
 def layer_sizes(value: Any, name: str = "layers") -> tuple[int, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         if not (isinstance(value, np.ndarray) and value.ndim == 1):

@@ -31,6 +31,10 @@ def fit(net: "Network", X: Any, y: Any, max_iter: int, max_fun: int, tol: float,
                           ) from exc
     from .network import History
 
+    if any(p > 0 for p in net._dropout):
+        raise ValueError(f"fit_lbfgs: L-BFGS follows one deterministic objective, which dropout's "
+                         f"random masks would change at every evaluation; this network has "
+                         f"dropout={list(net._dropout)} (use fit, or a network without dropout)")
     x, t = net._xy(X, y)
     iterations = check.integer(max_iter, "max_iter", minimum=1, maximum=_layout.MAX_ELEMENTS)
     evaluations = check.integer(max_fun, "max_fun", minimum=1, maximum=_layout.MAX_ELEMENTS)

@@ -25,7 +25,8 @@ MAX_LAYERS = 10_000
 # Keys each version's meta holds (required, optional).
 _KEYS = {
     1: ({"format", "format_version", "layers", "activations", "dtype"}, set()),
-    2: ({"format", "format_version", "layers", "activations", "dtype", "loss"}, {"optimizer"}),
+    2: ({"format", "format_version", "layers", "activations", "dtype", "loss"},
+        {"optimizer", "dropout"}),
 }
 _OPTIMIZER_KEYS = ({"name", "settings", "steps", "has_state"}, {"epochs", "scheduler"})
 _SCHEDULER_KEYS: tuple[set[str], set[str]] = ({"name", "settings", "state"}, set())
@@ -59,6 +60,7 @@ class Meta:
     loss: str
     dtype: str
     optimizer: Optional[SavedOptimizer]
+    dropout: tuple[float, ...] = ()  # one rate per hidden layer; () in saves without dropout
 
 
 def _integer(value: Any, field: str, lo: int, hi: int) -> int:
@@ -221,4 +223,23 @@ def check(meta: Any, name: str) -> Meta:
         raise ValueError(f"meta.dtype: expected 'float64' or 'float32', got {dtype!r:.60}")
     record = meta.get("optimizer")
     opt = None if record is None else check_optimizer(record)
-    return Meta(version, sizes, tuple(acts), loss, dtype, opt)
+    return Meta(version, sizes, tuple(acts), loss, dtype, opt, _dropout(meta, len(sizes) - 2))
+
+
+def _dropout(meta: dict[str, Any], hidden: int) -> tuple[float, ...]:
+    """meta.dropout, written when a network has dropout: one rate in [0, 1) per hidden layer."""
+    if "dropout" not in meta:
+        return ()
+    rates = meta["dropout"]
+    if not isinstance(rates, list) or len(rates) != hidden:
+        got = f"a list of {len(rates)}" if isinstance(rates, list) else type(rates).__name__
+        raise ValueError(f"meta.dropout: expected a list of {hidden} rates (one per hidden "
+                         f"layer), got {got}")
+    for i, p in enumerate(rates):
+        if type(p) not in (int, float):
+            raise ValueError(f"meta.dropout[{i}]: expected a number, got {type(p).__name__} "
+                             f"{p!r:.60}")
+    try:
+        return checks.dropout(rates, hidden, "meta.dropout")
+    except (TypeError, ValueError) as exc:
+        raise ValueError(str(exc)) from None

@@ -81,8 +81,12 @@ def _module_for(act: str, dtype: np.dtype) -> Optional["torch.nn.Module"]:
 
 
 def to_torch(layers: Sequence[tuple[np.ndarray, np.ndarray]], acts: Sequence[str],
-             dtype: np.dtype) -> "torch.nn.Sequential":
-    """The Sequential of (W_l, b_l) copies and activations, its parameters in dtype."""
+             dtype: np.dtype, dropout: Sequence[float] = ()) -> "torch.nn.Sequential":
+    """The Sequential of (W_l, b_l) copies and activations, its parameters in dtype.
+
+    A hidden layer with a dropout rate p > 0 gets ``nn.Dropout(p)`` after its
+    activation: where plainnet applies it, to the layer's output.
+    """
     try:
         import torch
     except ImportError as exc:
@@ -101,6 +105,9 @@ def to_torch(layers: Sequence[tuple[np.ndarray, np.ndarray]], acts: Sequence[str
         module = _module_for(act, dtype)
         if module is not None:
             modules.append(module)
+        layer = len(state) // 2 - 1
+        if layer < len(dropout) and dropout[layer] > 0:
+            modules.append(nn.Dropout(p=float(dropout[layer])))
     model: torch.nn.Sequential = nn.Sequential(*modules)
     model.load_state_dict(state, strict=True, assign=True)
     return model
@@ -277,8 +284,21 @@ def probe(model: Any, weights: list[np.ndarray], biases: list[np.ndarray], acts:
                          f"what its modules compute, which plainnet cannot import")
 
 
-def from_torch(model: Any) -> tuple[list[np.ndarray], list[np.ndarray], list[str], np.dtype]:
-    """(weights, biases, activations, dtype) of a Sequential of nn.Linear + activation modules.
+def _dropout_rate(module: Any, where: str) -> float:
+    """p of an nn.Dropout, which plainnet's dropout can hold: in [0, 1)."""
+    p = float(module.p)
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"{where}: nn.Dropout(p={module.p}) drops every unit; plainnet's "
+                         f"dropout takes p in [0, 1)")
+    return p
+
+
+def from_torch(model: Any) -> tuple[list[np.ndarray], list[np.ndarray], list[str], np.dtype,
+                                    list[float]]:
+    """(weights, biases, activations, dtype, dropout) of a Sequential of nn.Linear + activations.
+
+    A hidden layer's activation (or the layer itself, when it has none) may
+    be followed by one ``nn.Dropout``, read as that layer's dropout rate.
 
     Anything else is refused: TypeError for a model that is not an
     ``nn.Sequential``, ValueError naming the module and its place for contents
@@ -314,8 +334,19 @@ def from_torch(model: Any) -> tuple[list[np.ndarray], list[np.ndarray], list[str
     # The structure first: which module is a Linear, which follows one.
     linears: list[tuple[str, Any]] = []
     followers: list[Optional[tuple[str, Any]]] = []
+    drops: list[Optional[tuple[str, Any]]] = []
     for i, (name, module) in enumerate(children):
         where = f"model[{name}]" if name == str(i) else f"model[{i}] ({name!r})"
+        if type(module) is nn.Dropout and linears:
+            if drops[-1] is not None:
+                raise ValueError(f"{where}: nn.Dropout follows {drops[-1][0]} (nn.Dropout); "
+                                 f"each layer may have at most one")
+            drops[-1] = (where, module)
+            continue
+        if drops and drops[-1] is not None and type(module) is not nn.Linear:
+            raise ValueError(f"{where}: {_describe(module)} follows {drops[-1][0]} "
+                             f"(nn.Dropout); plainnet applies dropout to a layer's output, "
+                             f"after its activation: put the activation first")
         if type(module) is nn.Linear:
             if module.bias is None:
                 raise ValueError(f"{where}: nn.Linear({module.in_features}, "
@@ -326,6 +357,7 @@ def from_torch(model: Any) -> tuple[list[np.ndarray], list[np.ndarray], list[str
                                  f"the layer before gives {linears[-1][1].out_features}")
             linears.append((where, module))
             followers.append(None)
+            drops.append(None)
         elif not linears:
             raise ValueError(f"{where}: expected nn.Linear first, got {_describe(module)}")
         elif followers[-1] is not None:
@@ -336,6 +368,10 @@ def from_torch(model: Any) -> tuple[list[np.ndarray], list[np.ndarray], list[str
         else:
             followers[-1] = (where, module)
 
+    if drops[-1] is not None:
+        raise ValueError(f"{drops[-1][0]}: nn.Dropout after the output layer; plainnet's "
+                         f"dropout is on the hidden layers' outputs only")
+    rates = [0.0 if d is None else _dropout_rate(d[1], d[0]) for d in drops[:-1]]
     dtype = _dtype_of(linears)
     acts: list[str] = []
     for follower in followers:
@@ -365,4 +401,4 @@ def from_torch(model: Any) -> tuple[list[np.ndarray], list[np.ndarray], list[str
             if not np.isfinite(array).all():
                 raise ValueError(f"{where}.{name}: expected finite values, got NaN or Inf")
             out.append(array.T.copy() if name == "weight" else array)
-    return weights, biases, acts, dtype
+    return weights, biases, acts, dtype, rates

@@ -240,6 +240,14 @@ class Network:
         cross-entropy, for a sigmoid output and targets in [0, 1];
         cross-entropy, for a softmax output and probability rows or integer
         class labels.
+    dropout : float or sequence of float, default=0.0
+        Inverted dropout on the hidden layers' outputs while training: one
+        rate p in [0, 1) for every hidden layer, or one per hidden layer.
+        ``fit`` and ``step`` zero each unit with probability p and scale the
+        kept ones by ``1 / (1 - p)``; ``forward``, ``predict``, ``evaluate``,
+        ``loss`` and ``gradients`` compute the network without it (the
+        inference network). The masks are drawn from the fit's seed, epoch
+        and batch, the same on both backends and any number of threads.
 
     Raises
     ------
@@ -270,10 +278,12 @@ class Network:
     def __init__(self, layers: Sequence[int], activation: Union[str, Sequence[str]] = "sigmoid",
                  output_activation: Optional[str] = None, init: str = "normal",
                  init_scale: Optional[float] = None, seed: Optional[int] = None,
-                 dtype: Any = "float64", backend: str = "native", loss: str = "mse") -> None:
+                 dtype: Any = "float64", backend: str = "native", loss: str = "mse",
+                 dropout: Any = 0.0) -> None:
         sizes = check.layer_sizes(layers)
         acts = _activation_list(activation, output_activation, len(sizes) - 1)
         loss = check.loss_pairing(acts, loss, sizes[-1])
+        rates = check.dropout(dropout, len(sizes) - 2)
         check.choice(init, "init", INITS)
         if init_scale is not None:
             init_scale = check.real(init_scale, "init_scale")
@@ -286,13 +296,16 @@ class Network:
 
         params = _zeros(_layout.num_parameters(sizes), dt, "layers")
         initialize(params, sizes, init, init_scale, seed)
-        self._setup(sizes, acts, loss, params, backend, None)
+        self._setup(sizes, acts, loss, params, backend, None, rates)
 
     def _setup(self, sizes: tuple[int, ...], acts: tuple[str, ...], loss: str, params: np.ndarray,
-               backend: str, optimizer: Optional[optim.Optimizer]) -> None:
+               backend: str, optimizer: Optional[optim.Optimizer],
+               dropout: tuple[float, ...] = ()) -> None:
         self._sizes = sizes
         self._acts = acts
         self._loss = loss
+        # Training's dropout rate of each hidden layer (0: none).
+        self._dropout = dropout if dropout else (0.0,) * (len(sizes) - 2)
         # The published parameters. Readers (forward, evaluate, gradients, ...)
         # take no lock: each reads this attribute once and computes on that
         # array. An array, once published here, is never written again: a
@@ -314,7 +327,8 @@ class Network:
         with self._lock:
             return {"layers": self._sizes, "activations": self._acts, "loss": self._loss,
                     "params": self._params.copy(), "backend": self._backend,
-                    "optimizer": None if self._optimizer is None else self._optimizer.copy()}
+                    "optimizer": None if self._optimizer is None else self._optimizer.copy(),
+                    "dropout": self._dropout}
 
     def __setstate__(self, state: Any) -> None:
         # A pickle may come from anyone: the state is checked as a save is.
@@ -339,7 +353,7 @@ class Network:
         if type(params) is not np.ndarray:  # a memmap (joblib), or another subclass
             params = np.array(params, subok=False)
         _adopt(self, layers, acts, state.get("loss", "mse"), params, backend,
-               state.get("optimizer"), "unpickle")
+               state.get("optimizer"), "unpickle", dropout=state.get("dropout", 0.0))
     def __copy__(self) -> "Network":
         return self.copy()
 
@@ -350,7 +364,7 @@ class Network:
         """A network with this one's layout and optimizer (copied) around params."""
         net = Network.__new__(Network)
         net._setup(self._sizes, self._acts, self._loss, params, backend,
-                   None if self._optimizer is None else self._optimizer.copy())
+                   None if self._optimizer is None else self._optimizer.copy(), self._dropout)
         return net
 
     # ------------------------------------------------------------ inspection
@@ -378,6 +392,16 @@ class Network:
         its state; ``save`` stores it and ``load`` restores it.
         """
         return self._optimizer
+
+    @property
+    def dropout(self) -> list[float]:
+        """Training's dropout rate of each hidden layer (0.0: none); fixed at construction."""
+        return list(self._dropout)
+
+    def _dropout_repr(self) -> str:
+        """The rates as the constructor takes them: one number when they are all equal."""
+        rates = self._dropout
+        return repr(rates[0]) if len(set(rates)) == 1 else repr(list(rates))
 
     @property
     def num_parameters(self) -> int:
@@ -416,6 +440,8 @@ class Network:
 
     def __repr__(self) -> str:
         loss = "" if self._loss == "mse" else f", loss={self._loss!r}"
+        if any(self._dropout):
+            loss += f", dropout={self._dropout_repr()}"
         return (f"Network({list(self._sizes)}, activations={list(self._acts)}{loss}, "
                 f"dtype={self.dtype.name}, backend={self._backend!r}, "
                 f"parameters={self.num_parameters})")
@@ -548,7 +574,8 @@ class Network:
         -------
         str
             The table: one row per layer (its shape, activation and
-            parameters), then the total, the dtype, the loss, the backend and
+            parameters; a hidden layer with dropout is followed by a row with
+            its rate), then the total, the dtype, the loss, the backend and
             the optimizer (the one the last ``fit`` used, with its step count).
 
         Examples
@@ -562,6 +589,8 @@ class Network:
         for i, (n_in, n_out) in enumerate(zip(self._sizes[:-1], self._sizes[1:])):
             rows.append((f"dense {i}", f"{n_in} -> {n_out}", self._acts[i],
                          f"{n_in * n_out + n_out:,}"))
+            if i < len(self._dropout) and self._dropout[i]:
+                rows.append((f"dropout {i}", f"p = {self._dropout[i]:g}", "(training)", "0"))
         widths = [max(len(r[c]) for r in rows) for c in range(4)]
         line = "-" * (sum(widths) + 6)
         table = [line]
@@ -660,6 +689,9 @@ class Network:
         float
             For mse, the mean over all elements of ``(prediction - y)**2``; for
             the cross-entropies, their sum over outputs averaged over rows.
+            The loss of the inference network: without ``dropout``, which
+            applies in ``fit`` and ``step`` only (whose losses are those of
+            the masked network).
 
         Raises
         ------
@@ -734,7 +766,9 @@ class Network:
         -----
         E is ``1/(2m) * sum((prediction - y)**2)`` for mse (the tutorial's
         convention) and the reported loss for the cross-entropies.
-        ``plainnet.gradcheck`` compares these with finite differences.
+        ``plainnet.gradcheck`` compares these with finite differences. They
+        are the gradients of the inference network: a network's ``dropout``
+        applies in ``fit`` and ``step`` only.
 
         Examples
         --------
@@ -865,7 +899,7 @@ class Network:
         """
         return _diagnostics.diagnose(self, X, y, history)
 
-    def step(self, X: Any, y: Any, lr: float) -> float:
+    def step(self, X: Any, y: Any, lr: float, seed: Optional[int] = None) -> float:
         """Make one forward, backward and gradient-descent update on (X, y).
 
         Parameters
@@ -876,6 +910,10 @@ class Network:
             The targets, as for ``loss``.
         lr : float
             The learning rate, > 0.
+        seed : int or None, default=None
+            With ``dropout``, the key of the step's masks (those of the first
+            batch of a ``fit`` with this seed); None draws one. Without
+            dropout it changes nothing.
 
         Returns
         -------
@@ -904,10 +942,11 @@ class Network:
         """
         x, t = self._xy(X, y)
         rate = check.learning_rate(lr, self.dtype)
+        key = _draw_seed() if seed is None else check.fit_seed(seed)
         with self._lock:  # a writer: updates a copy and publishes it
             params = _private_copy(self._params, "step")
             loss, updated = self._impl.step(params, self._sizes, self._acts, self._loss, x, t,
-                                            rate)
+                                            rate, dropout=self._dropout, seed=key)
             if updated:
                 self._params = params
         if not math.isfinite(loss):
@@ -973,8 +1012,8 @@ class Network:
         shuffle : bool, default=True
             Draw each epoch's order of the rows afresh from ``seed``.
         seed : int or None, default=None
-            Seed of the mini-batch order; None draws one, recorded in
-            ``History.seed``.
+            Seed of the mini-batch order and of dropout's masks; None draws
+            one, recorded in ``History.seed``.
         log_every : int, default=0
             Call ``callback`` every that many iterations (counting from 0); with
             no callback, print the loss then.
@@ -1143,7 +1182,7 @@ class Network:
         if not isinstance(shuffle, (bool, np.bool_)):
             raise TypeError(f"shuffle: expected a bool, got {type(shuffle).__name__} {shuffle!r}")
         if seed is None:
-            seed = int(np.random.SeedSequence().generate_state(2, np.uint32).view(np.uint64)[0])
+            seed = _draw_seed()
         else:
             seed = check.fit_seed(seed)
         every = check.integer(log_every, "log_every", minimum=0, maximum=_layout.MAX_ELEMENTS)
@@ -1272,7 +1311,8 @@ class Network:
                                schedule=sched_core, schedule_state=sched_state,
                                clip_norm=clips[0], clip_value=clips[1])
                 losses, done, status, updates, table, best = self._impl.fit(
-                    params, self._sizes, self._acts, self._loss, x, t, plan)
+                    params, self._sizes, self._acts, self._loss, x, t, plan,
+                    dropout=self._dropout)
             except BaseException as exc:
                 # Both backends stop between iterations (Ctrl-C, or an exception
                 # from the callback or the bar) and say how far they got:
@@ -1383,7 +1423,7 @@ class Network:
     def from_weights(cls, weights: Sequence[Any], biases: Sequence[Any],
                      activation: Union[str, Sequence[str]] = "sigmoid",
                      output_activation: Optional[str] = None, backend: str = "native",
-                     dtype: Any = None, loss: str = "mse") -> "Network":
+                     dtype: Any = None, loss: str = "mse", dropout: Any = 0.0) -> "Network":
         """Make a network that holds the given weights and biases.
 
         Parameters
@@ -1402,6 +1442,8 @@ class Network:
         dtype : {"float64", "float32"} or None, default=None
             None keeps float32 when every array is float32, else float64.
         loss : {"mse", "binary_cross_entropy", "cross_entropy"}, default="mse"
+            As for ``Network``.
+        dropout : float or sequence of float, default=0.0
             As for ``Network``.
 
         Returns
@@ -1464,7 +1506,8 @@ class Network:
             check.finite(Wv, f"weights[{i}]")
             check.finite(bv, f"biases[{i}]")
         net = cls.__new__(cls)
-        _adopt(net, sizes_t, acts, loss, params, backend, None, "from_weights")
+        _adopt(net, sizes_t, acts, loss, params, backend, None, "from_weights",
+               dropout=check.dropout(dropout, len(sizes_t) - 2))
         return net
 
     # ------------------------------------------------------------ PyTorch and ONNX
@@ -1478,7 +1521,9 @@ class Network:
             ``nn.Linear`` layers holding copies of the weights (as ``W_l.T``:
             ``nn.Linear`` stores (outputs, inputs)) and biases, in the network's
             dtype, each followed by the torch module that computes its activation
-            (none for "linear"; the user guide's export page lists them).
+            (none for "linear"; the user guide's export page lists them) and,
+            on a hidden layer with dropout, by ``nn.Dropout(p)`` (active in
+            torch's training mode only, as here).
 
         Raises
         ------
@@ -1502,7 +1547,7 @@ class Network:
           (3): Softmax(dim=-1)
         )
         """
-        return _torch.to_torch(self._layer_copies(), self._acts, self.dtype)
+        return _torch.to_torch(self._layer_copies(), self._acts, self.dtype, self._dropout)
 
     @classmethod
     def from_torch(cls, model: Any, loss: Optional[str] = None,
@@ -1514,7 +1559,8 @@ class Network:
         model : torch.nn.Sequential
             ``nn.Linear`` layers (with bias), each followed by at most one of the
             activation modules ``to_torch`` makes (or ``nn.Identity``), with the
-            arguments that compute plainnet's function.
+            arguments that compute plainnet's function; a hidden layer's may be
+            followed by an ``nn.Dropout``, whose p becomes the layer's dropout.
         loss : str or None, default=None
             None means "cross_entropy" after an ``nn.Softmax``, "mse" otherwise.
         backend : {"native", "numpy"}, default="native"
@@ -1553,11 +1599,11 @@ class Network:
         >>> pn.Network.from_torch(model)
         Network([4, 8, 1], activations=['tanh', 'linear'], dtype=float32, backend='native', parameters=49)
         """
-        weights, biases, acts, dtype = _torch.from_torch(model)
+        weights, biases, acts, dtype, rates = _torch.from_torch(model)
         if loss is None:
             loss = "cross_entropy" if acts[-1] == "softmax" else "mse"
         net = cls.from_weights(weights, biases, activation=acts, backend=backend,
-                               dtype=dtype, loss=loss)
+                               dtype=dtype, loss=loss, dropout=rates)
         _torch.probe(model, weights, biases, acts, dtype, net.forward)
         return net
 
@@ -1590,7 +1636,8 @@ class Network:
         The model (opset 20) takes ``X`` (N, inputs) and gives ``Y`` (N, outputs)
         in the network's dtype: a ``Gemm`` per layer and its activation's nodes
         (the user guide's export page lists them). Its ``doc_string``, and its
-        graph's, name the layers, activations and loss. It passes
+        graph's, name the layers, activations and loss (and the dropout
+        rates, which the inference graph leaves out, as ``forward`` does). It passes
         ``onnx.checker.check_model(..., full_check=True)`` before it is written
         (to a temporary name, then renamed).
 
@@ -1606,6 +1653,8 @@ class Network:
         target = None if path is None else check.path(path)
         doc = (f"plainnet {list(self._sizes)}, activations {list(self._acts)}, "
                f"loss {self._loss}")
+        if any(self._dropout):
+            doc += f", dropout {list(self._dropout)} (training only: not in this graph)"
         proto = _onnx.model(self._layer_copies(), self._acts, self.dtype, doc)
         if target is None:
             return proto
@@ -1633,7 +1682,8 @@ class Network:
         Notes
         -----
         The archive holds W0, b0, W1, b1, ... and ``meta``, a JSON string with
-        the format version, layer sizes, activations, loss and dtype; and, once
+        the format version, layer sizes, activations, loss and dtype (and the
+        dropout rates, when there is dropout); and, once
         the network has been trained, its optimizer: kind, settings and step
         count in ``meta``, state arrays as ``optimizer_state0, ...``. A network
         loaded from it continues training exactly as this one would. The file is
@@ -1651,6 +1701,8 @@ class Network:
         """
         meta: dict[str, Any] = {"layers": list(self._sizes), "activations": list(self._acts),
                                 "loss": self._loss, "dtype": self.dtype.name}
+        if any(self._dropout):  # written only when there is some: older readers refuse the key
+            meta["dropout"] = list(self._dropout)
         extra: dict[str, np.ndarray] = {}
         with self._lock:
             layers = self._layer_copies()
@@ -1714,25 +1766,28 @@ class Network:
             raise ValueError(f"load: {where} is not a plainnet save ({exc})") from None
         net = cls.__new__(cls)
         _adopt(net, meta.layers, meta.activations, meta.loss, params, backend, opt,
-               f"load: {where} is not a plainnet save", fresh_optimizer=True)
+               f"load: {where} is not a plainnet save", fresh_optimizer=True,
+               dropout=meta.dropout or 0.0)  # () in a save without dropout
         return net
 
 
 def _adopt(net: Network, layers: Any, acts: Any, loss: Any, params: np.ndarray, backend: str,
-           optimizer: Any, where: str, fresh_optimizer: bool = False) -> None:
+           optimizer: Any, where: str, fresh_optimizer: bool = False,
+           dropout: Any = 0.0) -> None:
     """Check a whole network state and set ``net`` up with it: the one gate through
     which state from outside (a save, a pickle, weights, a torch model) enters.
 
     The layer sizes, activations and loss are checked as the constructor
     checks them; the parameters must be a 1-D float64 or float32 array of the
     size the layers call for, all finite; the optimizer one of plainnet's with
-    valid settings, counts and state for these parameters. ValueError
-    starting with ``where`` otherwise.
+    valid settings, counts and state for these parameters; the dropout rates
+    as the constructor checks them. ValueError starting with ``where`` otherwise.
     """
     try:
         sizes = check.layer_sizes(layers)
         names = _activation_list(list(acts), None, len(sizes) - 1)
         loss_name = check.loss_pairing(names, loss, sizes[-1])
+        rates = check.dropout(dropout, len(sizes) - 2)
         if params.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
             raise ValueError(f"params: expected float64 or float32 values, got {params.dtype}")
         count = _layout.num_parameters(sizes)
@@ -1750,7 +1805,12 @@ def _adopt(net: Network, layers: Any, acts: Any, loss: Any, params: np.ndarray, 
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{where}: {exc}" if where.startswith("unpickle") else
                          f"{where} ({exc})") from None
-    net._setup(sizes, names, loss_name, params, backend, optimizer)
+    net._setup(sizes, names, loss_name, params, backend, optimizer, rates)
+
+
+def _draw_seed() -> int:
+    """A fresh 64-bit seed for a fit's shuffles and dropout masks."""
+    return int(np.random.SeedSequence().generate_state(2, np.uint32).view(np.uint64)[0])
 
 
 def _print_progress(iteration: int, loss: float) -> None:

@@ -700,11 +700,15 @@ def _weight_sum(w: Optional[Array], m: int) -> float:
 
 def _backward(params: Array, sizes: Sequence[int], activations: Sequence[str], loss_name: str,
               X: Array, y: Array, trace: list[tuple[Array, Array]], grads: Array,
-              w: Optional[Array] = None, w_sum: float = 0.0) -> float:
+              w: Optional[Array] = None, w_sum: float = 0.0,
+              keeps: Optional[list[Optional[Array]]] = None,
+              outs: Optional[list[Array]] = None) -> float:
     """Blame flows backward: accumulate dE/dparams into grads; return the loss.
 
     With row weights w (summing to w_sum), E and the loss are weighted means
     over the rows: each row's output error is scaled by w_n * m / w_sum.
+    With dropout, ``keeps[l]`` (or None) is layer l's mask and ``outs[l]`` the
+    output the next layer read (``_dropout_forward``).
     """
     loss_fwd, loss_bwd, at_z = _loss_line(loss_name)
     z, a = trace[-1]
@@ -728,11 +732,14 @@ def _backward(params: Array, sizes: Sequence[int], activations: Sequence[str], l
         else:
             dz = np.zeros_like(z)
             activation_backward(dz, d, z, a, activations[l])  # error x sensitivity
-        inp = X if l == 0 else trace[l - 1][1]
+        inp = X if l == 0 else (trace[l - 1][1] if outs is None else outs[l - 1])
         dinp = None if l == 0 else np.zeros_like(inp)
         dense_backward(dinp, dW, db, dz, inp, W)
         if dinp is not None:
             d = dinp
+            keep = None if keeps is None else keeps[l - 1]
+            if keep is not None:  # through the dropout: the same mask
+                d *= keep
     return loss
 
 
@@ -749,19 +756,118 @@ def _add_l2(params: Array, sizes: Sequence[int], grads: Array, l2: float, w_sum:
     return 0.5 * l2 * squares / w_sum
 
 
+DROPOUT_SALT = 0x64726F706F757421  # "dropout!", the core's kDropoutSalt
+
+
+def _mix64_int(x: int) -> int:
+    """splitmix64's finaliser on one Python int (wrapping as uint64)."""
+    z = (x + 0x9E3779B97F4A7C15) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
+
+
+def dropout_mask(n: int, p: float, seed: int, epoch: int, batch: int, layer: int,
+                 dtype: Any = np.float64) -> Array:
+    """Give dropout's multipliers for n units, the same as the core's.
+
+    Parameters
+    ----------
+    n : int
+        The number of units: the batch's rows times the layer's width, in
+        row-major order.
+    p : float
+        The rate, in [0, 1).
+    seed, epoch, batch, layer : int
+        The key: the fit's seed, the epoch (counted from the first fit of the
+        optimizer, as the shuffles are), the batch within the epoch and the
+        hidden layer.
+    dtype : numpy dtype, default=float64
+        The multipliers' dtype.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        0 for a dropped unit, ``1 / (1 - p)`` (rounded to dtype) for a kept one.
+
+    Notes
+    -----
+    The layer's stream is ``mix64(mix64(mix64(mix64(seed ^ DROPOUT_SALT) ^
+    epoch) ^ batch) ^ layer)`` (splitmix64's finaliser); unit i takes the low
+    (i even) or high (i odd) 32 bits of ``mix64(stream ^ (i // 2))`` and is
+    dropped when they are below ``p * 2**32``.
+
+    Examples
+    --------
+    >>> from plainnet import reference
+    >>> keep = reference.dropout_mask(100_000, 0.25, seed=0, epoch=0, batch=0, layer=0)
+    >>> sorted(set(keep.tolist())), float((keep == 0).mean())
+    ([0.0, 1.3333333333333333], 0.24863)
+    """
+    stream = _mix64_int(seed & _MASK ^ DROPOUT_SALT)
+    for part in (epoch, batch, layer):
+        stream = _mix64_int(stream ^ (part & _MASK))
+    hashes = _mix64(np.uint64(stream) ^ np.arange((n + 1) // 2, dtype=np.uint64))
+    bits = np.empty(2 * hashes.size, dtype=np.uint64)
+    bits[0::2] = hashes & np.uint64(0xFFFFFFFF)
+    bits[1::2] = hashes >> np.uint64(32)
+    below = np.uint64(int(p * 4294967296.0))
+    scale = np.dtype(dtype).type(1.0 / (1.0 - p))
+    keep: Array = np.where(bits[:n] < below, np.dtype(dtype).type(0), scale).astype(dtype)
+    return keep
+
+
+def _dropout_forward(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str,
+                     X: Array, rates: Sequence[float], key: tuple[int, int, int]
+                     ) -> tuple[list[tuple[Array, Array]], list[Optional[Array]], list[Array]]:
+    """forward_trace with training's dropout: (trace, masks, outputs read by the next layer).
+
+    Hidden layer l with a rate p > 0 passes ``a_l * keep_l`` on, keep_l from
+    ``dropout_mask(..., *key, l)``; the trace keeps a_l itself (its
+    activation's derivative needs it).
+    """
+    trace: list[tuple[Array, Array]] = []
+    keeps: list[Optional[Array]] = []
+    outs: list[Array] = []
+    a = X
+    with np.errstate(over="ignore", invalid="ignore"):
+        for l, ((W, b), name) in enumerate(zip(unpack(params, sizes), activations)):
+            z = dense_forward(a, W, b)
+            a = softmax_forward(z) if name == "softmax" else activation_forward(z, name)
+            trace.append((z, a))
+            p = rates[l] if l < len(rates) else 0.0
+            keep = None
+            if p > 0.0:
+                keep = dropout_mask(a.size, p, *key, l, dtype=a.dtype).reshape(a.shape)
+                a = a * keep
+            keeps.append(keep)
+            outs.append(a)
+    return trace, keeps, outs
+
+
 def _gradients_and_trace(params: Array, sizes: Sequence[int], activations: Sequence[str],
                          loss: str, X: Array, y: Array, w: Optional[Array] = None,
-                         l2: float = 0.0) -> tuple[float, Array, list[tuple[Array, Array]]]:
+                         l2: float = 0.0, dropout: Sequence[float] = (),
+                         key: tuple[int, int, int] = (0, 0, 0),
+                         ) -> tuple[float, Array, list[tuple[Array, Array]]]:
     """(loss as reported, flat gradient of E, the forward trace they came from).
 
     Rows weigh w (None: 1 each), and l2 adds the penalty of _add_l2, as the
-    core's train_step does.
+    core's train_step does; dropout (one rate per hidden layer) draws its
+    masks from key, (seed, epoch, batch).
     """
     with np.errstate(over="ignore", invalid="ignore"):
         grads = np.zeros_like(params)
-        trace = forward_trace(params, sizes, activations, loss, X)
+        keeps: Optional[list[Optional[Array]]] = None
+        outs: Optional[list[Array]] = None
+        if any(p > 0.0 for p in dropout):
+            trace, keeps, outs = _dropout_forward(params, sizes, activations, loss, X, dropout,
+                                                  key)
+        else:
+            trace = forward_trace(params, sizes, activations, loss, X)
         w_sum = _weight_sum(w, X.shape[0])
-        value = _backward(params, sizes, activations, loss, X, y, trace, grads, w, w_sum)
+        value = _backward(params, sizes, activations, loss, X, y, trace, grads, w, w_sum,
+                          keeps, outs)
         value += _add_l2(params, sizes, grads, l2, w_sum)
     return value, grads, trace
 
@@ -937,7 +1043,8 @@ class _Updater:
 
 
 def step(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str, X: Array,
-         y: Array, lr: float) -> tuple[float, bool]:
+         y: Array, lr: float, dropout: Sequence[float] = (), seed: int = 0
+         ) -> tuple[float, bool]:
     """Make one forward, backward and gradient-descent update, in place.
 
     Parameters
@@ -956,6 +1063,11 @@ def step(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: 
         The targets.
     lr : float
         The learning rate.
+    dropout : sequence of float, default=()
+        One dropout rate per hidden layer (empty: none).
+    seed : int, default=0
+        The key of dropout's masks: those of batch 0 of epoch 0 of a fit
+        with this seed.
 
     Returns
     -------
@@ -965,7 +1077,9 @@ def step(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: 
         False when that loss is NaN or Inf, or the update would make a
         parameter NaN or Inf; ``params`` are then left as they were.
     """
-    value, grads = gradients(params, sizes, activations, loss, X, y)
+    _check_dropout(dropout, sizes)
+    value, grads, _ = _gradients_and_trace(params, sizes, activations, loss, X, y,
+                                           dropout=dropout, key=(seed, 0, 0))
     if not np.isfinite(value):
         return value, False
     return value, _Updater({"name": "sgd", "lr": lr}, [np.zeros_like(params)], 0,
@@ -1014,6 +1128,16 @@ def epoch_permutation(m: int, seed: int, epoch: int) -> Array:
     base = _mix64(np.uint64(seed & _MASK) ^ e)
     keys = _mix64(base ^ np.arange(m, dtype=np.uint64))
     return np.argsort(keys, kind="stable").astype(np.int64)
+
+
+def _check_dropout(rates: Sequence[float], sizes: Sequence[int]) -> None:
+    """The core's check of dropout rates: none, or one in [0, 1) per hidden layer."""
+    if len(rates) and len(rates) != len(sizes) - 2:
+        raise ValueError(f"dropout: expected {len(sizes) - 2} rates (one per hidden layer), "
+                         f"got {len(rates)}")
+    for i, p in enumerate(rates):
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout: every rate must be in [0, 1), got {p} at position {i}")
 
 
 EPOCH_COLUMNS = 4  # per epoch: loss, accuracy, val_loss, val_accuracy (NaN where absent)
@@ -1181,7 +1305,8 @@ def clip_gradient(grads: Array, clip_norm: Optional[float], clip_value: Optional
 
 
 def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: str, X: Array,
-        y: Array, plan: FitPlan) -> tuple[Array, int, str, int, Array, int]:
+        y: Array, plan: FitPlan, dropout: Sequence[float] = (),
+        ) -> tuple[Array, int, str, int, Array, int]:
     """Run the training loop, in place on params and the optimizer's state arrays.
 
     Parameters
@@ -1202,6 +1327,10 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
         Everything else the loop does: the optimizer and its state arrays
         (changed in place), epochs, batches, shuffling, the callback,
         validation data, early stopping, row weights, L2, the progress hook.
+    dropout : sequence of float, default=()
+        One rate per hidden layer (empty: none): inverted dropout on that
+        layer's output, its masks keyed by (seed, ``first_epoch`` + epoch,
+        batch) (``dropout_mask``). A property of the network, not of the fit.
 
     Returns
     -------
@@ -1239,6 +1368,7 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
     monitor, patience, min_delta, restore_best = (plan.monitor, plan.patience, plan.min_delta,
                                                   plan.restore_best)
     schedule, sched_state = plan.schedule, plan.schedule_state
+    _check_dropout(dropout, sizes)
     m, K = X.shape[0], y.shape[1]
     full = batch_size <= 0 or batch_size >= m
     bs = m if full else batch_size
@@ -1304,7 +1434,8 @@ def fit(params: Array, sizes: Sequence[int], activations: Sequence[str], loss: s
                 wb = None if sample_weight is None else (
                     sample_weight if full else sample_weight[rows])
                 value, grads, trace = _gradients_and_trace(params, sizes, activations, loss,
-                                                           xb, yb, wb, l2)
+                                                           xb, yb, wb, l2, dropout,
+                                                           (seed, first_epoch + epoch, b))
                 clip_gradient(grads, plan.clip_norm, plan.clip_value)
                 if not np.isfinite(value):
                     if it > 0:
