@@ -65,7 +65,14 @@ constexpr std::chrono::microseconds kSpin{200};
 // computing in another thread), the waits soon cost a few percent of the
 // time or less; where it was a passing hiccup, the pool is back within
 // milliseconds.
+//
+// A worker that was awake (spinning after the job before) and does not come
+// at all through a whole job of more than kAbsent is starved too; the pool
+// then gives up as if the caller had waited kAbsent, which it did not have
+// to. (A worker that was asleep may take that long to wake up on an idle
+// machine, whose idle cores sleep too: its absence says nothing.)
 constexpr std::chrono::microseconds kNoticedWait{20};
+constexpr std::chrono::microseconds kAbsent{1000};
 constexpr double kGiveUpRatio = 4.0;
 constexpr int kLeastPatience = 16;
 constexpr int kMostPatience = 256;
@@ -130,11 +137,18 @@ class Pool {
         pending_.store(n, std::memory_order_relaxed);
         uint32_t gen = ++generation_;
         state_.store((uint64_t(gen) << 32) | (uint64_t(n) << 16), std::memory_order_release);
+        const auto start = Clock::now();
+        const bool awake = sleeping_.load(std::memory_order_relaxed) == 0;
         { std::lock_guard<std::mutex> lock(mu_); }  // a worker about to sleep sees the new state
         wake_.notify_all();
-        const Clock::duration longest = work(gen);
-        if (pending_.load(std::memory_order_acquire) == 0) return Clock::duration{0};
+        int mine = 0;
+        const Clock::duration longest = work(gen, &mine);
         const auto done = Clock::now();
+        if (pending_.load(std::memory_order_acquire) == 0) {
+            // No worker came, though none was asleep, for a job long enough
+            // to join it: its core is taken. Giving up now costs no wait.
+            return awake && mine == n && done - start > kAbsent ? kAbsent : Clock::duration{0};
+        }
         while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
         const auto waited = Clock::now() - done;
         // A caller that got no item at all has nothing to compare with.
@@ -147,8 +161,8 @@ class Pool {
     static uint32_t gen_of(uint64_t s) { return uint32_t(s >> 32); }
 
     // Claims and runs items of job `gen` until none is left; returns the
-    // longest one's time.
-    Clock::duration work(uint32_t gen) {
+    // longest one's time, and counts the items run into *items if given.
+    Clock::duration work(uint32_t gen, int* items = nullptr) {
         Clock::duration longest{0};
         uint64_t s = state_.load(std::memory_order_acquire);
         for (;;) {
@@ -159,6 +173,7 @@ class Pool {
                 const auto start = Clock::now();
                 fn_(ctx_, i);
                 longest = std::max(longest, Clock::now() - start);
+                if (items != nullptr) ++*items;
                 pending_.fetch_sub(1, std::memory_order_release);
                 s = state_.load(std::memory_order_acquire);
             }
@@ -177,7 +192,9 @@ class Pool {
             }
             if (!got) {
                 std::unique_lock<std::mutex> lock(mu_);
+                sleeping_.fetch_add(1, std::memory_order_relaxed);
                 wake_.wait(lock, [&] { return gen_of(state_.load()) != seen; });
+                sleeping_.fetch_sub(1, std::memory_order_relaxed);
             }
             seen = gen_of(state_.load(std::memory_order_acquire));
             work(seen);
@@ -192,6 +209,7 @@ class Pool {
     std::condition_variable wake_;
     std::atomic<uint64_t> state_{0};
     std::atomic<int> pending_{0};
+    std::atomic<int> sleeping_{0};  // workers asleep (not spinning) on wake_
     uint32_t generation_ = 0;  // only touched by the thread holding busy_
     int patience_ = kLeastPatience;  // likewise
     std::atomic<Clock::rep> alone_until_{0};  // Clock's count; read by every caller
