@@ -103,8 +103,10 @@ class LRScheduler:
 
     @property
     def last_epoch(self) -> int:
-        """The steps taken (torch's ``last_epoch``): epochs, or updates for ``OneCycleLR``;
-        -1 before the first ``fit``."""
+        """The steps taken (torch's ``last_epoch``).
+
+        Epochs, or updates for ``OneCycleLR``; -1 before the first ``fit``.
+        """
         return -1 if self.state is None else int(self.state[reference.LAST_EPOCH])
 
     def get_last_lr(self) -> list[float]:
@@ -285,8 +287,9 @@ class ExponentialLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
-    """Anneal the rate along a cosine to ``eta_min`` over ``T_max`` epochs, and back up:
-    ``torch.optim.lr_scheduler.CosineAnnealingLR``, with the recursive form its
+    """Anneal the rate along a cosine to ``eta_min`` over ``T_max`` epochs, and back up.
+
+    This is ``torch.optim.lr_scheduler.CosineAnnealingLR``, with the recursive form its
     ``step()`` uses, so that the rates match torch's to the last bit.
 
     Parameters
@@ -420,8 +423,9 @@ class OneCycleLR(LRScheduler):
 
 
 class ReduceLROnPlateau(LRScheduler):
-    """Cut the rate when the monitored quantity stops improving:
-    ``torch.optim.lr_scheduler.ReduceLROnPlateau``.
+    """Cut the rate when the monitored quantity stops improving.
+
+    This is ``torch.optim.lr_scheduler.ReduceLROnPlateau``.
 
     It watches what ``fit`` monitors (``monitor``): the validation loss when
     there is validation data, else the epoch's training loss; for
@@ -485,8 +489,9 @@ class ReduceLROnPlateau(LRScheduler):
 
 
 class InvScalingLR(LRScheduler):
-    """scikit-learn's ``learning_rate="invscaling"``: after every epoch,
-    ``lr = base_lr / (t + 1) ** power_t``, where t counts the rows trained on so
+    """Scikit-learn's ``learning_rate="invscaling"``, an inverse power of the rows seen.
+
+    After every epoch ``lr = base_lr / (t + 1) ** power_t``, where t counts the rows trained on so
     far (scikit-learn's ``t_``; this schedule's ``last_epoch``). With
     ``sample_weight`` a row counts as its weight, so that weights of 2 train
     as repeated rows do (scikit-learn counts rows).
@@ -518,7 +523,9 @@ class InvScalingLR(LRScheduler):
 
 
 class AdaptiveLR(LRScheduler):
-    """scikit-learn's ``learning_rate="adaptive"``: divide the rate by 5 when
+    """Scikit-learn's ``learning_rate="adaptive"``: divide the rate by 5 on a plateau.
+
+    The rate is divided by 5 when
     more than ``n_iter_no_change`` epochs in a row fail to improve on the best
     monitored value by ``tol``, and end the fit when that happens with the rate
     already at most ``stop_lr`` (scikit-learn's 1e-6).
