@@ -652,7 +652,7 @@ if HAVE_SKLEARN:
 
 # Cases whose outcome is the limit's: without one (under ASan) they would succeed.
 NEEDS_LIMIT = {"network-beyond-memory", "full-batch-fit-beyond-memory",
-               "predict-beyond-memory"}
+               "full-batch-fit-with-dropout-beyond-memory", "predict-beyond-memory"}
 
 
 @pytest.mark.parametrize("case", sorted(ALLOCATION_CASES))
