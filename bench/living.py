@@ -43,7 +43,6 @@ thread count, must give bit-identical losses; otherwise its rows are FAILED.
 
 from __future__ import annotations
 
-import statistics
 import threading
 import time
 from dataclasses import dataclass, field
@@ -52,6 +51,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from problems import Problem, make_problem
+from timing import Scenarios
 
 from plainnet import _core
 
@@ -63,16 +63,8 @@ PROBLEMS = (("medium", "float64"), ("medium", "float32"), ("large", "float64"),
 REPEATS = 7  # each scenario is short; the ratios are of bests, which need several tries
 
 
-def _best(values: Optional[list[float]]) -> float:
-    return min(values) if values else float("nan")
-
-
-def _median(values: Optional[list[float]]) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
 @dataclass
-class Coexist:
+class Coexist(Scenarios):
     """One problem's fits in each scenario of (b) (seconds, one per repeat), and the check."""
 
     label: str  # "medium float64"
@@ -80,21 +72,6 @@ class Coexist:
     times: dict[str, list[float]] = field(default_factory=dict)
     ok: bool = True
     message: str = "bit-identical losses"
-
-    def add(self, scenario: str, seconds: float) -> None:
-        self.times.setdefault(scenario, []).append(seconds)
-
-    def best(self, scenario: str) -> float:
-        return _best(self.times.get(scenario))
-
-    def median(self, scenario: str) -> float:
-        return _median(self.times.get(scenario))
-
-    def ratio(self, a: str, b: str) -> Optional[float]:
-        """best(a) / best(b), None when either is missing or the check failed."""
-        if not self.ok or not self.times.get(a) or not self.times.get(b):
-            return None
-        return self.best(a) / self.best(b)
 
     def ratios(self) -> dict[str, Optional[float]]:
         return {"spinning/one thread": self.ratio("spinning", "one thread"),
@@ -107,7 +84,7 @@ class Coexist:
 
 
 @dataclass
-class Living:
+class Living(Scenarios):
     """(a)'s NumPy times (seconds) per scenario, one per repeat, and (b)'s fits."""
 
     products: int = 0  # matmuls in one burst
@@ -115,21 +92,6 @@ class Living:
     fits: list[Coexist] = field(default_factory=list)
     ok: bool = True
     message: str = "bit-identical losses"
-
-    def add(self, scenario: str, seconds: float) -> None:
-        self.times.setdefault(scenario, []).append(seconds)
-
-    def best(self, scenario: str) -> float:
-        return _best(self.times.get(scenario))
-
-    def median(self, scenario: str) -> float:
-        return _median(self.times.get(scenario))
-
-    def ratio(self, a: str, b: str) -> Optional[float]:
-        """best(a) / best(b), None when either is missing or the check failed."""
-        if not self.ok or not self.times.get(a) or not self.times.get(b):
-            return None
-        return self.best(a) / self.best(b)
 
     def ratios(self) -> dict[str, Optional[float]]:
         return {"callback/idle": self.ratio("callback", "idle"),

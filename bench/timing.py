@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from typing import Optional
 
 
 class Timed:
@@ -17,3 +18,28 @@ class Timed:
     @property
     def median(self) -> float:
         return statistics.median(self.times) if self.times else float("nan")
+
+
+class Scenarios:
+    """A mixin for result dataclasses that hold ``times``, seconds per sample of
+    each named scenario, and ``ok``, whether their check passed."""
+
+    times: dict[str, list[float]]
+    ok: bool
+
+    def add(self, scenario: str, seconds: float) -> None:
+        self.times.setdefault(scenario, []).append(seconds)
+
+    def best(self, scenario: str) -> float:
+        values = self.times.get(scenario)
+        return min(values) if values else float("nan")
+
+    def median(self, scenario: str) -> float:
+        values = self.times.get(scenario)
+        return statistics.median(values) if values else float("nan")
+
+    def ratio(self, a: str, b: str) -> Optional[float]:
+        """best(a) / best(b), None when either is missing or the check failed."""
+        if not self.ok or not self.times.get(a) or not self.times.get(b):
+            return None
+        return self.best(a) / self.best(b)
