@@ -135,6 +135,11 @@ enum class Init { accumulate, row, zero };  // C as it is, a bias row (N) on eve
 template <typename T>
 struct SharedB;
 
+// out (N) = f(z (N)): a variant's own activation loop, compiled on its own
+// (activation_forward in entry_points.h).
+template <typename T>
+using ActFn = void (*)(T* out, const T* z, int64_t N, Act act);
+
 // One product C = init + A @ B, described once and computed in parts.
 template <typename T>
 struct Product {
@@ -146,19 +151,24 @@ struct Product {
     int64_t M, N, K;
     T* act_out = nullptr;  // if set, act_out = f(C) (same layout as C) once C is complete
     Act act = Act::linear;
+    ActFn<T> activate = nullptr;   // how, with act_out: the variant's activation loop
     SharedB<T>* shared = nullptr;  // if set, computed as shared_part's items (see SharedB)
 };
 
-// act_out = f(C) on rows [i0, i1) x columns [j0, j1).
+// act_out = f(C) on rows [i0, i1) x columns [j0, j1), through P.activate:
+// a loop of its own, not one inlined into the product. Inlined into the
+// flattened product part, GCC 12 left ReLU's loop scalar with a branch on
+// each unit's sign, mispredicted for a good share of the units: a sixth of
+// a 64-64-10 mini-batch step.
 template <typename T>
 void apply_activation(const Product<T>& P, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
     if (P.act_out == nullptr) return;
     if (j0 == 0 && j1 == P.N && P.ldc == P.N) {
-        activate<Math>(P.act_out + i0 * P.ldc, P.c + i0 * P.ldc, (i1 - i0) * P.N, P.act);
+        P.activate(P.act_out + i0 * P.ldc, P.c + i0 * P.ldc, (i1 - i0) * P.N, P.act);
         return;
     }
     for (int64_t i = i0; i < i1; i++)
-        activate<Math>(P.act_out + i * P.ldc + j0, P.c + i * P.ldc + j0, j1 - j0, P.act);
+        P.activate(P.act_out + i * P.ldc + j0, P.c + i * P.ldc + j0, j1 - j0, P.act);
 }
 
 // Below this many multiply-adds a product is not worth blocking.
@@ -640,9 +650,10 @@ void dense_forward(PartFn<T> part, T* out, const T* inp, const T* weight, const 
 
 // dense_forward into z (B, OC), then a = f(z), each thread activating its own band.
 template <typename T>
-void dense_act_forward(PartFn<T> part, T* z, T* a, const T* inp, const T* weight, const T* bias,
-                       int64_t B, int64_t C, int64_t OC, Act act) {
-    product<T>({z, OC, {inp, C, 1}, {weight, OC, 1}, bias, Init::row, B, OC, C, a, act}, part);
+void dense_act_forward(PartFn<T> part, ActFn<T> activate, T* z, T* a, const T* inp,
+                       const T* weight, const T* bias, int64_t B, int64_t C, int64_t OC, Act act) {
+    product<T>({z, OC, {inp, C, 1}, {weight, OC, 1}, bias, Init::row, B, OC, C, a, act, activate},
+               part);
 }
 
 // As kernels.h: dweight += inp^T @ dout; dbias += column sums of dout;

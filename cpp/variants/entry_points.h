@@ -40,12 +40,14 @@
                                           bool accumulate) {                                     \
         fast::dense_backward<T>(part_##SUF, dinp, dw, db, dout, inp, w, B, C, OC, accumulate);   \
     }                                                                                            \
-    ATTR static void activation_forward_##SUF(T* out, const T* z, int64_t N, Act act) {          \
+    PLAINNET_NOINLINE ATTR static void activation_forward_##SUF(T* out, const T* z, int64_t N,   \
+                                                                 Act act) {                      \
         activate<fast::Math>(out, z, N, act);                                                    \
     }                                                                                            \
     ATTR static void dense_act_forward_##SUF(T* z, T* a, const T* inp, const T* w, const T* b,   \
                                              int64_t B, int64_t C, int64_t OC, Act act) {        \
-        fast::dense_act_forward<T>(part_##SUF, z, a, inp, w, b, B, C, OC, act);                  \
+        fast::dense_act_forward<T>(part_##SUF, activation_forward_##SUF, z, a, inp, w, b, B, C,  \
+                                   OC, act);                                                     \
     }                                                                                            \
     ATTR static void activation_backward_##SUF(T* dz, const T* dout, const T* z, const T* a,     \
                                                int64_t N, Act act) {                             \
