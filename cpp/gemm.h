@@ -56,7 +56,9 @@ constexpr int64_t NC = 1024;
 // memory (see cpp/variants/avx512.cpp).
 //
 // With `zero`, the sums start at 0 instead of at C (C is only written).
-template <typename T, int MR, int NR, bool CT>
+// With RA, A is read row by row where it lies: element (i, k) of the tile's
+// rows at pa[i * lda + k] (see blocked).
+template <typename T, int MR, int NR, bool CT, bool RA = false>
 inline void micro_tile(int64_t kc, const T* __restrict pa, int64_t lda, const T* __restrict pb,
                        int64_t ldb, T* __restrict c, int64_t ldc, bool zero) {
     T acc[MR][NR];
@@ -72,11 +74,11 @@ inline void micro_tile(int64_t kc, const T* __restrict pa, int64_t lda, const T*
             for (int j = 0; j < NR; j++) acc[i][j] = CT ? c[j * ldc + i] : c[i * ldc + j];
     }
     for (int64_t k = 0; k < kc; k++) {
-        const T* a = pa + k * lda;
+        const T* a = RA ? pa + k : pa + k * lda;
         const T* b = pb + k * ldb;
 #pragma GCC unroll 64
         for (int i = 0; i < MR; i++) {
-            const T ai = a[i];
+            const T ai = RA ? a[i * lda] : a[i];
 #pragma GCC unroll 1
             for (int j = 0; j < NR; j++) acc[i][j] += ai * b[j];
         }
@@ -165,6 +167,13 @@ constexpr int64_t pack_b_size() { return NC * KC + NR * KC; }
 // multiply-adds, and such an operand stays in L1/L2 as it is.
 constexpr int64_t kDirectBytes = 64 * 1024;
 
+// A row-major A (A.cs == 1) is read where it lies too, row by row, when B has
+// at most this many panels: packing A costs a load and a store per element,
+// which only the products of so few panels fail to repay (a sixteenth of a
+// 10,000-row predict at 784-128-10 in float32). Over more panels, packed A
+// was faster (7 % at 784-512-512-10 in float64).
+constexpr int64_t kRowsAPanels = 8;
+
 // C (M, N) += A (M, K) @ B (K, N), or = when `zero` (C is then never read);
 // C row-major with leading dimension ldc, or, when CT, C's transpose is (so
 // C (i, j) is at c[j * ldc + i]). pa, pb: scratch of pack_a_size /
@@ -173,8 +182,9 @@ constexpr int64_t kDirectBytes = 64 * 1024;
 // A small A stored k-major (A.rs == 1: MR consecutive rows of a column are
 // side by side, the layout of a packed panel) and a small B stored row-major
 // (B.cs == 1) are read in place; only their partial edge panels are packed,
-// with zeros past the edge. Either way every element's sum runs over k in
-// the same order, so the results are the same.
+// with zeros past the edge. So is a row-major A when B has few panels
+// (kRowsAPanels). Either way every element's sum runs over k in the same
+// order, so the results are the same.
 // K in blocks of (nearly) equal depth, at most KC: no thin last block
 // whose tiles would load and store C for a few k only.
 inline int64_t k_block(int64_t K) {
@@ -198,6 +208,7 @@ void blocked(T* c, int64_t ldc, View<T> A, View<T> B, int64_t M, int64_t N, int6
     const bool direct_a = A.rs == 1 && double(M) * double(K) * sizeof(T) <= kDirectBytes;
     const bool direct_b = packed.p == nullptr && B.cs == 1 &&
                           double(K) * double(N) * sizeof(T) <= kDirectBytes;
+    const bool rows_a = !direct_a && A.cs == 1 && A.rs != 1 && N <= kRowsAPanels * NR;
     const int64_t kc_even = k_block(K);
     for (int64_t j0 = 0; j0 < N; j0 += NC) {
         int64_t nc = std::min(NC, N - j0);
@@ -211,7 +222,7 @@ void blocked(T* c, int64_t ldc, View<T> A, View<T> B, int64_t M, int64_t N, int6
             for (int64_t i0 = 0; i0 < M; i0 += MC) {
                 int64_t mc = std::min(MC, M - i0);
                 const int64_t full_rows = mc / MR * MR;  // rows in whole panels
-                if (!direct_a)
+                if (!direct_a && !rows_a)
                     pack_a<T, MR>(pa, A, i0, mc, k0, kc, M);
                 else if (full_rows < mc)  // the partial panel only
                     pack_a<T, MR>(pa, A, i0 + full_rows, mc - full_rows, k0, kc, M);
@@ -231,15 +242,22 @@ void blocked(T* c, int64_t ldc, View<T> A, View<T> B, int64_t M, int64_t N, int6
                         int64_t i = i0 + ir, j = j0 + jr;
                         const T* a = pa + ir * kc;
                         int64_t lda = MR;
+                        const bool by_rows = rows_a && rows == MR;
                         if (direct_a && rows == MR) {
                             a = &A.at(i, k0);
                             lda = A.cs;
-                        } else if (direct_a) {
+                        } else if (by_rows) {
+                            a = &A.at(i, k0);
+                            lda = A.rs;
+                        } else if (direct_a || rows_a) {
                             a = pa;
                         }
                         T* ct = CT ? c + j * ldc + i : c + i * ldc + j;
                         if (rows == MR && cols == NR) {
-                            micro_tile<T, MR, NR, CT>(kc, a, lda, b, ldb, ct, ldc, start);
+                            if (by_rows)
+                                micro_tile<T, MR, NR, CT, true>(kc, a, lda, b, ldb, ct, ldc, start);
+                            else
+                                micro_tile<T, MR, NR, CT>(kc, a, lda, b, ldb, ct, ldc, start);
                             continue;
                         }
                         // A partial tile: run the full tile on a copy.
@@ -249,7 +267,10 @@ void blocked(T* c, int64_t ldc, View<T> A, View<T> B, int64_t M, int64_t N, int6
                                     ii < rows && jj < cols && !start
                                         ? (CT ? ct[jj * ldc + ii] : ct[ii * ldc + jj])
                                         : T(0);
-                        micro_tile<T, MR, NR, false>(kc, a, lda, b, ldb, edge, NR, false);
+                        if (by_rows)
+                            micro_tile<T, MR, NR, false, true>(kc, a, lda, b, ldb, edge, NR, false);
+                        else
+                            micro_tile<T, MR, NR, false>(kc, a, lda, b, ldb, edge, NR, false);
                         for (int64_t ii = 0; ii < rows; ii++)
                             for (int64_t jj = 0; jj < cols; jj++)
                                 (CT ? ct[jj * ldc + ii] : ct[ii * ldc + jj]) = edge[ii * NR + jj];

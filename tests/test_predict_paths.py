@@ -66,6 +66,25 @@ def test_few_columns_equal_the_blocked_product(rng, dtype, C, OC, rows):
     assert_close(narrow, ref.dense_forward(inp, W, b), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("C,OC", [(300, 64), (784, 128), (20, 33)])
+@pytest.mark.parametrize("rows", [40, 101])
+def test_inputs_read_in_place_equal_packed_inputs(rng, dtype, C, OC, rows):
+    # Over a B of at most 8 panels (gemm.h kRowsAPanels), the blocked product
+    # reads a row-major A where it lies; over more, it packs A first. The
+    # same columns among 1,000 more (zero weights) take the packed path, and
+    # each output is summed in the same order either way: ragged row panels
+    # (101 rows), sums over several blocks of K (784), partial column panels.
+    inp = rng.standard_normal((rows, C)).astype(dtype)
+    W = rng.standard_normal((C, OC)).astype(dtype)
+    b = rng.standard_normal(OC).astype(dtype)
+    direct = _core.dense_forward(inp, W, b)
+    packed = _core.dense_forward(inp, np.hstack([W, np.zeros((C, 1000), dtype)]),
+                                 np.concatenate([b, np.zeros(1000, dtype)]))
+    np.testing.assert_array_equal(direct, packed[:, :OC])
+    assert_close(direct, ref.dense_forward(inp, W, b), dtype)
+
+
 NETWORKS = [((64, 128, 10), "relu", "softmax", "cross_entropy"),
             ((784, 128, 10), "relu", "softmax", "cross_entropy"),
             ((784, 512, 512, 10), "relu", "softmax", "cross_entropy"),
