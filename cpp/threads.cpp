@@ -230,6 +230,9 @@ class Pool {
     }
 
     void loop(int index) {
+#if defined(__linux__)
+        pthread_setname_np(pthread_self(), "plainnet-pool");  // as top and /proc show it
+#endif
         const size_t me = size_t(index);
         const uint64_t my_bit = me < 64 ? uint64_t(1) << me : 0;  // only 64 are ever moved
         uint32_t seen = 0;

@@ -8,6 +8,7 @@ an idle machine first, then beside a busy process, beside a thread of NumPy
 products (OpenBLAS on every core), and beside both.
 """
 
+import os
 import subprocess
 import sys
 import threading
@@ -128,3 +129,39 @@ def test_pool_stats_count_what_the_pool_did(two_threads):
     _core.dense_forward(x, w, b)  # one thread: the pool is not asked
     assert _core.pool_stats()["pooled"] + _core.pool_stats()["alone"] == \
         later["pooled"] + later["alone"]
+
+
+def _pool_affinities():
+    """{thread id: its allowed CPUs} of this process's plainnet-pool threads."""
+    out = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                if f.read().strip() != "plainnet-pool":
+                    continue
+            out[int(tid)] = os.sched_getaffinity(int(tid))
+        except (FileNotFoundError, ProcessLookupError):  # a thread that ended meanwhile
+            continue
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux and two CPUs to move a worker between")
+def test_a_woken_worker_is_moved_off_its_callers_cpu_and_then_given_its_cpus_back(two_threads):
+    # A caller that wakes a sleeping worker first takes its own CPU out of
+    # the worker's affinity (cpp/threads.cpp, Pool): Linux would otherwise
+    # queue the worker behind the caller. Once up, the worker takes back the
+    # CPUs it started with, so no thread is left pinned, and every predict
+    # gives the same bits.
+    net = pn.Network(LAYERS, activation="relu", seed=0)
+    X = np.random.default_rng(1).random((4096, LAYERS[0]))  # 8 chunks: split over the pool
+    want = net.forward(X)
+    allowed = os.sched_getaffinity(0)
+    for _ in range(5):
+        time.sleep(0.05)  # long enough for the worker to fall asleep (a 200 us spin)
+        assert np.array_equal(net.forward(X), want)
+        time.sleep(0.02)  # the worker restores its affinity as soon as it wakes
+        pools = _pool_affinities()
+        assert pools, "no plainnet-pool thread: the predicts did not use the pool"
+        for tid, cpus in pools.items():
+            assert cpus == allowed, (tid, cpus, allowed)
