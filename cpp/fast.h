@@ -239,6 +239,10 @@ constexpr int64_t kFewRowsLeast = 256;
 // each output's sum is one chain of dependent multiply-adds, so it takes
 // several tiles' independent chains to keep the FMA units busy.
 constexpr int kRowTiles = 4;
+// For one row, twice as many: eight tiles' sums still fit in the registers
+// (16 vectors), and half the passes over W's rows, each reading twice as
+// much of a row, ran a 784-512-512-10 row 7 % faster on one core.
+constexpr int kOneRowTiles = 8;
 
 // c[0 .. G*NR) += sum over k of x[k] * w[k * ldw + 0 .. G*NR), each element
 // summed in the order c, then k = 0, 1, ...: the order of micro_tile, so a
@@ -285,6 +289,9 @@ void few_rows_part(const Product<T>& P, int p, int n) {
         const T* x = P.A.p + i * P.A.rs;
         T* c = P.c + i * P.ldc;
         int64_t j = lo;
+        if (P.M == 1)  // one row: twice the tiles per pass over W, half the passes
+            for (; j + kOneRowTiles * NR <= hi; j += kOneRowTiles * NR)
+                row_tiles<T, NR, kOneRowTiles>(P.K, x, P.B.p + j, P.B.rs, c + j);
         for (; j + kRowTiles * NR <= hi; j += kRowTiles * NR)
             row_tiles<T, NR, kRowTiles>(P.K, x, P.B.p + j, P.B.rs, c + j);
         for (; j + NR <= hi; j += NR) row_tiles<T, NR, 1>(P.K, x, P.B.p + j, P.B.rs, c + j);
