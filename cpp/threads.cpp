@@ -131,8 +131,10 @@ class Pool {
     // Caller holds busy(). Runs items [0, n) on the workers and the caller;
     // if the caller then waited for a starved worker, gives up on the
     // workers for a while and returns true.
-    bool run(int n, void (*fn)(void*, int), void* ctx) {
-        const Clock::duration waited = starved_wait(n, fn, ctx);
+    // Only the first `workers` workers join (a pool made for more threads
+    // than set_num_threads now allows keeps its other workers out).
+    bool run(int n, void (*fn)(void*, int), void* ctx, int workers) {
+        const Clock::duration waited = starved_wait(n, fn, ctx, workers);
         if (waited.count() == 0) {
             patience_ = std::max(kLeastPatience, patience_ / 2);
             return false;
@@ -148,9 +150,10 @@ class Pool {
   private:
     // Runs the job; returns how long the caller waited for a starved worker
     // (see kGiveUpRatio), or zero.
-    Clock::duration starved_wait(int n, void (*fn)(void*, int), void* ctx) {
+    Clock::duration starved_wait(int n, void (*fn)(void*, int), void* ctx, int workers) {
         fn_ = fn;
         ctx_ = ctx;
+        active_.store(workers, std::memory_order_relaxed);  // published with state_
         pending_.store(n, std::memory_order_relaxed);
         uint32_t gen = ++generation_;
         state_.store((uint64_t(gen) << 32) | (uint64_t(n) << 16), std::memory_order_release);
@@ -187,7 +190,8 @@ class Pool {
         cpu_set_t others = mask_;
         CPU_CLR(cpu, &others);
         if (CPU_COUNT(&others) == 0) return;
-        for (size_t i = 0; i < std::min<size_t>(threads_.size(), 64); i++) {
+        const size_t active = size_t(active_.load(std::memory_order_relaxed));
+        for (size_t i = 0; i < std::min<size_t>({threads_.size(), active, 64}); i++) {
             if (!asleep_of(i) || moved_[i].load(std::memory_order_relaxed)) continue;
             if (pthread_setaffinity_np(threads_[i].native_handle(), sizeof others, &others) == 0)
                 moved_[i].store(true, std::memory_order_release);
@@ -255,7 +259,7 @@ class Pool {
                 restore_affinity(me);
             }
             seen = gen_of(state_.load(std::memory_order_acquire));
-            work(seen);
+            if (int(me) < active_.load(std::memory_order_relaxed)) work(seen);
         }
     }
 
@@ -268,6 +272,7 @@ class Pool {
     std::atomic<uint64_t> state_{0};
     std::atomic<int> pending_{0};
     std::atomic<int> sleeping_{0};  // workers asleep (not spinning) on wake_
+    std::atomic<int> active_{0};  // workers that join the current job
     std::atomic<uint64_t> asleep_mask_{0};  // which of the first 64 (worker i: bit i)
     std::unique_ptr<std::atomic<bool>[]> moved_;  // worker i's affinity changed by a caller
 #if defined(__linux__)
@@ -335,7 +340,7 @@ void parallel_for(int n, void (*fn)(void*, int), void* ctx) {
         } else {
             std::unique_lock<std::mutex> busy(pool->busy(), std::try_to_lock);
             if (busy.owns_lock()) {
-                const bool gave_up = pool->run(n, fn, ctx);
+                const bool gave_up = pool->run(n, fn, ctx, workers);
                 g_pooled.fetch_add(1, std::memory_order_relaxed);
                 if (gave_up) g_gave_up.fetch_add(1, std::memory_order_relaxed);
                 return;

@@ -165,3 +165,41 @@ def test_a_woken_worker_is_moved_off_its_callers_cpu_and_then_given_its_cpus_bac
         assert pools, "no plainnet-pool thread: the predicts did not use the pool"
         for tid, cpus in pools.items():
             assert cpus == allowed, (tid, cpus, allowed)
+
+
+def _pool_cpu_seconds():
+    """{thread id: CPU seconds} of this process's plainnet-pool threads."""
+    out = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for tid in _pool_affinities():
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            out[tid] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        except FileNotFoundError:
+            continue
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_pool_made_for_more_threads_uses_only_as_many_as_set():
+    # set_num_threads(4) makes a pool of 3 workers; back at 2 threads, a job
+    # must run on the caller and one worker, not on all four threads (which
+    # on 2 CPUs slowed every other thread of the process).
+    before = _core.get_num_threads()
+    net = pn.Network((784, 512, 512, 10), seed=0, dtype="float32")
+    X = np.random.default_rng(2).random((6000, 784), dtype=np.float32)
+    try:
+        _core.set_num_threads(4)
+        want = net.forward(X)
+        _core.set_num_threads(2)
+        start = _pool_cpu_seconds()
+        assert len(start) >= 3
+        for _ in range(3):
+            assert np.array_equal(net.forward(X), want)
+        used = sorted(_pool_cpu_seconds()[t] - start[t] for t in start)
+    finally:
+        _core.set_num_threads(before)
+    # One worker did about half of the work; the others none of it (a tick at most).
+    assert used[-1] >= 0.05, used
+    assert all(u <= 0.02 for u in used[:-1]), used
