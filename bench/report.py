@@ -219,7 +219,8 @@ Serving: relu hidden layers, softmax output; onnxruntime = an InferenceSession o
 net.to_onnx() on its default threads, torch = net.to_torch() in eval() under no_grad;
 one-row times are the mean of a sample of calls in a row. Threads: every thread its share
 of the calls, all started together, until the last is done; "shared" = one network for
-all, "copies" = one net.copy() per thread; speed-up = 1 thread's time / 8 threads'."""
+all, "copies" = one net.copy() per thread; speed-up = 1 thread's time (the better of the
+two, the same setup) / 8 threads'."""
 
 
 def serving_failed(m: "Measured") -> bool:

@@ -665,8 +665,9 @@ def test_serving_threads_check_every_output_and_compare_speed_ups(rows):
         assert r.ok and len(r.times) == 2 and r.calls == 7
     by = {(r.mode, r.threads): r for r in results}
     up = serving.speedups(results)
-    assert up[("float64", rows, "shared")] == pytest.approx(by["shared", 1].min /
-                                                            by["shared", 3].min)
+    one = min(by["shared", 1].min, by["copies", 1].min)  # one setup: the better of its runs
+    assert up[("float64", rows, "shared")] == pytest.approx(one / by["shared", 3].min)
+    assert up[("float64", rows, "copies")] == pytest.approx(one / by["copies", 3].min)
     share = serving.sharing(results)[("float64", rows)]
     assert share == pytest.approx(up[("float64", rows, "shared")] /
                                   up[("float64", rows, "copies")])
