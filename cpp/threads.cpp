@@ -102,14 +102,11 @@ constexpr std::chrono::milliseconds kLongestAlone{250};
 // started with: one system call each, only when a worker was asleep.
 class Pool {
   public:
-    explicit Pool(int workers) : moved_(new std::atomic<bool>[size_t(workers)]) {
+    explicit Pool(int workers) : flags_(new Flags[size_t(workers)]) {
 #if defined(__linux__)
         has_mask_ = sched_getaffinity(0, sizeof mask_, &mask_) == 0;
 #endif
-        for (int i = 0; i < workers; i++) {
-            moved_[size_t(i)].store(false, std::memory_order_relaxed);
-            threads_.emplace_back([this, i] { loop(i); });
-        }
+        for (int i = 0; i < workers; i++) threads_.emplace_back([this, i] { loop(size_t(i)); });
     }
     int workers() const { return int(threads_.size()); }
     // Whether its threads run in this process (not in the parent of a fork).
@@ -159,7 +156,7 @@ class Pool {
         state_.store((uint64_t(gen) << 32) | (uint64_t(n) << 16), std::memory_order_release);
         const auto start = Clock::now();
         const bool awake = sleeping_.load(std::memory_order_relaxed) == 0;
-        if (!awake) keep_off_my_cpu();
+        if (!awake) keep_off_my_cpu(workers);
         { std::lock_guard<std::mutex> lock(mu_); }  // a worker about to sleep sees the new state
         wake_.notify_all();
         int mine = 0;
@@ -181,36 +178,37 @@ class Pool {
 
     static uint32_t gen_of(uint64_t s) { return uint32_t(s >> 32); }
 
-    // Before waking sleeping workers: each one that is asleep may run
-    // anywhere it could but on the caller's CPU (see the class comment).
-    void keep_off_my_cpu() {
+    // Before waking the job's sleeping workers (the first `workers`): each
+    // one that is asleep may run anywhere it could but on the caller's CPU
+    // (see the class comment).
+    void keep_off_my_cpu(int workers) {
 #if defined(__linux__)
         const int cpu = sched_getcpu();
         if (!has_mask_ || cpu < 0 || cpu >= CPU_SETSIZE) return;
         cpu_set_t others = mask_;
         CPU_CLR(cpu, &others);
         if (CPU_COUNT(&others) == 0) return;
-        const size_t active = size_t(active_.load(std::memory_order_relaxed));
-        for (size_t i = 0; i < std::min<size_t>({threads_.size(), active, 64}); i++) {
-            if (!asleep_of(i) || moved_[i].load(std::memory_order_relaxed)) continue;
+        for (size_t i = 0; i < std::min(threads_.size(), size_t(workers)); i++) {
+            Flags& f = flags_[i];
+            if (!f.asleep.load(std::memory_order_relaxed) ||
+                f.moved.load(std::memory_order_relaxed))
+                continue;
             if (pthread_setaffinity_np(threads_[i].native_handle(), sizeof others, &others) == 0)
-                moved_[i].store(true, std::memory_order_release);
+                f.moved.store(true, std::memory_order_release);
         }
+#else
+        (void)workers;
 #endif
     }
 
     // Worker i, woken: its own affinity back if the caller had changed it.
     void restore_affinity(size_t i) {
 #if defined(__linux__)
-        if (moved_[i].exchange(false, std::memory_order_acq_rel))
+        if (flags_[i].moved.exchange(false, std::memory_order_acq_rel))
             pthread_setaffinity_np(pthread_self(), sizeof mask_, &mask_);
 #else
         (void)i;
 #endif
-    }
-
-    bool asleep_of(size_t i) const {  // i < 64
-        return (asleep_mask_.load(std::memory_order_relaxed) >> i) & 1;
     }
 
     // Claims and runs items of job `gen` until none is left; returns the
@@ -233,12 +231,10 @@ class Pool {
         }
     }
 
-    void loop(int index) {
+    void loop(size_t me) {
 #if defined(__linux__)
         pthread_setname_np(pthread_self(), "plainnet-pool");  // as top and /proc show it
 #endif
-        const size_t me = size_t(index);
-        const uint64_t my_bit = me < 64 ? uint64_t(1) << me : 0;  // only 64 are ever moved
         uint32_t seen = 0;
         for (;;) {
             bool got = false;
@@ -251,15 +247,15 @@ class Pool {
             if (!got) {
                 std::unique_lock<std::mutex> lock(mu_);
                 sleeping_.fetch_add(1, std::memory_order_relaxed);
-                asleep_mask_.fetch_or(my_bit, std::memory_order_relaxed);
+                flags_[me].asleep.store(true, std::memory_order_relaxed);
                 wake_.wait(lock, [&] { return gen_of(state_.load()) != seen; });
-                asleep_mask_.fetch_and(~my_bit, std::memory_order_relaxed);
+                flags_[me].asleep.store(false, std::memory_order_relaxed);
                 sleeping_.fetch_sub(1, std::memory_order_relaxed);
                 lock.unlock();
                 restore_affinity(me);
             }
             seen = gen_of(state_.load(std::memory_order_acquire));
-            if (int(me) < active_.load(std::memory_order_relaxed)) work(seen);
+            if (me < size_t(active_.load(std::memory_order_relaxed))) work(seen);
         }
     }
 
@@ -273,8 +269,11 @@ class Pool {
     std::atomic<int> pending_{0};
     std::atomic<int> sleeping_{0};  // workers asleep (not spinning) on wake_
     std::atomic<int> active_{0};  // workers that join the current job
-    std::atomic<uint64_t> asleep_mask_{0};  // which of the first 64 (worker i: bit i)
-    std::unique_ptr<std::atomic<bool>[]> moved_;  // worker i's affinity changed by a caller
+    struct Flags {
+        std::atomic<bool> asleep{false};  // on wake_ (counted in sleeping_)
+        std::atomic<bool> moved{false};   // its affinity changed by a caller
+    };
+    std::unique_ptr<Flags[]> flags_;  // one per worker
 #if defined(__linux__)
     cpu_set_t mask_;         // the affinity the workers started with
     bool has_mask_ = false;
