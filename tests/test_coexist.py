@@ -131,18 +131,22 @@ def test_pool_stats_count_what_the_pool_did(two_threads):
         later["pooled"] + later["alone"]
 
 
-def _pool_affinities():
-    """{thread id: its allowed CPUs} of this process's plainnet-pool threads."""
-    out = {}
+def _pool_threads():
+    """The thread ids of this process's plainnet-pool threads."""
+    tids = []
     for tid in os.listdir("/proc/self/task"):
         try:
             with open(f"/proc/self/task/{tid}/comm") as f:
-                if f.read().strip() != "plainnet-pool":
-                    continue
-            out[int(tid)] = os.sched_getaffinity(int(tid))
-        except (FileNotFoundError, ProcessLookupError):  # a thread that ended meanwhile
+                if f.read().strip() == "plainnet-pool":
+                    tids.append(int(tid))
+        except FileNotFoundError:  # a thread that ended meanwhile
             continue
-    return out
+    return tids
+
+
+def _pool_affinities():
+    """{thread id: its allowed CPUs} of this process's plainnet-pool threads."""
+    return {tid: os.sched_getaffinity(tid) for tid in _pool_threads()}
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2,
@@ -171,7 +175,7 @@ def _pool_cpu_seconds():
     """{thread id: CPU seconds} of this process's plainnet-pool threads."""
     out = {}
     tick = os.sysconf("SC_CLK_TCK")
-    for tid in _pool_affinities():
+    for tid in _pool_threads():
         try:
             with open(f"/proc/self/task/{tid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()

@@ -49,6 +49,20 @@ def test_dense_forward_of_few_rows_equals_the_same_rows_among_many(rng, dtype, C
     np.testing.assert_array_equal(_core.dense_forward(inp[7:9], W, b), many[7:9])
 
 
+def _same_among_zero_columns(rng, dtype, rows, C, OC, extra):
+    """A (rows, C) x (C, OC) layer's outputs equal, bit for bit, the same
+    columns of the layer with `extra` more columns of zero weights, and the
+    NumPy twin's within float tolerance."""
+    inp = rng.standard_normal((rows, C)).astype(dtype)
+    W = rng.standard_normal((C, OC)).astype(dtype)
+    b = rng.standard_normal(OC).astype(dtype)
+    alone = _core.dense_forward(inp, W, b)
+    among = _core.dense_forward(inp, np.hstack([W, np.zeros((C, extra), dtype)]),
+                                np.concatenate([b, np.zeros(extra, dtype)]))
+    np.testing.assert_array_equal(alone, among[:, :OC])
+    assert_close(alone, ref.dense_forward(inp, W, b), dtype)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("C,OC", [(1, 1), (128, 10), (64, 3), (300, 13), (9, 31)])
 @pytest.mark.parametrize("rows", [5, 8, 13, 600])
@@ -56,14 +70,7 @@ def test_few_columns_equal_the_blocked_product(rng, dtype, C, OC, rows):
     # Fewer columns than a register tile take fast.h narrow_part; the same
     # columns among 64 more (zero weights) take the blocked product. Each
     # output is summed in the same order either way.
-    inp = rng.standard_normal((rows, C)).astype(dtype)
-    W = rng.standard_normal((C, OC)).astype(dtype)
-    b = rng.standard_normal(OC).astype(dtype)
-    narrow = _core.dense_forward(inp, W, b)
-    wide = _core.dense_forward(inp, np.hstack([W, np.zeros((C, 64), dtype)]),
-                               np.concatenate([b, np.zeros(64, dtype)]))
-    np.testing.assert_array_equal(narrow, wide[:, :OC])
-    assert_close(narrow, ref.dense_forward(inp, W, b), dtype)
+    _same_among_zero_columns(rng, dtype, rows, C, OC, 64)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -75,14 +82,7 @@ def test_inputs_read_in_place_equal_packed_inputs(rng, dtype, C, OC, rows):
     # same columns among 1,000 more (zero weights) take the packed path, and
     # each output is summed in the same order either way: ragged row panels
     # (101 rows), sums over several blocks of K (784), partial column panels.
-    inp = rng.standard_normal((rows, C)).astype(dtype)
-    W = rng.standard_normal((C, OC)).astype(dtype)
-    b = rng.standard_normal(OC).astype(dtype)
-    direct = _core.dense_forward(inp, W, b)
-    packed = _core.dense_forward(inp, np.hstack([W, np.zeros((C, 1000), dtype)]),
-                                 np.concatenate([b, np.zeros(1000, dtype)]))
-    np.testing.assert_array_equal(direct, packed[:, :OC])
-    assert_close(direct, ref.dense_forward(inp, W, b), dtype)
+    _same_among_zero_columns(rng, dtype, rows, C, OC, 1000)
 
 
 NETWORKS = [((64, 128, 10), "relu", "softmax", "cross_entropy"),
