@@ -70,6 +70,9 @@ class Coexist(Scenarios):
     label: str  # "medium float64"
     iterations: int
     times: dict[str, list[float]] = field(default_factory=dict)
+    # Per fit, the seconds its callers spent waiting for pool workers' last
+    # parts (the pool's waited_us): what a worker that lost its core cost.
+    waits: dict[str, list[float]] = field(default_factory=dict)
     ok: bool = True
     message: str = "bit-identical losses"
 
@@ -78,9 +81,17 @@ class Coexist(Scenarios):
                 "beside/one thread beside": self.ratio("beside", "one thread beside"),
                 "spinning/idle": self.ratio("spinning", "idle")}
 
+    def timed(self, scenario: str, fit: Callable[[], float]) -> None:
+        """Runs one fit of ``scenario``, keeping its time and its pool waits."""
+        before = _core.pool_stats()["waited_us"]
+        self.add(scenario, fit())
+        waited = (_core.pool_stats()["waited_us"] - before) * 1e-6
+        self.waits.setdefault(scenario, []).append(waited)
+
     def to_json(self) -> dict[str, Any]:
         return {"label": self.label, "iterations": self.iterations, "times": self.times,
-                "ok": self.ok, "message": self.message, "ratios": self.ratios()}
+                "waits": self.waits, "ok": self.ok, "message": self.message,
+                "ratios": self.ratios()}
 
 
 @dataclass
@@ -203,15 +214,15 @@ def run_coexist(name: str, dtype: str, burst: Burst, repeats: int, idle: float,
     beside = Beside()
     for _ in range(repeats):
         burst()
-        out.add("spinning", fit())  # straight after NumPy's products
+        out.timed("spinning", fit)  # straight after NumPy's products
         with beside:
-            out.add("beside", fit())
+            out.timed("beside", fit)
         with beside, _OneThread():
-            out.add("one thread beside", fit())
+            out.timed("one thread beside", fit)
         time.sleep(idle)
         with _OneThread():
-            out.add("one thread", fit())
-        out.add("idle", fit())  # nothing spun on the second core during the last fit
+            out.timed("one thread", fit)
+        out.timed("idle", fit)  # nothing spun on the second core during the last fit
     if not fit.identical():
         out.ok, out.message = False, FAILED
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -175,14 +176,16 @@ def _living_rows(living: Living) -> list[list[str]]:
 
 def _coexist_rows(living: Living) -> list[list[str]]:
     return [[f"{c.label} x{c.iterations}" if i == 0 else "", name, ms(c.best(name)),
-             ms(c.median(name)), str(len(times))]
+             ms(c.median(name)), ms(statistics.median(c.waits[name])) if c.waits.get(name)
+             else "-", str(len(times))]
             for c in living.fits for i, (name, times) in enumerate(c.times.items())]
 
 
 LIVING_HEADER = ["scenario", "best ms", "median ms", "repeats"]
 LIVING_RIGHT = {1, 2, 3}
-COEXIST_HEADER = ["fit", "scenario", "best ms", "median ms", "repeats"]
-COEXIST_RIGHT = {2, 3, 4}
+COEXIST_HEADER = ["fit", "scenario", "best ms", "median ms", "pool waits, median ms",
+                  "repeats"]
+COEXIST_RIGHT = {2, 3, 4, 5}
 
 
 def _serving_row(r: LatencyResult) -> list[str]:

@@ -46,6 +46,8 @@ std::atomic<int> g_count{initial_count()};
 
 using Clock = std::chrono::steady_clock;
 
+std::atomic<long long> g_pooled{0}, g_alone{0}, g_gave_up{0}, g_waited_us{0};
+
 // How long an idle worker spins before it sleeps.
 constexpr std::chrono::microseconds kSpin{200};
 
@@ -169,6 +171,8 @@ class Pool {
         }
         while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
         const auto waited = Clock::now() - done;
+        g_waited_us.fetch_add(std::chrono::duration_cast<std::chrono::microseconds>(waited).count(),
+                              std::memory_order_relaxed);
         // A caller that got no item at all has nothing to compare with.
         const bool starved = longest.count() > 0 && waited > kNoticedWait &&
                              std::chrono::duration<double>(waited).count() >
@@ -314,8 +318,6 @@ Pool* pool_for(int workers) {
 
 thread_local int t_serial = 0;  // Serial guards alive on this thread
 
-std::atomic<long long> g_pooled{0}, g_alone{0}, g_gave_up{0};
-
 }  // namespace
 
 Serial::Serial() { t_serial++; }
@@ -323,7 +325,7 @@ Serial::~Serial() { t_serial--; }
 
 Stats stats() {
     return {g_pooled.load(std::memory_order_relaxed), g_alone.load(std::memory_order_relaxed),
-            g_gave_up.load(std::memory_order_relaxed)};
+            g_gave_up.load(std::memory_order_relaxed), g_waited_us.load(std::memory_order_relaxed)};
 }
 
 int count() { return g_count.load(std::memory_order_relaxed); }

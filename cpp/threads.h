@@ -23,9 +23,11 @@ void parallel_for(int n, void (*fn)(void* ctx, int i), void* ctx);
 
 // What the pool has done since the process started: the parallel_for calls
 // run on it, those run in the caller alone because the caller had recently
-// given up on a starved worker, and how often it gave up.
+// given up on a starved worker, how often it gave up, and how long callers
+// waited, in all, for workers' last items after finishing their own
+// (microseconds).
 struct Stats {
-    long long pooled, alone, gave_up;
+    long long pooled, alone, gave_up, waited_us;
 };
 Stats stats();
 

@@ -504,6 +504,10 @@ def test_living_with_numpy_runs_every_scenario_and_checks_the_fits():
         assert c.ok, c.message
         assert set(c.times) == {"spinning", "beside", "one thread beside", "one thread", "idle"}
         assert all(len(t) == 2 for t in c.times.values())
+        assert set(c.waits) == set(c.times)
+        assert all(len(w) == 2 and min(w) >= 0 for w in c.waits.values())
+        # One thread never asks the pool, so nobody waits for it.
+        assert c.waits["one thread"] == [0.0, 0.0]
         r = c.ratios()
         assert r["beside/one thread beside"] == pytest.approx(
             c.best("beside") / c.best("one thread beside"))

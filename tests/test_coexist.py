@@ -117,7 +117,7 @@ def test_a_busy_second_core_changes_no_bit(data, two_threads, dtype):
 
 def test_pool_stats_count_what_the_pool_did(two_threads):
     stats = _core.pool_stats()
-    assert set(stats) == {"pooled", "alone", "gave_up"}
+    assert set(stats) == {"pooled", "alone", "gave_up", "waited_us"}
     assert all(isinstance(v, int) and v >= 0 for v in stats.values())
     assert stats["gave_up"] <= stats["pooled"]
     rng = np.random.default_rng(0)

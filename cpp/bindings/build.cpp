@@ -72,11 +72,13 @@ void register_build(py::module_& m) {
             d["pooled"] = s.pooled;
             d["alone"] = s.alone;
             d["gave_up"] = s.gave_up;
+            d["waited_us"] = s.waited_us;
             return d;
         },
         "Counts since the process started: products and other parallel work run on the pool "
         "('pooled'), run alone because the caller had given up on a starved worker ('alone'), "
-        "and the give-ups ('gave_up').");
+        "the give-ups ('gave_up'), and how long callers waited in all for workers' last items "
+        "after finishing their own ('waited_us', microseconds).");
     m.def("set_num_threads", &set_num_threads, py::arg("n"),
           "Sets the thread count for large products; results do not depend on it.");
 }
