@@ -439,8 +439,10 @@ static double backward_with(const Kernels<T>& k, const Layout& L, const T* param
 }
 
 template <typename T>
-void forward(const Layout& L, const T* params, const T* X, int64_t m, T* const* z, T* const* a) {
-    forward_with(kernels<T>(), L, params, X, m, z, a);
+void forward(const Layout& L, const T* params, const T* X, int64_t m, T* const* z, T* const* a,
+             const PollHook* poll) {
+    Poller poller(poll);
+    forward_with(kernels<T>(), L, params, X, m, z, a, &poller);
 }
 
 // Throws NonFiniteInput for the first NaN or +-Inf among rows [r0, r0 + n) of X.
@@ -680,12 +682,14 @@ Evaluation evaluate(const Layout& L, const T* params, const T* X, const T* y, in
 }
 
 template <typename T>
-double gradients(const Layout& L, const T* params, const T* X, const T* y, int64_t m, T* grads) {
+double gradients(const Layout& L, const T* params, const T* X, const T* y, int64_t m, T* grads,
+                 const PollHook* poll) {
     const Kernels<T>& k = kernels<T>();
     Workspace<T> ws(L, m);
-    forward_with(k, L, params, X, m, ws.zs.data(), ws.as.data());
+    Poller poller(poll);
+    forward_with(k, L, params, X, m, ws.zs.data(), ws.as.data(), &poller);
     return backward_with(k, L, params, X, y, static_cast<const T*>(nullptr), double(m), m, ws,
-                         grads);
+                         grads, &poller);
 }
 
 // Applies optimizer updates. The iterate (parameters and optimizer state) has
@@ -990,12 +994,13 @@ void one_cycle_at(const Schedule& s, int64_t step, double& lr, double& momentum)
 
 template <typename T>
 double loss_and_gradient(const Layout& L, const T* params, const T* X, const T* y, const T* w,
-                         int64_t m, double l2, T* grads) {
+                         int64_t m, double l2, T* grads, const PollHook* poll) {
     const Kernels<T>& k = kernels<T>();
     Workspace<T> ws(L, m);
-    forward_with(k, L, params, X, m, ws.zs.data(), ws.as.data());
+    Poller poller(poll);
+    forward_with(k, L, params, X, m, ws.zs.data(), ws.as.data(), &poller);
     const double w_sum = weight_sum(w, m);
-    double value = backward_with(k, L, params, X, y, w, w_sum, m, ws, grads);
+    double value = backward_with(k, L, params, X, y, w, w_sum, m, ws, grads, &poller);
     if (L.loss == Loss::mse) value = value * double(L.outputs()) / 2.0;  // the reported mean -> E
     return value + add_l2(L, params, grads, l2, w_sum);
 }
@@ -1263,11 +1268,13 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
 }
 
 #define PLAINNET_INSTANTIATE(T)                                                                  \
-    template void forward<T>(const Layout&, const T*, const T*, int64_t, T* const*, T* const*);  \
+    template void forward<T>(const Layout&, const T*, const T*, int64_t, T* const*, T* const*,   \
+                             const PollHook*);                                                   \
     template void predict<T>(const Layout&, const T*, const T*, int64_t, T*, const PollHook*);   \
-    template double gradients<T>(const Layout&, const T*, const T*, const T*, int64_t, T*);      \
+    template double gradients<T>(const Layout&, const T*, const T*, const T*, int64_t, T*,       \
+                                 const PollHook*);                                               \
     template double loss_and_gradient<T>(const Layout&, const T*, const T*, const T*, const T*,  \
-                                         int64_t, double, T*);                                   \
+                                         int64_t, double, T*, const PollHook*);                  \
     template Evaluation evaluate<T>(const Layout&, const T*, const T*, const T*, int64_t,       \
                                     const PollHook*);                                            \
     template StepResult step<T>(const Layout&, T*, const T*, const T*, int64_t, double,          \

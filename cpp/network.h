@@ -116,8 +116,10 @@ class Poller {
 
 // Runs X (m, inputs) through the network, writing layer l's pre-activation
 // to z[l] and its activation to a[l], each (m, sizes[l+1]).
+// poll (may be null) is checked after every layer, as fit's is.
 template <typename T>
-void forward(const Layout& L, const T* params, const T* X, int64_t m, T* const* z, T* const* a);
+void forward(const Layout& L, const T* params, const T* X, int64_t m, T* const* z, T* const* a,
+             const PollHook* poll = nullptr);
 
 // The predictions alone: out (m, outputs). Rows go through in chunks, so the
 // scratch memory is a chunk of rows of two layers, whatever m is. Each chunk
@@ -137,9 +139,11 @@ struct NonFiniteInput : std::invalid_argument {
 };
 
 // grads (num_params) = the gradient of the objective E of L.loss (ops.h) on
-// (X, y); returns the loss as reported.
+// (X, y); returns the loss as reported. poll (may be null) is checked after
+// every layer of the forward and the backward pass.
 template <typename T>
-double gradients(const Layout& L, const T* params, const T* X, const T* y, int64_t m, T* grads);
+double gradients(const Layout& L, const T* params, const T* X, const T* y, int64_t m, T* grads,
+                 const PollHook* poll = nullptr);
 
 // The full-batch objective of one training iteration over all m rows and its
 // gradient, written into the caller's grads (num_params; need not be zeroed):
@@ -147,9 +151,10 @@ double gradients(const Layout& L, const T* params, const T* X, const T* y, int64
 // the objective whose gradient grads is, E + l2 / (2 w_sum) * sum_l ||W_l||^2,
 // E as in ops.h (for mse, sum / (2m), which is the reported loss * K / 2).
 // For an optimizer that wants f and its gradient in one call (L-BFGS).
+// Polled as gradients is.
 template <typename T>
 double loss_and_gradient(const Layout& L, const T* params, const T* X, const T* y, const T* w,
-                         int64_t m, double l2, T* grads);
+                         int64_t m, double l2, T* grads, const PollHook* poll = nullptr);
 
 struct Evaluation {
     double loss = 0.0;    // the loss as reported

@@ -219,6 +219,60 @@ def test_ctrl_c_answers_within_half_a_second_however_long_the_work(backend, call
         assert result["unchanged"] and result["reader"]
 
 
+_SIGINT_PASS_CHILD = """
+    import json, signal, sys, time
+    import numpy as np
+    import plainnet as pn
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in _SIGINT_CHILD
+    call = sys.argv[1]
+    rng = np.random.default_rng(0)
+    # One pass of 2,500 rows through six 2,000-unit layers: more than a second
+    # forward (three with the backward pass) on 2 cores, each layer's product
+    # about a tenth of that.
+    net = pn.Network([784] + [2000] * 6 + [10], activation="relu",
+                     output_activation="softmax", loss="cross_entropy", seed=3)
+    X = rng.standard_normal((2500, 784))
+    y = np.eye(10)[rng.integers(0, 10, 2500)]
+    before = net._params
+    kept = before.copy()
+    work = {"gradients": lambda: net.gradients(X, y),
+            "forward_trace": lambda: net.forward_trace(X),
+            "fit_lbfgs": lambda: net.fit_lbfgs(X, y, max_iter=1)}[call]
+    result = {}
+    print("running", flush=True)
+    try:
+        work()
+    except KeyboardInterrupt:
+        result["caught"] = time.monotonic()
+    result["unchanged"] = net._params is before and np.array_equal(before, kept)
+    print(json.dumps(result), flush=True)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
+@pytest.mark.parametrize("call", ["gradients", "forward_trace", "fit_lbfgs"])
+def test_ctrl_c_stops_one_long_pass_between_layers(call):
+    # gradients, forward_trace and L-BFGS's evaluations are one pass over all
+    # the rows each: the core polls for Ctrl-C after every layer, not only
+    # when the pass is done (which here is seconds after the signal).
+    pytest.importorskip("scipy")
+    with subprocess.Popen([sys.executable, "-c", textwrap.dedent(_SIGINT_PASS_CHILD), call],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
+        try:
+            assert child.stdout.readline().strip() == "running"
+            time.sleep(0.3)
+            sent = time.monotonic()
+            child.send_signal(signal.SIGINT)
+            out, err = child.communicate(timeout=120)
+        finally:
+            child.kill()
+    assert child.returncode == 0, err
+    result = json.loads(out)
+    assert "caught" in result, "the work ended before the signal"
+    assert result["caught"] - sent < (30 if SANITIZED else 0.5)
+    assert result["unchanged"]
+
+
 def test_predictions_do_not_depend_on_the_rows_computed_together():
     # predict computes a layer of more than 2**28 / 512 weights in bands of
     # rows, polling for Ctrl-C between them: each row's result must be the

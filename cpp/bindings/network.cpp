@@ -174,9 +174,10 @@ py::list forward_trace(const py::handle& params_, const Sizes& sizes, const Name
             as.push_back(act.mutable_data());
             trace.append(py::make_tuple(z, act));
         }
+        const PollHook* poll = signals_reach_this_thread() ? &kCheckSignals : nullptr;
         {
             py::gil_scoped_release nogil;
-            plainnet::forward(L, a.params.data(), a.X.data(), a.m, zs.data(), as.data());
+            plainnet::forward(L, a.params.data(), a.X.data(), a.m, zs.data(), as.data(), poll);
         }
         return trace;
     });
@@ -189,9 +190,10 @@ py::tuple gradients(const py::handle& params_, const Sizes& sizes, const Names& 
         py::array_t<T> grads(L.num_params);
         T* g = grads.mutable_data();
         double loss;
+        const PollHook* poll = signals_reach_this_thread() ? &kCheckSignals : nullptr;
         {
             py::gil_scoped_release nogil;
-            loss = plainnet::gradients(L, a.params.data(), a.X.data(), a.y.data(), a.m, g);
+            loss = plainnet::gradients(L, a.params.data(), a.X.data(), a.y.data(), a.m, g, poll);
         }
         return py::make_tuple(loss, grads);
     });
@@ -212,9 +214,10 @@ double loss_and_gradient(const py::handle& params_, const Sizes& sizes, const Na
         }
         const T* w = sample_weight_.is_none() ? nullptr : weights.data();
         T* g = grads.mutable_data();
+        const PollHook* poll = signals_reach_this_thread() ? &kCheckSignals : nullptr;
         py::gil_scoped_release nogil;
         return plainnet::loss_and_gradient(L, a.params.data(), a.X.data(), a.y.data(), w, a.m,
-                                           l2, g);
+                                           l2, g, poll);
     });
 }
 
