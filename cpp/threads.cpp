@@ -51,6 +51,20 @@ std::atomic<long long> g_pooled{0}, g_alone{0}, g_gave_up{0}, g_waited_us{0};
 // How long an idle worker spins before it sleeps.
 constexpr std::chrono::microseconds kSpin{200};
 
+// One turn of a wait on another thread: the first kPauses turns only tell
+// the core that this is a spin (a few ns each; the other thread's news
+// arrives within a cache line's transfer), later ones give the CPU to any
+// other thread that wants it (a system call: a microsecond or so).
+constexpr int kPauses = 256;
+inline void relax(int spins) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (spins < kPauses) return __builtin_ia32_pause();
+#else
+    (void)spins;
+#endif
+    std::this_thread::yield();
+}
+
 // A caller that, done with its own items, waits for a worker's last item
 // longer than kGiveUpRatio times its own longest item (and at least
 // kNoticedWait) is working beside a starved worker: that worker's core is
@@ -169,7 +183,7 @@ class Pool {
             // to join it: its core is taken. Giving up now costs no wait.
             return awake && mine == n && done - start > kAbsent ? kAbsent : Clock::duration{0};
         }
-        while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+        for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; spins++) relax(spins);
         const auto waited = Clock::now() - done;
         g_waited_us.fetch_add(std::chrono::duration_cast<std::chrono::microseconds>(waited).count(),
                               std::memory_order_relaxed);
@@ -243,10 +257,10 @@ class Pool {
         for (;;) {
             bool got = false;
             const auto until = std::chrono::steady_clock::now() + kSpin;
-            while (!got) {
+            for (int spins = 0; !got; spins++) {
                 got = gen_of(state_.load(std::memory_order_acquire)) != seen;
                 if (got || std::chrono::steady_clock::now() > until) break;
-                std::this_thread::yield();
+                relax(spins);
             }
             if (!got) {
                 std::unique_lock<std::mutex> lock(mu_);
