@@ -224,21 +224,30 @@ _SIGINT_PASS_CHILD = """
     import numpy as np
     import plainnet as pn
     signal.signal(signal.SIGINT, signal.default_int_handler)  # as in _SIGINT_CHILD
-    call = sys.argv[1]
+    call, sanitized = sys.argv[1], sys.argv[2] == "1"
     rng = np.random.default_rng(0)
-    # One pass of 2,500 rows through six 2,000-unit layers: more than a second
-    # forward (three with the backward pass) on 2 cores, each layer's product
-    # about a tenth of that.
-    net = pn.Network([784] + [2000] * 6 + [10], activation="relu",
-                     output_activation="softmax", loss="cross_entropy", seed=3)
-    X = rng.standard_normal((2500, 784))
-    y = np.eye(10)[rng.integers(0, 10, 2500)]
+    # One pass of 5,000 rows through eight 1,000-unit layers (float32): the
+    # forward pass about 0.4 s on 2 cores, the backward pass twice that; each
+    # layer's product a tenth of the forward pass or less.
+    net = pn.Network([784] + [1000] * 8 + [10], activation="relu",
+                     output_activation="softmax", loss="cross_entropy", dtype="float32",
+                     seed=3)
+    X = rng.standard_normal((5000, 784)).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 5000)]
     before = net._params
     kept = before.copy()
+    grads = np.empty_like(before)
+    # fit_lbfgs's evaluations are the core's loss_and_gradient, called here
+    # directly: through fit_lbfgs a signal would mostly land in scipy's setup.
     work = {"gradients": lambda: net.gradients(X, y),
             "forward_trace": lambda: net.forward_trace(X),
-            "fit_lbfgs": lambda: net.fit_lbfgs(X, y, max_iter=1)}[call]
+            "loss_and_gradient": lambda: net._impl.loss_and_gradient(
+                before, net._sizes, net._acts, net.loss_name, X, y, None, 0.0, grads)}[call]
     result = {}
+    if not sanitized:  # how long the whole pass takes here and now
+        start = time.monotonic()
+        work()
+        result["pass"] = time.monotonic() - start
     print("running", flush=True)
     try:
         work()
@@ -250,17 +259,19 @@ _SIGINT_PASS_CHILD = """
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
-@pytest.mark.parametrize("call", ["gradients", "forward_trace", "fit_lbfgs"])
+@pytest.mark.parametrize("call", ["gradients", "forward_trace", "loss_and_gradient"])
 def test_ctrl_c_stops_one_long_pass_between_layers(call):
     # gradients, forward_trace and L-BFGS's evaluations are one pass over all
-    # the rows each: the core polls for Ctrl-C after every layer, not only
-    # when the pass is done (which here is seconds after the signal).
-    pytest.importorskip("scipy")
-    with subprocess.Popen([sys.executable, "-c", textwrap.dedent(_SIGINT_PASS_CHILD), call],
+    # the rows each: the core polls for Ctrl-C after every layer, so the
+    # interrupt comes within a layer's time, not when the pass is done. Both
+    # are measured in the same child, which makes the bound hold on a busy
+    # machine too (every layer then takes longer, and so does the pass).
+    with subprocess.Popen([sys.executable, "-c", textwrap.dedent(_SIGINT_PASS_CHILD), call,
+                           "1" if SANITIZED else "0"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
         try:
             assert child.stdout.readline().strip() == "running"
-            time.sleep(0.3)
+            time.sleep(0.05)  # into the pass
             sent = time.monotonic()
             child.send_signal(signal.SIGINT)
             out, err = child.communicate(timeout=120)
@@ -269,7 +280,10 @@ def test_ctrl_c_stops_one_long_pass_between_layers(call):
     assert child.returncode == 0, err
     result = json.loads(out)
     assert "caught" in result, "the work ended before the signal"
-    assert result["caught"] - sent < (30 if SANITIZED else 0.5)
+    if SANITIZED:  # instrumented kernels, many times slower: only that it is seen
+        assert result["caught"] - sent < 30
+    else:  # the pass has eight layers or more; without the polls, this is most of a pass
+        assert result["caught"] - sent < result["pass"] / 3, result
     assert result["unchanged"]
 
 
