@@ -108,6 +108,26 @@ _SIGINT_CHILD = """
 """
 
 
+def _interrupted(child: str, args: list[str], ready: str, delay: float,
+                 timeout: float = 120) -> tuple[dict, float]:
+    """Runs `child` (a script) with `args`, sends it SIGINT `delay` seconds after it
+    prints `ready`, and returns the JSON it prints at the end, and when the signal
+    was sent (time.monotonic)."""
+    # The with block closes the pipes even if the child has to be killed.
+    with subprocess.Popen([sys.executable, "-c", textwrap.dedent(child), *args],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout.readline().strip() == ready
+            time.sleep(delay)
+            sent = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=timeout)
+        finally:
+            proc.kill()
+    assert proc.returncode == 0, err
+    return json.loads(out), sent
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_ctrl_c_stops_fit_within_a_second_keeping_the_last_completed_iteration(backend):
@@ -118,20 +138,8 @@ def test_ctrl_c_stops_fit_within_a_second_keeping_the_last_completed_iteration(b
     # and the interrupt carried no history. It gets fewer epochs: 4 * 10**5 of
     # its iterations still take far longer than the test waits.
     epochs = 10**7 if backend == "native" else 10**5
-    # The with block closes the pipes even if the child has to be killed.
-    with subprocess.Popen([sys.executable, "-c", textwrap.dedent(_SIGINT_CHILD), backend,
-                           str(epochs)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
-        try:
-            assert child.stdout.readline().strip() == "training"
-            time.sleep(0.4)
-            sent = time.monotonic()
-            child.send_signal(signal.SIGINT)
-            out, err = child.communicate(timeout=60)
-        finally:
-            child.kill()
-    assert child.returncode == 0, err
-    result = json.loads(out)
+    result, sent = _interrupted(_SIGINT_CHILD, [backend, str(epochs)], "training", 0.4,
+                                timeout=60)
     assert result["caught"] - sent < 1.0
     assert result["iterations"] > 0 and result["stopped_early"] and result["finite"]
     assert result["same"]
@@ -196,19 +204,7 @@ _SIGINT_LONG_CHILD = """
                                            ("native", "predict"), ("native", "evaluate"),
                                            ("native", "loss")])
 def test_ctrl_c_answers_within_half_a_second_however_long_the_work(backend, call):
-    with subprocess.Popen([sys.executable, "-c", textwrap.dedent(_SIGINT_LONG_CHILD), backend,
-                           call],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
-        try:
-            assert child.stdout.readline().strip() == "running"
-            time.sleep(0.3)
-            sent = time.monotonic()
-            child.send_signal(signal.SIGINT)
-            out, err = child.communicate(timeout=120)
-        finally:
-            child.kill()
-    assert child.returncode == 0, err
-    result = json.loads(out)
+    result, sent = _interrupted(_SIGINT_LONG_CHILD, [backend, call], "running", 0.3)
     assert "caught" in result, "the work ended before the signal"
     # The sanitized build (instrumented, baseline kernels only) runs a layer's
     # product many times slower: there the bound is that Ctrl-C is seen at all.
@@ -266,19 +262,8 @@ def test_ctrl_c_stops_one_long_pass_between_layers(call):
     # interrupt comes within a layer's time, not when the pass is done. Both
     # are measured in the same child, which makes the bound hold on a busy
     # machine too (every layer then takes longer, and so does the pass).
-    with subprocess.Popen([sys.executable, "-c", textwrap.dedent(_SIGINT_PASS_CHILD), call,
-                           "1" if SANITIZED else "0"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
-        try:
-            assert child.stdout.readline().strip() == "running"
-            time.sleep(0.05)  # into the pass
-            sent = time.monotonic()
-            child.send_signal(signal.SIGINT)
-            out, err = child.communicate(timeout=120)
-        finally:
-            child.kill()
-    assert child.returncode == 0, err
-    result = json.loads(out)
+    result, sent = _interrupted(_SIGINT_PASS_CHILD, [call, "1" if SANITIZED else "0"],
+                                "running", 0.05)  # 0.05 s into the pass
     assert "caught" in result, "the work ended before the signal"
     if SANITIZED:  # instrumented kernels, many times slower: only that it is seen
         assert result["caught"] - sent < 30
