@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -15,7 +16,6 @@
 #include <sched.h>
 #include <unistd.h>
 #endif
-#include <memory>
 
 namespace plainnet {
 namespace threads {
@@ -46,7 +46,7 @@ std::atomic<int> g_count{initial_count()};
 
 using Clock = std::chrono::steady_clock;
 
-std::atomic<long long> g_pooled{0}, g_alone{0}, g_gave_up{0}, g_waited_us{0};
+std::atomic<long long> g_pooled{0}, g_alone{0}, g_gave_up{0}, g_waited_ns{0};
 
 // How long an idle worker spins before it sleeps.
 constexpr std::chrono::microseconds kSpin{200};
@@ -171,7 +171,7 @@ class Pool {
         uint32_t gen = ++generation_;
         state_.store((uint64_t(gen) << 32) | (uint64_t(n) << 16), std::memory_order_release);
         const auto start = Clock::now();
-        const bool awake = sleeping_.load(std::memory_order_relaxed) == 0;
+        const bool awake = !any_asleep(workers);
         if (!awake) keep_off_my_cpu(workers);
         { std::lock_guard<std::mutex> lock(mu_); }  // a worker about to sleep sees the new state
         wake_.notify_all();
@@ -185,7 +185,7 @@ class Pool {
         }
         for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; spins++) relax(spins);
         const auto waited = Clock::now() - done;
-        g_waited_us.fetch_add(std::chrono::duration_cast<std::chrono::microseconds>(waited).count(),
+        g_waited_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count(),
                               std::memory_order_relaxed);
         // A caller that got no item at all has nothing to compare with.
         const bool starved = longest.count() > 0 && waited > kNoticedWait &&
@@ -195,6 +195,13 @@ class Pool {
     }
 
     static uint32_t gen_of(uint64_t s) { return uint32_t(s >> 32); }
+
+    // Whether any of the first `workers` workers is asleep on wake_.
+    bool any_asleep(int workers) const {
+        for (size_t i = 0; i < std::min(threads_.size(), size_t(workers)); i++)
+            if (flags_[i].asleep.load(std::memory_order_relaxed)) return true;
+        return false;
+    }
 
     // Before waking the job's sleeping workers (the first `workers`): each
     // one that is asleep may run anywhere it could but on the caller's CPU
@@ -264,11 +271,9 @@ class Pool {
             }
             if (!got) {
                 std::unique_lock<std::mutex> lock(mu_);
-                sleeping_.fetch_add(1, std::memory_order_relaxed);
                 flags_[me].asleep.store(true, std::memory_order_relaxed);
                 wake_.wait(lock, [&] { return gen_of(state_.load()) != seen; });
                 flags_[me].asleep.store(false, std::memory_order_relaxed);
-                sleeping_.fetch_sub(1, std::memory_order_relaxed);
                 lock.unlock();
                 restore_affinity(me);
             }
@@ -285,10 +290,9 @@ class Pool {
     std::condition_variable wake_;
     std::atomic<uint64_t> state_{0};
     std::atomic<int> pending_{0};
-    std::atomic<int> sleeping_{0};  // workers asleep (not spinning) on wake_
     std::atomic<int> active_{0};  // workers that join the current job
     struct Flags {
-        std::atomic<bool> asleep{false};  // on wake_ (counted in sleeping_)
+        std::atomic<bool> asleep{false};  // on wake_ (not spinning)
         std::atomic<bool> moved{false};   // its affinity changed by a caller
     };
     std::unique_ptr<Flags[]> flags_;  // one per worker
@@ -339,7 +343,7 @@ Serial::~Serial() { t_serial--; }
 
 Stats stats() {
     return {g_pooled.load(std::memory_order_relaxed), g_alone.load(std::memory_order_relaxed),
-            g_gave_up.load(std::memory_order_relaxed), g_waited_us.load(std::memory_order_relaxed)};
+            g_gave_up.load(std::memory_order_relaxed), g_waited_ns.load(std::memory_order_relaxed) / 1000};
 }
 
 int count() { return g_count.load(std::memory_order_relaxed); }
