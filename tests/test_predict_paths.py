@@ -30,8 +30,11 @@ MANY_ROWS = 40  # enough rows for the blocked product
 # Widths around the tiles of every variant (NR = 4 .. 32 columns, kRowTiles = 4
 # tiles side by side): a partial tile only, whole tiles and a partial one, more
 # than one group of tiles; sums longer than a cache block (C > 256); a product
-# big enough to be split over the thread pool by columns (784 x 512).
-LAYERS = [(1, 1), (5, 3), (7, 13), (33, 45), (64, 128), (300, 129), (17, 257), (784, 512)]
+# big enough to be split over the thread pool by columns (784 x 512); fewer
+# columns than a tile, whose rows the tile reads past, into the next rows of
+# W, up to the last rows, summed one element at a time (40 x 7, 512 x 10).
+LAYERS = [(1, 1), (5, 3), (7, 13), (33, 45), (64, 128), (300, 129), (17, 257), (784, 512),
+          (40, 7), (512, 10)]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
