@@ -14,7 +14,7 @@ namespace plainnet {
 namespace variant_naive {
 template <typename T>
 void dense_act_forward(T* z, T* a, const T* inp, const T* w, const T* b, int64_t B, int64_t C,
-                       int64_t OC, Act act) {
+                       int64_t OC, Act act, const T* /*panels: none, row_panel 0*/) {
     dense_forward(z, inp, w, b, B, C, OC);
     activate<Libm>(a, z, B * OC, act);
 }
@@ -27,7 +27,8 @@ const Kernels<T> table = {"naive",
                           activate_backward<Libm, T>,
                           softmax_rows<Libm, T>,
                           loss_forward<Libm, T>,
-                          optimizer_update<T>};
+                          optimizer_update<T>,
+                          0};
 }  // namespace variant_naive
 
 namespace {

@@ -24,9 +24,11 @@ struct Kernels {
     void (*dense_backward)(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
                            const T* weight, int64_t B, int64_t C, int64_t OC, bool accumulate);
     void (*activation_forward)(T* out, const T* z, int64_t N, Act act);
-    // dense_forward into z, then activation_forward into a, fused.
+    // dense_forward into z, then activation_forward into a, fused. panels
+    // (may be null): weight's copy in row panels row_panel wide (fast.h), which
+    // a product of a few rows reads instead of weight.
     void (*dense_act_forward)(T* z, T* a, const T* inp, const T* weight, const T* bias, int64_t B,
-                              int64_t C, int64_t OC, Act act);
+                              int64_t C, int64_t OC, Act act, const T* panels);
     void (*activation_backward)(T* dz, const T* dout, const T* z, const T* a, int64_t N, Act act);
     // a (B, K) = the softmax of each row of z (ops.h).
     void (*softmax)(T* a, const T* z, int64_t B, int64_t K);
@@ -37,6 +39,8 @@ struct Kernels {
     // Returns whether every new parameter is finite.
     bool (*optimizer_update)(T* params, T* const* state, const T* params0, const T* const* state0,
                              const T* grads, int64_t N, Optim kind, const Optimizer& o, int64_t t);
+    // The width of the row panels dense_act_forward reads; 0: it reads none.
+    int64_t row_panel;
 };
 
 // The kernels in use now.

@@ -153,6 +153,7 @@ struct Product {
     Act act = Act::linear;
     ActFn<T> activate = nullptr;   // how, with act_out: the variant's activation loop
     SharedB<T>* shared = nullptr;  // if set, computed as shared_part's items (see SharedB)
+    const T* panels = nullptr;     // if set, B's copy in row panels, for few_rows_part
 };
 
 // act_out = f(C) on rows [i0, i1) x columns [j0, j1), through P.activate:
@@ -243,6 +244,13 @@ constexpr int kRowTiles = 4;
 // (16 vectors), and half the passes over W's rows, each reading twice as
 // much of a row, ran a 784-512-512-10 row 7 % faster on one core.
 constexpr int kOneRowTiles = 8;
+// A pass of few_rows_part over kOneRowTiles tiles reads a slice of every row
+// of W, the rows far apart: a one-row 2048 x 512 float32 product took 66 us
+// on one core, 4096 x 256 (one pass over whole rows) 45. For a network that
+// answers one row at a time, predict can read a copy of each wide layer's W
+// in row panels instead: its columns in panels kOneRowTiles * NR wide (the
+// last one narrower), each panel its K rows one after the other, so that a
+// pass reads one stream (network.h, RowPanels).
 
 // c[0 .. G*NR) += sum over k of x[k] * w[k * ldw + 0 .. G*NR), each element
 // summed in the order c, then k = 0, 1, ...: the order of micro_tile, so a
@@ -277,48 +285,69 @@ inline bool few_rows(const Product<T>& P) {
            P.K * P.N >= kFewRowsLeast;
 }
 
+// Row x (K) of a few-rows product times `cols` columns of W into c, each
+// output summed in the order c, then k = 0, 1, ...: w is the first column's
+// weight in row 0, rows are rs apart, and `readable` elements from w on may
+// be read. one_row: twice the tiles per pass over W's rows, half the passes.
+template <typename T, int NR>
+inline void row_columns(int64_t K, const T* x, const T* w, int64_t rs, int64_t readable, T* c,
+                        int64_t cols, bool one_row) {
+    int64_t j = 0;
+    if (one_row)
+        for (; j + kOneRowTiles * NR <= cols; j += kOneRowTiles * NR)
+            row_tiles<T, NR, kOneRowTiles>(K, x, w + j, rs, c + j);
+    for (; j + kRowTiles * NR <= cols; j += kRowTiles * NR)
+        row_tiles<T, NR, kRowTiles>(K, x, w + j, rs, c + j);
+    for (; j + NR <= cols; j += NR) row_tiles<T, NR, 1>(K, x, w + j, rs, c + j);
+    if (j == cols) return;
+    // The last columns, fewer than NR (all 10 outputs of a classifier): the
+    // same sums, in a register tile. Rows of W are read a whole tile wide,
+    // the lanes past `cols` summing neighbouring weights that are never
+    // stored, as long as the tile stays inside what may be read; the last
+    // rows, where it would not, one element at a time. Summed element by
+    // element, with the count only known at run time, the tile lived in
+    // memory: 512 x 10 took 1.4 us, a twentieth of a 784-512-512-10 row.
+    const int64_t left = cols - j;
+    T acc[NR];
+    for (int jj = 0; jj < NR; jj++) acc[jj] = jj < left ? c[j + jj] : T(0);
+    int64_t k = 0;
+    for (; k < K && k * rs + j + NR <= readable; k++) {
+        const T xk = x[k];
+        const T* wk = w + k * rs + j;
+#pragma GCC unroll 1
+        for (int jj = 0; jj < NR; jj++) acc[jj] += xk * wk[jj];
+    }
+    for (; k < K; k++) {
+        const T xk = x[k];
+        const T* wk = w + k * rs + j;
+        for (int64_t jj = 0; jj < left; jj++) acc[jj] += xk * wk[jj];
+    }
+    for (int64_t jj = 0; jj < left; jj++) c[j + jj] = acc[jj];
+}
+
 // Part p of n of a few-rows product (C holds the bias rows): the columns of
-// C in bands of whole NR tiles, every row, then their activation.
+// C in bands of whole NR tiles, every row, then their activation. With
+// P.panels, W's columns are read from their copy in row panels (RowPanels).
 template <typename T, int NR>
 void few_rows_part(const Product<T>& P, int p, int n) {
     const int64_t tiles = (P.N + NR - 1) / NR;
     const int64_t lo = std::min(P.N, tiles * p / n * NR);
     const int64_t hi = std::min(P.N, tiles * (p + 1) / n * NR);
     if (lo >= hi) return;
+    constexpr int64_t width = kOneRowTiles * NR;  // of a row panel
     for (int64_t i = 0; i < P.M; i++) {
         const T* x = P.A.p + i * P.A.rs;
         T* c = P.c + i * P.ldc;
-        int64_t j = lo;
-        if (P.M == 1)  // one row: twice the tiles per pass over W, half the passes
-            for (; j + kOneRowTiles * NR <= hi; j += kOneRowTiles * NR)
-                row_tiles<T, NR, kOneRowTiles>(P.K, x, P.B.p + j, P.B.rs, c + j);
-        for (; j + kRowTiles * NR <= hi; j += kRowTiles * NR)
-            row_tiles<T, NR, kRowTiles>(P.K, x, P.B.p + j, P.B.rs, c + j);
-        for (; j + NR <= hi; j += NR) row_tiles<T, NR, 1>(P.K, x, P.B.p + j, P.B.rs, c + j);
-        if (j == hi) continue;
-        // The last columns, fewer than NR (all 10 outputs of a classifier):
-        // the same sums, in a register tile. Rows of W are read a whole tile
-        // wide, the lanes past `cols` summing neighbouring weights that are
-        // never stored, as long as the tile stays inside W; the last rows,
-        // where it would not, one element at a time. Summed element by
-        // element, with the count only known at run time, the tile lived in
-        // memory: 512 x 10 took 1.4 us, a twentieth of a 784-512-512-10 row.
-        const int64_t cols = hi - j, last = (P.K - 1) * P.B.rs + P.N;  // W ends at last
-        T acc[NR];
-        for (int jj = 0; jj < NR; jj++) acc[jj] = jj < cols ? c[j + jj] : T(0);
-        int64_t k = 0;
-        for (; k < P.K && k * P.B.rs + j + NR <= last; k++) {
-            const T xk = x[k];
-            const T* wk = P.B.p + k * P.B.rs + j;
-#pragma GCC unroll 1
-            for (int jj = 0; jj < NR; jj++) acc[jj] += xk * wk[jj];
+        if (P.panels == nullptr) {
+            row_columns<T, NR>(P.K, x, P.B.p + lo, P.B.rs, (P.K - 1) * P.B.rs + P.N - lo, c + lo,
+                               hi - lo, P.M == 1);
+            continue;
         }
-        for (; k < P.K; k++) {
-            const T xk = x[k];
-            const T* wk = P.B.p + k * P.B.rs + j;
-            for (int64_t jj = 0; jj < cols; jj++) acc[jj] += xk * wk[jj];
+        for (int64_t q0 = lo / width * width; q0 < hi; q0 += width) {  // panel of columns q0..
+            const int64_t w = std::min(width, P.N - q0), j0 = std::max(lo, q0);
+            row_columns<T, NR>(P.K, x, P.panels + P.K * q0 + (j0 - q0), w, P.K * w - (j0 - q0),
+                               c + j0, std::min(hi, q0 + w) - j0, P.M == 1);
         }
-        for (int64_t jj = 0; jj < cols; jj++) c[j + jj] = acc[jj];
     }
     apply_activation(P, 0, P.M, lo, hi);
 }
@@ -668,11 +697,14 @@ void dense_forward(PartFn<T> part, T* out, const T* inp, const T* weight, const 
     product<T>({out, OC, {inp, C, 1}, {weight, OC, 1}, bias, Init::row, B, OC, C}, part);
 }
 
-// dense_forward into z (B, OC), then a = f(z), each thread activating its own band.
+// dense_forward into z (B, OC), then a = f(z), each thread activating its own band;
+// panels (may be null): weight in row panels, read by few_rows_part.
 template <typename T>
 void dense_act_forward(PartFn<T> part, ActFn<T> activate, T* z, T* a, const T* inp,
-                       const T* weight, const T* bias, int64_t B, int64_t C, int64_t OC, Act act) {
-    product<T>({z, OC, {inp, C, 1}, {weight, OC, 1}, bias, Init::row, B, OC, C, a, act, activate},
+                       const T* weight, const T* bias, int64_t B, int64_t C, int64_t OC, Act act,
+                       const T* panels) {
+    product<T>({z, OC, {inp, C, 1}, {weight, OC, 1}, bias, Init::row, B, OC, C, a, act, activate,
+                nullptr, panels},
                part);
 }
 

@@ -343,7 +343,7 @@ static void forward_with(const Kernels<T>& k, const Layout& L, const T* params, 
     for (int64_t l = 0; l < L.num_layers(); l++) {
         int64_t C = L.sizes[l], OC = L.sizes[l + 1];
         k.dense_act_forward(z[l], a[l], inp, params + L.w_off[l], params + L.b_off[l], m, C, OC,
-                            L.acts[l]);
+                            L.acts[l], nullptr);
         inp = a[l];
         if (drop != nullptr && drop->masks[l] != nullptr) {
             const MaskKey& key = drop->key;
@@ -519,11 +519,12 @@ thread_local bool ThreadScratch<T>::in_use_ = false;
 // a is written into out (m, outputs) when out is not null. With check_input,
 // each chunk of X is checked for NaN/Inf just before it is used (check_rows).
 // poll is checked after every layer of every chunk, and after every band of
-// rows of a big layer (band_rows), with `done`, fit's count.
+// rows of a big layer (band_rows), with `done`, fit's count. panels (may be
+// null): each layer's row panels, or null for that layer (predict).
 template <typename T, typename F>
 static void in_chunks(const Kernels<T>& k, const Layout& L, const T* params, const T* X,
                       int64_t m, T* out, F&& on_chunk, Poller& poll, int64_t done = 0,
-                      bool check_input = false) {
+                      bool check_input = false, const T* const* panels = nullptr) {
     const int64_t rows = std::min(m, kPredictRows);
     const int64_t widest = L.max_width;  // the widest layer after the input
     // z of the layer being computed, and the activations of it and the layer
@@ -544,7 +545,8 @@ static void in_chunks(const Kernels<T>& k, const Layout& L, const T* params, con
             const int64_t C = L.sizes[l], OC = L.sizes[l + 1], band = band_rows(C, OC);
             for (int64_t s = 0; s < n; s += band) {
                 k.dense_act_forward(z + s * OC, a + s * OC, inp + s * C, params + L.w_off[l],
-                                    params + L.b_off[l], std::min(band, n - s), C, OC, L.acts[l]);
+                                    params + L.b_off[l], std::min(band, n - s), C, OC, L.acts[l],
+                                    panels == nullptr ? nullptr : panels[l]);
                 poll(done, std::min(band, n - s) * (C + 1) * OC);
             }
             inp = a;
@@ -567,16 +569,50 @@ constexpr int kPredictPartsPerThread = 16;
 // chunk a hand-off between the threads: at 64-128-10, 10,000 rows ran no
 // faster on two threads than on one. Every row's sums are the same either
 // way (fast.h), so the results do not depend on the split.
+RowPanels::RowPanels(const Layout& L, int64_t width_) : width(width_) {
+    for (int64_t l = 0; l < L.num_layers(); l++) {
+        const int64_t C = L.sizes[l], OC = L.sizes[l + 1];
+        offset.push_back(width > 0 && OC > width ? size : -1);
+        if (offset.back() >= 0) size += C * OC;
+    }
+}
+
+template <typename T>
+int64_t row_panel_width() {
+    return kernels<T>().row_panel;
+}
+
+template <typename T>
+void pack_row_panels(const Layout& L, const T* params, int64_t width, T* panels) {
+    const RowPanels R(L, width);
+    for (int64_t l = 0; l < L.num_layers(); l++) {
+        if (R.offset[size_t(l)] < 0) continue;
+        const int64_t K = L.sizes[l], N = L.sizes[l + 1];
+        const T* W = params + L.w_off[l];
+        T* out = panels + R.offset[size_t(l)];
+        for (int64_t q0 = 0; q0 < N; q0 += width) {  // fast.h: panel q0.. is K rows of w
+            const int64_t w = std::min(width, N - q0);
+            for (int64_t r = 0; r < K; r++, out += w) std::copy_n(W + r * N + q0, w, out);
+        }
+    }
+}
+
 template <typename T>
 void predict(const Layout& L, const T* params, const T* X, int64_t m, T* out,
-             const PollHook* poll) {
+             const PollHook* poll, const T* panels, int64_t width) {
     const Kernels<T>& k = kernels<T>();
     auto nothing = [](int64_t, int64_t, const T*, const T*) {};
     const int64_t chunks = (m + kPredictRows - 1) / kPredictRows;
     const int threads = threads::count();
     if (threads <= 1 || m < 2 * kPredictRows) {  // one chunk, or one and a few rows
         Poller poller(poll);
-        in_chunks(k, L, params, X, m, out, nothing, poller, 0, /*check_input=*/true);
+        std::vector<const T*> layers;  // each layer's panels, when they are still k's
+        if (panels != nullptr && width > 0 && width == k.row_panel) {
+            const RowPanels R(L, width);
+            for (int64_t off : R.offset) layers.push_back(off < 0 ? nullptr : panels + off);
+        }
+        in_chunks(k, L, params, X, m, out, nothing, poller, 0, /*check_input=*/true,
+                  layers.empty() ? nullptr : layers.data());
         return;
     }
     // Ctrl-C: only the caller's thread may run the poll (it takes the GIL and
@@ -1270,7 +1306,10 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
 #define PLAINNET_INSTANTIATE(T)                                                                  \
     template void forward<T>(const Layout&, const T*, const T*, int64_t, T* const*, T* const*,   \
                              const PollHook*);                                                   \
-    template void predict<T>(const Layout&, const T*, const T*, int64_t, T*, const PollHook*);   \
+    template void predict<T>(const Layout&, const T*, const T*, int64_t, T*, const PollHook*,    \
+                             const T*, int64_t);                                                 \
+    template int64_t row_panel_width<T>();                                                       \
+    template void pack_row_panels<T>(const Layout&, const T*, int64_t, T*);                      \
     template double gradients<T>(const Layout&, const T*, const T*, const T*, int64_t, T*,       \
                                  const PollHook*);                                               \
     template double loss_and_gradient<T>(const Layout&, const T*, const T*, const T*, const T*,  \

@@ -121,13 +121,35 @@ template <typename T>
 void forward(const Layout& L, const T* params, const T* X, int64_t m, T* const* z, T* const* a,
              const PollHook* poll = nullptr);
 
+// A network's wide layers, copied in row panels (fast.h) for predictions of
+// a few rows at a time: a layer wider than one panel has its W copied at
+// offset[l] of the panels array, in panels `width` columns wide; the others
+// (offset -1) are read where they lie, as one panel already. size: the
+// array's elements; 0 when no layer is wider than a panel.
+struct RowPanels {
+    int64_t width = 0;
+    std::vector<int64_t> offset;
+    int64_t size = 0;
+    RowPanels(const Layout& L, int64_t width);
+};
+// The width of the row panels the kernels in use read; 0: none.
+template <typename T>
+int64_t row_panel_width();
+// Copies params' wide layers into panels (RowPanels(L, width).size elements).
+template <typename T>
+void pack_row_panels(const Layout& L, const T* params, int64_t width, T* panels);
+
 // The predictions alone: out (m, outputs). Rows go through in chunks, so the
 // scratch memory is a chunk of rows of two layers, whatever m is. Each chunk
 // of X is checked as it is read: a NaN or +-Inf throws NonFiniteInput.
 // poll (may be null) is checked after every layer of every chunk.
+// panels (may be null): params' copy by pack_row_panels for `width`, read for
+// a few rows instead of the weights; ignored unless width is still
+// row_panel_width<T>() (the kernel variant may have changed). The results
+// are the same, bit for bit, with or without.
 template <typename T>
 void predict(const Layout& L, const T* params, const T* X, int64_t m, T* out,
-             const PollHook* poll = nullptr);
+             const PollHook* poll = nullptr, const T* panels = nullptr, int64_t width = 0);
 
 // X (m, inputs) holds a NaN or +-Inf: its first one is X[row][column].
 struct NonFiniteInput : std::invalid_argument {

@@ -1,11 +1,13 @@
 """The paths a prediction takes: few rows, and many rows split over the pool.
 
 A forward product of up to fast.h kFewRows rows runs as one matrix-vector
-product per row, reading the weights where they lie. Each output is summed in
-the same order as the blocked product sums it (bias first, then k = 0, 1, ...),
-so a row predicted alone equals, bit for bit, the same row predicted among
-many, in every kernel variant; and both stay within float tolerance of the
-NumPy twin (fast.h few_rows_part).
+product per row, reading the weights where they lie, or a network's copy of
+its wide layers in row panels (network.h RowPanels), which Network.forward
+makes on the second few-row prediction with the same weights. Each output is
+summed in the same order as the blocked product sums it (bias first, then
+k = 0, 1, ...), so a row predicted alone equals, bit for bit, the same row
+predicted among many, in every kernel variant, with or without the panels;
+and both stay within float tolerance of the NumPy twin (fast.h few_rows_part).
 
 Few columns (an output layer of 10), many rows: groups of rows with every
 output in registers, again in the same order (fast.h narrow_part).
@@ -114,23 +116,109 @@ def test_a_row_predicted_alone_equals_it_among_many_and_the_numpy_twin(rng, dtyp
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_few_rows_follow_the_weights_as_training_changes_them(rng, dtype):
-    # Nothing is derived from the weights and kept between calls: a
-    # prediction right after an update sees the updated weights.
-    net = pn.Network([20, 64, 3], activation="relu", output_activation="softmax",
+    # The row panels are a copy of the weights a prediction computed with:
+    # a prediction right after an update sees the updated weights, whether
+    # it is the first with them (no panels yet) or a later one (panels
+    # made from the new weights). 300 is wider than a panel in every variant.
+    net = pn.Network([20, 300, 3], activation="relu", output_activation="softmax",
                      loss="cross_entropy", dtype=dtype, seed=3)
     X = rng.standard_normal((30, 20)).astype(dtype)
     y = rng.integers(0, 3, 30)
     for _ in range(3):
-        before = net.forward(X[:1])
+        before = [net.forward(X[:1]) for _ in range(3)]
         net.fit(X, y, epochs=1, lr=0.5, batch_size=None)
-        after = net.forward(X[:1])
-        assert not np.array_equal(before, after)
-        np.testing.assert_array_equal(after, net.forward(X)[:1])
-        assert_close(after, net.with_backend("numpy").forward(X[:1]), dtype)
+        after = [net.forward(X[:1]) for _ in range(3)]
+        assert net._panels is not None and net._panels[0] is net._params
+        assert net._panels[1] and (net._panels[2] is None) == (_core.build_info()["variant"] == "naive")
+        assert not np.array_equal(before[-1], after[0])
+        for got in after:
+            np.testing.assert_array_equal(got, net.forward(X)[:1])
+        assert_close(after[-1], net.with_backend("numpy").forward(X[:1]), dtype)
     rebuilt = pn.Network.from_weights([w * 2 for w in net.weights], net.biases,
                                       activation="relu", output_activation="softmax",
                                       loss="cross_entropy")
     assert_close(rebuilt.forward(X[:2]), rebuilt.with_backend("numpy").forward(X[:2]), dtype)
+
+
+# Networks with layers wider than a row panel in every variant (up to 256
+# columns): one panel and a narrower one, panels split between threads
+# mid-panel (300 columns on 3 threads), several whole panels.
+WIDE = [(30, 300, 1000, 10), (784, 512, 512, 10), (9, 257, 3)]
+
+
+def _wide(dtype, layers, seed=0):
+    return pn.Network(list(layers), activation="relu", output_activation="softmax",
+                      loss="cross_entropy", dtype=dtype, seed=seed)
+
+
+def _core_forward(net, X, panels=None):
+    return _core.forward(net._params, net._sizes, net._acts, net._loss, X, panels)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layers", WIDE)
+def test_row_panels_give_the_rows_the_weights_give(rng, dtype, layers, variant):
+    net = _wide(dtype, layers, seed=int(rng.integers(1 << 30)))
+    panels = _core.row_panels(net._params, net._sizes)
+    if variant == "naive":  # its plain loops read the weights only
+        assert panels is None
+        return
+    width, copy = panels
+    # The layout network.h describes: every layer wider than `width`, its
+    # columns in panels `width` wide (the last narrower), each panel row-major.
+    expected = [W[:, q:q + width].ravel() for W in net.weights if W.shape[1] > width
+                for q in range(0, W.shape[1], width)]
+    np.testing.assert_array_equal(copy, np.concatenate(expected))
+    X = rng.standard_normal((FEW_ROWS + 1, layers[0])).astype(dtype)
+    before = _core.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            _core.set_num_threads(threads)
+            for rows in range(1, FEW_ROWS + 2):
+                np.testing.assert_array_equal(_core_forward(net, X[:rows], panels),
+                                              _core_forward(net, X[:rows]))
+    finally:
+        _core.set_num_threads(before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_row_panels_are_read_for_a_few_rows_only_and_only_at_their_width(rng, dtype, variant):
+    net = _wide(dtype, (30, 300, 1000, 10))
+    if variant == "naive":  # nothing to read: given panels, it reads the weights
+        assert _core.row_panels(net._params, net._sizes) is None
+        X = rng.standard_normal((1, 30)).astype(dtype)
+        some = (64, np.zeros(_core_panel_size(net, 64), dtype))
+        np.testing.assert_array_equal(_core_forward(net, X, some), _core_forward(net, X))
+        return
+    width, copy = _core.row_panels(net._params, net._sizes)
+    X = rng.standard_normal((FEW_ROWS + 1, 30)).astype(dtype)
+    wrong = (width, np.zeros_like(copy))  # not these weights: shows what is read
+    for rows in range(1, FEW_ROWS + 1):
+        assert not np.array_equal(_core_forward(net, X[:rows], wrong), _core_forward(net, X[:rows]))
+    np.testing.assert_array_equal(_core_forward(net, X, wrong), _core_forward(net, X))
+    # A copy made for another kernel variant's width (set_variant since) is
+    # not read: the weights are.
+    stale = (width * 2, np.zeros(_core_panel_size(net, width * 2), dtype))
+    np.testing.assert_array_equal(_core_forward(net, X[:1], stale), _core_forward(net, X[:1]))
+
+
+def _core_panel_size(net, width):
+    return sum(W.size for W in net.weights if W.shape[1] > width)
+
+
+@pytest.mark.parametrize("panels,error,match", [
+    ("nope", TypeError, r"panels: expected None or row_panels' \(width, array\), got str"),
+    ((256,), TypeError, r"panels: expected None or row_panels' \(width, array\), got tuple"),
+    ((256, [1.0]), TypeError, r"panels: expected a NumPy array, got list"),
+    ((256, np.zeros(3, np.float32)), TypeError, r"panels: expected a C-contiguous array of dtype "
+                                                r"float64, got float32"),
+    ((0, np.zeros(3)), ValueError, r"panels: expected a width of at least 1"),
+    ((256, np.zeros(3)), ValueError, r"panels: expected shape \(309000,\), got \(3,\)"),
+])
+def test_bad_row_panels_are_refused(rng, panels, error, match):
+    net = _wide("float64", (30, 300, 1000, 10))
+    with pytest.raises(error, match=match):
+        _core_forward(net, np.ones((1, 30)), panels)
 
 
 def test_few_rows_on_one_two_and_three_threads_agree(rng):

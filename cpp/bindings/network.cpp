@@ -142,16 +142,59 @@ int64_t num_parameters(const Sizes& sizes) {
         .num_params;
 }
 
+// The row panels of params' wide layers (network.h RowPanels) for the kernels
+// in use: (width, array), or None when they read none or no layer is wider
+// than a panel.
+py::object row_panels(const py::handle& params_, const Sizes& sizes) {
+    Layout L = make_layout(sizes, Names(sizes.empty() ? 0 : sizes.size() - 1, "linear"), "mse");
+    return with_dtype(params_, "params", [&](auto tag) -> py::object {
+        using T = decltype(tag);
+        In<T> params = as_input<T>(params_, "params");
+        check_shape(params, "params", {L.num_params});
+        const int64_t width = row_panel_width<T>();
+        const RowPanels R(L, width);
+        if (R.size == 0) return py::none();
+        py::array_t<T> panels(R.size);
+        pack_row_panels(L, params.data(), width, panels.mutable_data());
+        return py::make_tuple(width, panels);
+    });
+}
+
+// forward's panels argument: None, or row_panels' (width, array) for the
+// same params; the array is checked against the layout it must have.
+template <typename T>
+std::pair<py::array_t<T>, int64_t> panels_arg(const py::handle& obj, const Layout& L) {
+    if (obj.is_none()) return {py::array_t<T>(), 0};
+    if (!py::isinstance<py::tuple>(obj) || py::len(obj) != 2 ||
+        !py::isinstance<py::int_>(py::reinterpret_borrow<py::tuple>(obj)[0])) {
+        throw py::type_error("panels: expected None or row_panels' (width, array), got " +
+                             py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
+    }
+    py::tuple t = py::reinterpret_borrow<py::tuple>(obj);
+    const int64_t width = t[0].cast<int64_t>();
+    py::array a = as_array(t[1], "panels");
+    if (!py::array_t<T>::check_(a) || !(a.flags() & py::array::c_style)) {
+        throw py::type_error("panels: expected a C-contiguous array of dtype " +
+                             py::str(py::dtype::of<T>()).cast<std::string>() + ", got " +
+                             dtype_str(a));
+    }
+    if (width < 1) throw py::value_error("panels: expected a width of at least 1");
+    check_shape(a, "panels", {RowPanels(L, width).size});
+    return {py::reinterpret_borrow<py::array_t<T>>(a), width};
+}
+
 py::array forward(const py::handle& params_, const Sizes& sizes, const Names& acts,
-                  const std::string& loss, const py::handle& X_) {
-    return with_network(params_, sizes, acts, loss, X_, nullptr, [](const Layout& L, auto a) -> py::array {
+                  const std::string& loss, const py::handle& X_, const py::handle& panels_) {
+    return with_network(params_, sizes, acts, loss, X_, nullptr, [&](const Layout& L, auto a) -> py::array {
         using T = ElementOf<decltype(a)>;
+        const auto panels = panels_arg<T>(panels_, L);
         py::array_t<T> out({a.m, L.outputs()});
         T* o = out.mutable_data();
         const PollHook* poll = signals_reach_this_thread() ? &kCheckSignals : nullptr;
         try {
             py::gil_scoped_release nogil;
-            predict(L, a.params.data(), a.X.data(), a.m, o, poll);
+            predict(L, a.params.data(), a.X.data(), a.m, o, poll,
+                    panels.second > 0 ? panels.first.data() : nullptr, panels.second);
         } catch (const NonFiniteInput& e) {
             // The message plainnet's Python checks give (_checks.finite).
             std::string v = std::isnan(e.value) ? "nan" : e.value > 0 ? "inf" : "-inf";
@@ -664,9 +707,13 @@ void register_network(py::module_& m) {
         return py::tuple(names);
     }();
     m.def("forward", &forward, py::arg("params"), py::arg("sizes"), py::arg("activations"),
-          py::arg("loss"), py::arg("X"),
+          py::arg("loss"), py::arg("X"), py::arg("panels") = py::none(),
           "Predictions (m, outputs); allocates no training workspace. X is checked for NaN/Inf "
-          "as it is read (ValueError).");
+          "as it is read (ValueError). panels: row_panels(params, sizes), read for a few rows "
+          "instead of the weights (the same results, bit for bit), or None.");
+    m.def("row_panels", &row_panels, py::arg("params"), py::arg("sizes"),
+          "(width, copy of the wide layers' weights in row panels) for forward's panels, for "
+          "the kernel variant in use; None when it has nothing to copy.");
     m.def("forward_trace", &forward_trace, py::arg("params"), py::arg("sizes"),
           py::arg("activations"), py::arg("loss"), py::arg("X"), "[(z_l, a_l) for each layer].");
     m.def("gradients", &gradients, py::arg("params"), py::arg("sizes"), py::arg("activations"),

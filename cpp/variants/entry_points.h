@@ -45,9 +45,10 @@
         activate<fast::Math>(out, z, N, act);                                                    \
     }                                                                                            \
     ATTR static void dense_act_forward_##SUF(T* z, T* a, const T* inp, const T* w, const T* b,   \
-                                             int64_t B, int64_t C, int64_t OC, Act act) {        \
+                                             int64_t B, int64_t C, int64_t OC, Act act,          \
+                                             const T* panels) {                                  \
         fast::dense_act_forward<T>(part_##SUF, activation_forward_##SUF, z, a, inp, w, b, B, C,  \
-                                   OC, act);                                                     \
+                                   OC, act, panels);                                             \
     }                                                                                            \
     ATTR static void activation_backward_##SUF(T* dz, const T* dout, const T* z, const T* a,     \
                                                int64_t N, Act act) {                             \
@@ -78,4 +79,5 @@
                                     activation_backward_##SUF,                                   \
                                     softmax_##SUF,                                               \
                                     loss_forward_##SUF,                                          \
-                                    optimizer_update_##SUF};
+                                    optimizer_update_##SUF,                                      \
+                                    fast::kOneRowTiles * NR};
