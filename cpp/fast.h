@@ -591,7 +591,7 @@ void product(const Product<T>& P, PartFn<T> part) {
         }
         return apply_activation(P, 0, P.M, 0, P.N);
     }
-    int n = work >= double(kThreadedProduct) ? threads::count() : 1;
+    int n = work >= double(kThreadedProduct) ? threads::available() : 1;
     if (n <= 1) return part(P, 0, 1);
     if (work >= double(kFineProduct)) {
         SharedB<T> S;
@@ -655,7 +655,7 @@ using RangeFn = bool (*)(T* p, T* const* s, const T* p0, const T* const* s0, con
 template <typename T>
 bool optimizer_update(RangeFn<T> range, T* p, T* const* s, const T* p0, const T* const* s0,
                       const T* g, int64_t N, Optim kind, const Optimizer& o, int64_t t) {
-    int n = N >= threaded_update_from(kind) ? threads::count() : 1;
+    int n = N >= threaded_update_from(kind) ? threads::available() : 1;
     if (n <= 1) return range(p, s, p0, s0, g, 0, N, kind, o, t);
     // Like a big product, a big update comes in several parts per thread, so
     // that a thread that gets its core late takes fewer of them. (Its parts

@@ -603,8 +603,8 @@ void predict(const Layout& L, const T* params, const T* X, int64_t m, T* out,
     const Kernels<T>& k = kernels<T>();
     auto nothing = [](int64_t, int64_t, const T*, const T*) {};
     const int64_t chunks = (m + kPredictRows - 1) / kPredictRows;
-    const int threads = threads::count();
-    if (threads <= 1 || m < 2 * kPredictRows) {  // one chunk, or one and a few rows
+    const int threads = m < 2 * kPredictRows ? 1 : threads::available();
+    if (threads <= 1) {  // one chunk, or one and a few rows, or one thread
         Poller poller(poll);
         std::vector<const T*> layers;  // each layer's panels, when they are still k's
         if (panels != nullptr && width > 0 && width == k.row_panel) {
@@ -1107,10 +1107,10 @@ static void gather_rows(T* xb, T* yb, T* wb, const T* X, const T* y, const T* w,
     // In several parts per thread, claimed as the threads come free (as a
     // big product's bands are, fast.h), and never fewer than a few rows each.
     const double bytes = double(rows) * double(n_in) * sizeof(T);
-    const int parts = int(std::min<int64_t>(int64_t(threads::count()) * kGatherPartsPerThread,
+    const int threads = bytes >= double(kThreadedGather) ? threads::available() : 1;
+    const int parts = int(std::min<int64_t>(int64_t(threads) * kGatherPartsPerThread,
                                             std::max<int64_t>(1, rows / 4)));
-    Job job{xb, yb, wb, X, y, w, idx, rows, n_in, K,
-            bytes >= double(kThreadedGather) ? parts : 1};
+    Job job{xb, yb, wb, X, y, w, idx, rows, n_in, K, threads > 1 ? parts : 1};
     if (job.n <= 1) return copy(&job, 0);
     threads::parallel_for(job.n, copy, &job);
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #if defined(__linux__)
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
@@ -197,11 +198,18 @@ class Pool {
     static uint32_t gen_of(uint64_t s) { return uint32_t(s >> 32); }
 
     // Whether any of the first `workers` workers is asleep on wake_.
-    bool any_asleep(int workers) const {
+    bool any_asleep(int workers) const { return awake(workers) < workers; }
+
+  public:
+    // How many of the first `workers` workers are awake (spinning or working).
+    int awake(int workers) const {
+        int n = 0;
         for (size_t i = 0; i < std::min(threads_.size(), size_t(workers)); i++)
-            if (flags_[i].asleep.load(std::memory_order_relaxed)) return true;
-        return false;
+            n += !flags_[i].asleep.load(std::memory_order_relaxed);
+        return n;
     }
+
+  private:
 
     // Before waking the job's sleeping workers (the first `workers`): each
     // one that is asleep may run anywhere it could but on the caller's CPU
@@ -336,6 +344,84 @@ Pool* pool_for(int workers) {
 
 thread_local int t_serial = 0;  // Serial guards alive on this thread
 
+// Whether the CPUs are all taken: a job's workers would then share their
+// cores with other threads, and the caller would wait whenever one of them
+// is preempted in the middle of an item, for as long as a time slice (3-5
+// ms, against items of 0.1-1 ms). Next to NumPy computing in another thread
+// (its thread and OpenBLAS's worker), or right after NumPy's products while
+// OpenBLAS's worker spins, a fit on two threads was up to 1.3x slower than
+// on one. So a product runs on its caller's thread alone while the threads
+// that want a CPU, other than the caller and the pool's awake workers,
+// leave fewer CPUs free than the job's workers need (or, for more workers
+// than CPUs, any CPU but the caller's taken). Linux counts the threads
+// running or waiting to run in /proc/loadavg (its fourth field: "3/250"),
+// one system call of about a microsecond to read; it is read at most every
+// kCrowdCheck and the answer kept meanwhile. The CPUs count as taken from
+// the kFullReadings-th reading in a row that says so: a single one may
+// catch a passing kernel thread, or a worker just woken that does not yet
+// say it is awake (on an idle machine, 3 % of readings during a fit found
+// one thread more than the fit's two), and single readings put 2-6 % of a
+// fit's products on one thread for nothing. The count is of the whole
+// system (or of the host, in a container that does not virtualise it), so
+// it is only used when this process may run on every online CPU; otherwise
+// it says nothing about this process's CPUs, and the pool's own give-up
+// (kGiveUpRatio) is the only remedy.
+constexpr std::chrono::microseconds kCrowdCheck{1000};
+constexpr int kFullReadings = 3;
+std::atomic<Clock::rep> g_crowd_checked{0};  // when last read (Clock's count)
+std::atomic<int> g_full_readings{0};  // readings in a row that found the CPUs taken
+
+#if defined(__linux__)
+// Threads running or waiting to run, system-wide, or -1 if unknown.
+int runnable_threads() {
+    static const int fd = [] {
+        // Only where the count is about this process's CPUs (see above).
+        const long online = sysconf(_SC_NPROCESSORS_ONLN);
+        return online > 0 && online == cpus_available() ? open("/proc/loadavg", O_RDONLY | O_CLOEXEC)
+                                                        : -1;
+    }();
+    if (fd < 0) return -1;
+    char buf[128];
+    const ssize_t got = pread(fd, buf, sizeof buf - 1, 0);
+    if (got <= 0) return -1;
+    buf[got] = '\0';
+    // "0.20 0.18 0.12 3/250 11206": the number before the slash.
+    const char* p = buf;
+    for (int field = 0; field < 3; field++) {
+        while (*p != '\0' && *p != ' ') p++;
+        while (*p == ' ') p++;
+    }
+    char* end = nullptr;
+    const long n = std::strtol(p, &end, 10);
+    return end != p && *end == '/' && n >= 0 ? int(n) : -1;
+}
+#endif
+
+bool crowded(const Pool* pool, int workers) {
+#if defined(__linux__)
+    const Clock::rep now = Clock::now().time_since_epoch().count();
+    Clock::rep last = g_crowd_checked.load(std::memory_order_relaxed);
+    if (now - last < std::chrono::duration_cast<Clock::duration>(kCrowdCheck).count() ||
+        !g_crowd_checked.compare_exchange_strong(last, now, std::memory_order_relaxed))
+        return g_full_readings.load(std::memory_order_relaxed) >= kFullReadings;  // as last read
+    const int runnable = runnable_threads();
+    // The caller itself is running; awake workers spin or work.
+    const int others = runnable - 1 - pool->awake(workers);
+    // Free CPUs besides the caller's, against the workers that fit on them
+    // (set_num_threads may ask for more threads than there are CPUs).
+    static const int cpus = cpus_available();
+    const bool full = runnable >= 0 && cpus - 1 - others < std::min(workers, cpus - 1);
+    const int readings =
+        full ? std::min(g_full_readings.load(std::memory_order_relaxed) + 1, kFullReadings) : 0;
+    g_full_readings.store(readings, std::memory_order_relaxed);
+    return readings >= kFullReadings;
+#else
+    (void)pool;
+    (void)workers;
+    return false;
+#endif
+}
+
 }  // namespace
 
 Serial::Serial() { t_serial++; }
@@ -350,11 +436,21 @@ int count() { return g_count.load(std::memory_order_relaxed); }
 
 void set_count(int n) { g_count.store(n < 1 ? 1 : n, std::memory_order_relaxed); }
 
+int available() {
+    const int n = count();
+    if (n <= 1 || t_serial > 0) return 1;
+    Pool* pool = g_pool.load(std::memory_order_acquire);
+    if (!usable(pool, n - 1)) return n;  // parallel_for makes the pool
+    if (!pool->given_up() && !crowded(pool, n - 1)) return n;
+    g_alone.fetch_add(1, std::memory_order_relaxed);
+    return 1;
+}
+
 void parallel_for(int n, void (*fn)(void*, int), void* ctx) {
     int workers = t_serial > 0 ? 0 : std::min(count(), n) - 1;
     if (workers >= 1) {
         Pool* pool = pool_for(workers);
-        if (pool->given_up()) {
+        if (pool->given_up() || crowded(pool, workers)) {
             g_alone.fetch_add(1, std::memory_order_relaxed);
         } else {
             std::unique_lock<std::mutex> busy(pool->busy(), std::try_to_lock);

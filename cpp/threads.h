@@ -11,6 +11,13 @@ namespace threads {
 int count();
 // Sets it; n >= 1. Takes effect at the next product.
 void set_count(int n);
+// The threads a product should be split for now, asked just before it would
+// be split: count(), or 1 where parallel_for would run everything in its
+// caller anyway (inside a Serial, while the pool has given up on a starved
+// worker, while the CPUs are all taken; see threads.cpp). A product split
+// for one thread does less work than one split for more and run by one.
+// The last two count as run alone in stats().
+int available();
 
 // Runs fn(ctx, i) for i in [0, n), in parallel on the pool, and returns when
 // all are done. Items are claimed one at a time by whichever thread comes
@@ -22,10 +29,10 @@ void set_count(int n);
 void parallel_for(int n, void (*fn)(void* ctx, int i), void* ctx);
 
 // What the pool has done since the process started: the parallel_for calls
-// run on it, those run in the caller alone because the caller had recently
-// given up on a starved worker, how often it gave up, and how long callers
-// waited, in all, for workers' last items after finishing their own
-// (microseconds).
+// run on it, the splits run in the caller alone because the pool had
+// recently given up on a starved worker or the CPUs were all taken, how
+// often it gave up, and how long callers waited, in all, for workers' last
+// items after finishing their own (microseconds).
 struct Stats {
     long long pooled, alone, gave_up, waited_us;
 };

@@ -207,3 +207,51 @@ def test_a_pool_made_for_more_threads_uses_only_as_many_as_set():
     # One worker did about half of the work; the others none of it (a tick at most).
     assert used[-1] >= 0.05, used
     assert all(u <= 0.02 for u in used[:-1]), used
+
+
+def _splits(x, w, b):
+    """pool_stats' (pooled, alone) counts after one product big enough to split."""
+    _core.dense_forward(x, w, b)
+    stats = _core.pool_stats()
+    return stats["pooled"], stats["alone"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/loadavg")
+def test_a_full_machine_runs_products_alone_and_a_free_one_splits_them_again(two_threads):
+    # With every CPU taken by a busy process, a product that would be split
+    # runs on its caller's thread alone: its worker would share a core and
+    # keep the caller waiting (cpp/threads.cpp, crowded). The count of
+    # runnable threads is system-wide, so it is only consulted when this
+    # process may run on every online CPU; otherwise the product is split.
+    rng = np.random.default_rng(0)
+    x, w, b = rng.random((256, 784)), rng.random((784, 128)), rng.random(128)
+    want = _core.dense_forward(x, w, b)
+    every_cpu = len(os.sched_getaffinity(0)) == os.cpu_count()
+    busy = [_BusyProcess() for _ in range(len(os.sched_getaffinity(0)))]
+    try:
+        for proc in busy:
+            proc.__enter__()
+        time.sleep(0.1)
+        for _ in range(4):  # read at most once a millisecond, taken from the third reading
+            _splits(x, w, b)
+            time.sleep(0.002)
+        pooled, alone = _splits(x, w, b)
+        later = _splits(x, w, b)
+        if every_cpu:
+            assert later == (pooled, alone + 1)
+        else:  # not consulted: on the pool, or alone if the pool gave up on its worker
+            assert sum(later) == pooled + alone + 1
+        assert np.array_equal(_core.dense_forward(x, w, b), want)
+    finally:
+        for proc in busy:
+            proc.__exit__()
+    # Free again: split over the pool within a few tries (a passing system
+    # thread may take a CPU at the moment the count is read).
+    for _ in range(100):
+        time.sleep(0.005)
+        pooled, alone = _splits(x, w, b)
+        if _splits(x, w, b)[0] == pooled + 1:
+            break
+    else:
+        pytest.fail("no product was split over the pool after the busy processes ended")
+    assert np.array_equal(_core.dense_forward(x, w, b), want)

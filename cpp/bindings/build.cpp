@@ -76,7 +76,8 @@ void register_build(py::module_& m) {
             return d;
         },
         "Counts since the process started: products and other parallel work run on the pool "
-        "('pooled'), run alone because the caller had given up on a starved worker ('alone'), "
+        "('pooled'), run alone because the pool had given up on a starved worker or the CPUs "
+        "were all taken by other threads ('alone'), "
         "the give-ups ('gave_up'), and how long callers waited in all for workers' last items "
         "after finishing their own ('waited_us', microseconds).");
     m.def("set_num_threads", &set_num_threads, py::arg("n"),
