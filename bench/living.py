@@ -66,7 +66,7 @@ REPEATS = 7  # each scenario is short; the ratios are of bests, which need sever
 # two cores there, and a fit gets a whole core or half of one from one try
 # to the next (best of 7 of the same fit swung by 10 %), so they take more
 # tries, the two thread counts alternating which goes first.
-BESIDE_TRIES = 3
+BESIDE_TRIES = 5
 
 
 @dataclass

@@ -356,20 +356,23 @@ thread_local int t_serial = 0;  // Serial guards alive on this thread
 // than CPUs, any CPU but the caller's taken). Linux counts the threads
 // running or waiting to run in /proc/loadavg (its fourth field: "3/250"),
 // one system call of about a microsecond to read; it is read at most every
-// kCrowdCheck and the answer kept meanwhile. The CPUs count as taken from
-// the kFullReadings-th reading in a row that says so: a single one may
-// catch a passing kernel thread, or a worker just woken that does not yet
-// say it is awake (on an idle machine, 3 % of readings during a fit found
-// one thread more than the fit's two), and single readings put 2-6 % of a
-// fit's products on one thread for nothing. The count is of the whole
+// kCrowdCheck and the answer kept meanwhile. The answer changes only at
+// the kReadingsToChange-th reading in a row that disagrees with it: a
+// single reading may catch a passing kernel thread, or a worker just woken
+// that does not yet say it is awake (on an idle machine, 3 % of readings
+// during a fit found one thread more than the fit's two; heeded, they put
+// 2-6 % of its products on one thread for nothing), and next to NumPy one
+// that finds a CPU free for a moment put a fit back on the pool, where it
+// waited up to 12 ms for its preempted worker. The count is of the whole
 // system (or of the host, in a container that does not virtualise it), so
 // it is only used when this process may run on every online CPU; otherwise
 // it says nothing about this process's CPUs, and the pool's own give-up
 // (kGiveUpRatio) is the only remedy.
 constexpr std::chrono::microseconds kCrowdCheck{1000};
-constexpr int kFullReadings = 3;
+constexpr int kReadingsToChange = 3;
 std::atomic<Clock::rep> g_crowd_checked{0};  // when last read (Clock's count)
-std::atomic<int> g_full_readings{0};  // readings in a row that found the CPUs taken
+std::atomic<bool> g_crowded{false};
+std::atomic<int> g_disagreeing{0};  // readings in a row that disagree with g_crowded
 
 #if defined(__linux__)
 // Threads running or waiting to run, system-wide, or -1 if unknown.
@@ -403,7 +406,7 @@ bool crowded(const Pool* pool, int workers) {
     Clock::rep last = g_crowd_checked.load(std::memory_order_relaxed);
     if (now - last < std::chrono::duration_cast<Clock::duration>(kCrowdCheck).count() ||
         !g_crowd_checked.compare_exchange_strong(last, now, std::memory_order_relaxed))
-        return g_full_readings.load(std::memory_order_relaxed) >= kFullReadings;  // as last read
+        return g_crowded.load(std::memory_order_relaxed);  // as last read
     const int runnable = runnable_threads();
     // The caller itself is running; awake workers spin or work.
     const int others = runnable - 1 - pool->awake(workers);
@@ -411,10 +414,13 @@ bool crowded(const Pool* pool, int workers) {
     // (set_num_threads may ask for more threads than there are CPUs).
     static const int cpus = cpus_available();
     const bool full = runnable >= 0 && cpus - 1 - others < std::min(workers, cpus - 1);
-    const int readings =
-        full ? std::min(g_full_readings.load(std::memory_order_relaxed) + 1, kFullReadings) : 0;
-    g_full_readings.store(readings, std::memory_order_relaxed);
-    return readings >= kFullReadings;
+    // Only the caller that won the compare-and-swap above gets here.
+    const bool was = g_crowded.load(std::memory_order_relaxed);
+    const int disagreeing = full == was ? 0 : g_disagreeing.load(std::memory_order_relaxed) + 1;
+    const bool answer = disagreeing >= kReadingsToChange ? full : was;
+    g_disagreeing.store(answer == was ? disagreeing : 0, std::memory_order_relaxed);
+    g_crowded.store(answer, std::memory_order_relaxed);
+    return answer;
 #else
     (void)pool;
     (void)workers;
