@@ -278,6 +278,41 @@ inline void row_tiles(int64_t K, const T* __restrict x, const T* __restrict w, i
         for (int j = 0; j < NR; j++) c[g * NR + j] = acc[g][j];
 }
 
+// row_tiles for R rows of x (ldx apart) into R rows of c (ldc apart) at
+// once, each element summed in the same order: one pass over W's rows for
+// all of them, where a pass per row read W R times (4 rows of 784-512-512-10
+// float32 took twice as long as ONNX Runtime's).
+template <typename T, int NR, int G, int R>
+inline void rows_tiles(int64_t K, const T* __restrict x, int64_t ldx, const T* __restrict w,
+                       int64_t ldw, T* __restrict c, int64_t ldc) {
+    T acc[R][G][NR];
+#pragma GCC unroll 64
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 64
+        for (int g = 0; g < G; g++)
+#pragma GCC unroll 64
+            for (int j = 0; j < NR; j++) acc[r][g][j] = c[r * ldc + g * NR + j];
+    for (int64_t k = 0; k < K; k++) {
+        const T* wk = w + k * ldw;
+        T xk[R];
+#pragma GCC unroll 64
+        for (int r = 0; r < R; r++) xk[r] = x[r * ldx + k];
+#pragma GCC unroll 64
+        for (int g = 0; g < G; g++)
+#pragma GCC unroll 64
+            for (int r = 0; r < R; r++) {
+#pragma GCC unroll 1
+                for (int j = 0; j < NR; j++) acc[r][g][j] += xk[r] * wk[g * NR + j];
+            }
+    }
+#pragma GCC unroll 64
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 64
+        for (int g = 0; g < G; g++)
+#pragma GCC unroll 64
+            for (int j = 0; j < NR; j++) c[r * ldc + g * NR + j] = acc[r][g][j];
+}
+
 // Whether product_part runs P as few_rows_part.
 template <typename T>
 inline bool few_rows(const Product<T>& P) {
@@ -285,44 +320,60 @@ inline bool few_rows(const Product<T>& P) {
            P.K * P.N >= kFewRowsLeast;
 }
 
-// Row x (K) of a few-rows product times `cols` columns of W into c, each
-// output summed in the order c, then k = 0, 1, ...: w is the first column's
-// weight in row 0, rows are rs apart, and `readable` elements from w on may
-// be read. one_row: twice the tiles per pass over W's rows, half the passes.
+// Row x of a few-rows product times the last `left` columns of W, fewer
+// than NR (all 10 outputs of a classifier), into c, with rows_columns'
+// arguments (w at those columns): the same sums, in a register tile. Rows
+// of W are read a whole tile wide, the lanes past `left` summing
+// neighbouring weights that are never stored, as long as the tile stays
+// inside what may be read; the last rows, where it would not, one element
+// at a time. Summed element by element, with the count only known at run
+// time, the tile lived in memory: 512 x 10 took 1.4 us, a twentieth of a
+// 784-512-512-10 row.
 template <typename T, int NR>
-inline void row_columns(int64_t K, const T* x, const T* w, int64_t rs, int64_t readable, T* c,
-                        int64_t cols, bool one_row) {
-    int64_t j = 0;
-    if (one_row)
-        for (; j + kOneRowTiles * NR <= cols; j += kOneRowTiles * NR)
-            row_tiles<T, NR, kOneRowTiles>(K, x, w + j, rs, c + j);
-    for (; j + kRowTiles * NR <= cols; j += kRowTiles * NR)
-        row_tiles<T, NR, kRowTiles>(K, x, w + j, rs, c + j);
-    for (; j + NR <= cols; j += NR) row_tiles<T, NR, 1>(K, x, w + j, rs, c + j);
-    if (j == cols) return;
-    // The last columns, fewer than NR (all 10 outputs of a classifier): the
-    // same sums, in a register tile. Rows of W are read a whole tile wide,
-    // the lanes past `cols` summing neighbouring weights that are never
-    // stored, as long as the tile stays inside what may be read; the last
-    // rows, where it would not, one element at a time. Summed element by
-    // element, with the count only known at run time, the tile lived in
-    // memory: 512 x 10 took 1.4 us, a twentieth of a 784-512-512-10 row.
-    const int64_t left = cols - j;
+inline void row_last_columns(int64_t K, const T* x, const T* w, int64_t rs, int64_t readable,
+                             T* c, int64_t left) {
     T acc[NR];
-    for (int jj = 0; jj < NR; jj++) acc[jj] = jj < left ? c[j + jj] : T(0);
+    for (int jj = 0; jj < NR; jj++) acc[jj] = jj < left ? c[jj] : T(0);
     int64_t k = 0;
-    for (; k < K && k * rs + j + NR <= readable; k++) {
+    for (; k < K && k * rs + NR <= readable; k++) {
         const T xk = x[k];
-        const T* wk = w + k * rs + j;
+        const T* wk = w + k * rs;
 #pragma GCC unroll 1
         for (int jj = 0; jj < NR; jj++) acc[jj] += xk * wk[jj];
     }
     for (; k < K; k++) {
         const T xk = x[k];
-        const T* wk = w + k * rs + j;
+        const T* wk = w + k * rs;
         for (int64_t jj = 0; jj < left; jj++) acc[jj] += xk * wk[jj];
     }
-    for (int64_t jj = 0; jj < left; jj++) c[j + jj] = acc[jj];
+    for (int64_t jj = 0; jj < left; jj++) c[jj] = acc[jj];
+}
+
+// R rows of a few-rows product (x, ldx apart) times `cols` columns of W into
+// c (ldc apart), each output summed in the order c, then k = 0, 1, ...: w is
+// the first column's weight in row 0, rows of W are rs apart, and
+// `readable` elements from w on may be read. Each pass over W's rows sums
+// kOneRowTiles tiles in all (8 tiles of one row, 4 of two, 2 of three or
+// four rows), then half as many, then one.
+template <typename T, int NR, int R>
+inline void rows_columns(int64_t K, const T* x, int64_t ldx, const T* w, int64_t rs,
+                         int64_t readable, T* c, int64_t ldc, int64_t cols) {
+    constexpr int G = kOneRowTiles / R >= 2 ? kOneRowTiles / R : 2;
+    int64_t j = 0;
+    if (R == 1) {  // one row: as it always ran
+        for (; j + G * NR <= cols; j += G * NR) row_tiles<T, NR, G>(K, x, w + j, rs, c + j);
+        for (; j + G / 2 * NR <= cols; j += G / 2 * NR)
+            row_tiles<T, NR, G / 2>(K, x, w + j, rs, c + j);
+        for (; j + NR <= cols; j += NR) row_tiles<T, NR, 1>(K, x, w + j, rs, c + j);
+    } else {
+        for (; j + G * NR <= cols; j += G * NR)
+            rows_tiles<T, NR, G, R>(K, x, ldx, w + j, rs, c + j, ldc);
+        for (; j + G / 2 * NR <= cols; j += G / 2 * NR)
+            rows_tiles<T, NR, G / 2, R>(K, x, ldx, w + j, rs, c + j, ldc);
+        for (; j + NR <= cols; j += NR) rows_tiles<T, NR, 1, R>(K, x, ldx, w + j, rs, c + j, ldc);
+    }
+    for (int r = 0; r < R && j < cols; r++)
+        row_last_columns<T, NR>(K, x + r * ldx, w + j, rs, readable - j, c + r * ldc + j, cols - j);
 }
 
 // Part p of n of a few-rows product (C holds the bias rows): the columns of
@@ -334,19 +385,27 @@ void few_rows_part(const Product<T>& P, int p, int n) {
     const int64_t lo = std::min(P.N, tiles * p / n * NR);
     const int64_t hi = std::min(P.N, tiles * (p + 1) / n * NR);
     if (lo >= hi) return;
-    constexpr int64_t width = kOneRowTiles * NR;  // of a row panel
-    for (int64_t i = 0; i < P.M; i++) {
-        const T* x = P.A.p + i * P.A.rs;
-        T* c = P.c + i * P.ldc;
-        if (P.panels == nullptr) {
-            row_columns<T, NR>(P.K, x, P.B.p + lo, P.B.rs, (P.K - 1) * P.B.rs + P.N - lo, c + lo,
-                               hi - lo, P.M == 1);
-            continue;
+    // Columns [j0, j0 + cols) of every row, W's rows rs apart from w (column
+    // j0), `readable` elements from w on.
+    auto columns = [&](const T* w, int64_t rs, int64_t readable, int64_t j0, int64_t cols) {
+        const T* x = P.A.p;
+        T* c = P.c + j0;
+        switch (P.M) {
+            case 1: return rows_columns<T, NR, 1>(P.K, x, P.A.rs, w, rs, readable, c, P.ldc, cols);
+            case 2: return rows_columns<T, NR, 2>(P.K, x, P.A.rs, w, rs, readable, c, P.ldc, cols);
+            case 3: return rows_columns<T, NR, 3>(P.K, x, P.A.rs, w, rs, readable, c, P.ldc, cols);
+            default: return rows_columns<T, NR, 4>(P.K, x, P.A.rs, w, rs, readable, c, P.ldc, cols);
         }
+    };
+    static_assert(kFewRows == 4, "few_rows_part's cases cover 1 to kFewRows rows");
+    constexpr int64_t width = kOneRowTiles * NR;  // of a row panel
+    if (P.panels == nullptr) {
+        columns(P.B.p + lo, P.B.rs, (P.K - 1) * P.B.rs + P.N - lo, lo, hi - lo);
+    } else {
         for (int64_t q0 = lo / width * width; q0 < hi; q0 += width) {  // panel of columns q0..
             const int64_t w = std::min(width, P.N - q0), j0 = std::max(lo, q0);
-            row_columns<T, NR>(P.K, x, P.panels + P.K * q0 + (j0 - q0), w, P.K * w - (j0 - q0),
-                               c + j0, std::min(hi, q0 + w) - j0, P.M == 1);
+            columns(P.panels + P.K * q0 + (j0 - q0), w, P.K * w - (j0 - q0), j0,
+                    std::min(hi, q0 + w) - j0);
         }
     }
     apply_activation(P, 0, P.M, lo, hi);
