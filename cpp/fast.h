@@ -278,35 +278,34 @@ inline void row_tiles(int64_t K, const T* __restrict x, const T* __restrict w, i
         for (int j = 0; j < NR; j++) c[g * NR + j] = acc[g][j];
 }
 
-// row_tiles for R rows of x (ldx apart) into R rows of c (ldc apart) at
+// row_tiles for two rows of x (ldx apart) into two rows of c (ldc apart) at
 // once, each element summed in the same order: one pass over W's rows for
-// all of them, where a pass per row read W R times (4 rows of 784-512-512-10
-// float32 took twice as long as ONNX Runtime's).
-template <typename T, int NR, int G, int R>
-inline void rows_tiles(int64_t K, const T* __restrict x, int64_t ldx, const T* __restrict w,
-                       int64_t ldw, T* __restrict c, int64_t ldc) {
-    T acc[R][G][NR];
+// both, where a pass per row read W twice (4 rows of 784-512-512-10 float32
+// took twice as long as ONNX Runtime's).
+template <typename T, int NR, int G>
+inline void row_pair_tiles(int64_t K, const T* __restrict x, int64_t ldx, const T* __restrict w,
+                           int64_t ldw, T* __restrict c, int64_t ldc) {
+    T acc[2][G][NR];
 #pragma GCC unroll 64
-    for (int r = 0; r < R; r++)
+    for (int r = 0; r < 2; r++)
 #pragma GCC unroll 64
         for (int g = 0; g < G; g++)
 #pragma GCC unroll 64
             for (int j = 0; j < NR; j++) acc[r][g][j] = c[r * ldc + g * NR + j];
     for (int64_t k = 0; k < K; k++) {
         const T* wk = w + k * ldw;
-        T xk[R];
+        const T x0 = x[k], x1 = x[ldx + k];
 #pragma GCC unroll 64
-        for (int r = 0; r < R; r++) xk[r] = x[r * ldx + k];
-#pragma GCC unroll 64
-        for (int g = 0; g < G; g++)
-#pragma GCC unroll 64
-            for (int r = 0; r < R; r++) {
+        for (int g = 0; g < G; g++) {
 #pragma GCC unroll 1
-                for (int j = 0; j < NR; j++) acc[r][g][j] += xk[r] * wk[g * NR + j];
+            for (int j = 0; j < NR; j++) {
+                acc[0][g][j] += x0 * wk[g * NR + j];
+                acc[1][g][j] += x1 * wk[g * NR + j];
             }
+        }
     }
 #pragma GCC unroll 64
-    for (int r = 0; r < R; r++)
+    for (int r = 0; r < 2; r++)
 #pragma GCC unroll 64
         for (int g = 0; g < G; g++)
 #pragma GCC unroll 64
@@ -320,64 +319,64 @@ inline bool few_rows(const Product<T>& P) {
            P.K * P.N >= kFewRowsLeast;
 }
 
-// Row x of a few-rows product times the last `left` columns of W, fewer
-// than NR (all 10 outputs of a classifier), into c, with rows_columns'
-// arguments (w at those columns): the same sums, in a register tile. Rows
-// of W are read a whole tile wide, the lanes past `left` summing
-// neighbouring weights that are never stored, as long as the tile stays
-// inside what may be read; the last rows, where it would not, one element
-// at a time. Summed element by element, with the count only known at run
-// time, the tile lived in memory: 512 x 10 took 1.4 us, a twentieth of a
-// 784-512-512-10 row.
+// Row x (K) of a few-rows product times `cols` columns of W into c, each
+// output summed in the order c, then k = 0, 1, ...: w is the first column's
+// weight in row 0, rows are rs apart, and `readable` elements from w on may
+// be read. one_row: twice the tiles per pass over W's rows, half the passes.
 template <typename T, int NR>
-inline void row_last_columns(int64_t K, const T* x, const T* w, int64_t rs, int64_t readable,
-                             T* c, int64_t left) {
+inline void row_columns(int64_t K, const T* x, const T* w, int64_t rs, int64_t readable, T* c,
+                        int64_t cols, bool one_row) {
+    int64_t j = 0;
+    if (one_row)
+        for (; j + kOneRowTiles * NR <= cols; j += kOneRowTiles * NR)
+            row_tiles<T, NR, kOneRowTiles>(K, x, w + j, rs, c + j);
+    for (; j + kRowTiles * NR <= cols; j += kRowTiles * NR)
+        row_tiles<T, NR, kRowTiles>(K, x, w + j, rs, c + j);
+    for (; j + NR <= cols; j += NR) row_tiles<T, NR, 1>(K, x, w + j, rs, c + j);
+    if (j == cols) return;
+    // The last columns, fewer than NR (all 10 outputs of a classifier): the
+    // same sums, in a register tile. Rows of W are read a whole tile wide,
+    // the lanes past `cols` summing neighbouring weights that are never
+    // stored, as long as the tile stays inside what may be read; the last
+    // rows, where it would not, one element at a time. Summed element by
+    // element, with the count only known at run time, the tile lived in
+    // memory: 512 x 10 took 1.4 us, a twentieth of a 784-512-512-10 row.
+    const int64_t left = cols - j;
     T acc[NR];
-    for (int jj = 0; jj < NR; jj++) acc[jj] = jj < left ? c[jj] : T(0);
+    for (int jj = 0; jj < NR; jj++) acc[jj] = jj < left ? c[j + jj] : T(0);
     int64_t k = 0;
-    for (; k < K && k * rs + NR <= readable; k++) {
+    for (; k < K && k * rs + j + NR <= readable; k++) {
         const T xk = x[k];
-        const T* wk = w + k * rs;
+        const T* wk = w + k * rs + j;
 #pragma GCC unroll 1
         for (int jj = 0; jj < NR; jj++) acc[jj] += xk * wk[jj];
     }
     for (; k < K; k++) {
         const T xk = x[k];
-        const T* wk = w + k * rs;
+        const T* wk = w + k * rs + j;
         for (int64_t jj = 0; jj < left; jj++) acc[jj] += xk * wk[jj];
     }
-    for (int64_t jj = 0; jj < left; jj++) c[jj] = acc[jj];
+    for (int64_t jj = 0; jj < left; jj++) c[j + jj] = acc[jj];
 }
 
-// R rows of a few-rows product (x, ldx apart) times `cols` columns of W into
-// c (ldc apart), each output summed in the order c, then k = 0, 1, ...: w is
-// the first column's weight in row 0, rows of W are rs apart, and
-// `readable` elements from w on may be read. Each pass over W's rows sums
-// kOneRowTiles tiles in all (8 tiles of one row, 4 of two, 2 of three or
-// four rows), then half as many, then one.
-template <typename T, int NR, int R>
-inline void rows_columns(int64_t K, const T* x, int64_t ldx, const T* w, int64_t rs,
-                         int64_t readable, T* c, int64_t ldc, int64_t cols) {
-    constexpr int G = kOneRowTiles / R >= 2 ? kOneRowTiles / R : 2;
+// row_columns for two rows (x and c ldx and ldc apart): whole tiles in one
+// pass over W's rows for both, kRowTiles tiles a pass (the registers of
+// kOneRowTiles for one row), then the last columns row by row.
+template <typename T, int NR>
+inline void row_pair_columns(int64_t K, const T* x, int64_t ldx, const T* w, int64_t rs,
+                             int64_t readable, T* c, int64_t ldc, int64_t cols) {
     int64_t j = 0;
-    if (R == 1) {  // one row: as it always ran
-        for (; j + G * NR <= cols; j += G * NR) row_tiles<T, NR, G>(K, x, w + j, rs, c + j);
-        for (; j + G / 2 * NR <= cols; j += G / 2 * NR)
-            row_tiles<T, NR, G / 2>(K, x, w + j, rs, c + j);
-        for (; j + NR <= cols; j += NR) row_tiles<T, NR, 1>(K, x, w + j, rs, c + j);
-    } else {
-        for (; j + G * NR <= cols; j += G * NR)
-            rows_tiles<T, NR, G, R>(K, x, ldx, w + j, rs, c + j, ldc);
-        for (; j + G / 2 * NR <= cols; j += G / 2 * NR)
-            rows_tiles<T, NR, G / 2, R>(K, x, ldx, w + j, rs, c + j, ldc);
-        for (; j + NR <= cols; j += NR) rows_tiles<T, NR, 1, R>(K, x, ldx, w + j, rs, c + j, ldc);
-    }
-    for (int r = 0; r < R && j < cols; r++)
-        row_last_columns<T, NR>(K, x + r * ldx, w + j, rs, readable - j, c + r * ldc + j, cols - j);
+    for (; j + kRowTiles * NR <= cols; j += kRowTiles * NR)
+        row_pair_tiles<T, NR, kRowTiles>(K, x, ldx, w + j, rs, c + j, ldc);
+    for (; j + NR <= cols; j += NR) row_pair_tiles<T, NR, 1>(K, x, ldx, w + j, rs, c + j, ldc);
+    if (j == cols) return;
+    row_columns<T, NR>(K, x, w + j, rs, readable - j, c + j, cols - j, false);
+    row_columns<T, NR>(K, x + ldx, w + j, rs, readable - j, c + ldc + j, cols - j, false);
 }
 
 // Part p of n of a few-rows product (C holds the bias rows): the columns of
-// C in bands of whole NR tiles, every row, then their activation. With
+// C in bands of whole NR tiles, every row (two at a time while two are
+// left), then their activation. With
 // P.panels, W's columns are read from their copy in row panels (RowPanels).
 template <typename T, int NR>
 void few_rows_part(const Product<T>& P, int p, int n) {
@@ -385,28 +384,29 @@ void few_rows_part(const Product<T>& P, int p, int n) {
     const int64_t lo = std::min(P.N, tiles * p / n * NR);
     const int64_t hi = std::min(P.N, tiles * (p + 1) / n * NR);
     if (lo >= hi) return;
-    // Columns [j0, j0 + cols) of every row, W's rows rs apart from w (column
-    // j0), `readable` elements from w on.
-    auto columns = [&](const T* w, int64_t rs, int64_t readable, int64_t j0, int64_t cols) {
-        const T* x = P.A.p;
-        T* c = P.c + j0;
-        switch (P.M) {
-            case 1: return rows_columns<T, NR, 1>(P.K, x, P.A.rs, w, rs, readable, c, P.ldc, cols);
-            case 2: return rows_columns<T, NR, 2>(P.K, x, P.A.rs, w, rs, readable, c, P.ldc, cols);
-            case 3: return rows_columns<T, NR, 3>(P.K, x, P.A.rs, w, rs, readable, c, P.ldc, cols);
-            default: return rows_columns<T, NR, 4>(P.K, x, P.A.rs, w, rs, readable, c, P.ldc, cols);
-        }
-    };
-    static_assert(kFewRows == 4, "few_rows_part's cases cover 1 to kFewRows rows");
     constexpr int64_t width = kOneRowTiles * NR;  // of a row panel
-    if (P.panels == nullptr) {
-        columns(P.B.p + lo, P.B.rs, (P.K - 1) * P.B.rs + P.N - lo, lo, hi - lo);
-    } else {
-        for (int64_t q0 = lo / width * width; q0 < hi; q0 += width) {  // panel of columns q0..
-            const int64_t w = std::min(width, P.N - q0), j0 = std::max(lo, q0);
-            columns(P.panels + P.K * q0 + (j0 - q0), w, P.K * w - (j0 - q0), j0,
-                    std::min(hi, q0 + w) - j0);
+    for (int64_t i = 0; i < P.M;) {
+        const T* x = P.A.p + i * P.A.rs;
+        T* c = P.c + i * P.ldc;
+        const bool pair = i + 2 <= P.M;
+        // Columns [j0, j0 + cols) of this row (or pair), W's rows rs apart
+        // from w (column j0), `readable` elements from w on.
+        auto columns = [&](const T* w, int64_t rs, int64_t readable, int64_t j0, int64_t cols) {
+            if (pair)
+                row_pair_columns<T, NR>(P.K, x, P.A.rs, w, rs, readable, c + j0, P.ldc, cols);
+            else
+                row_columns<T, NR>(P.K, x, w, rs, readable, c + j0, cols, P.M == 1);
+        };
+        if (P.panels == nullptr) {
+            columns(P.B.p + lo, P.B.rs, (P.K - 1) * P.B.rs + P.N - lo, lo, hi - lo);
+        } else {
+            for (int64_t q0 = lo / width * width; q0 < hi; q0 += width) {  // panel q0..
+                const int64_t w = std::min(width, P.N - q0), j0 = std::max(lo, q0);
+                columns(P.panels + P.K * q0 + (j0 - q0), w, P.K * w - (j0 - q0), j0,
+                        std::min(hi, q0 + w) - j0);
+            }
         }
+        i += pair ? 2 : 1;
     }
     apply_activation(P, 0, P.M, lo, hi);
 }
