@@ -154,6 +154,10 @@ struct Product {
     ActFn<T> activate = nullptr;   // how, with act_out: the variant's activation loop
     SharedB<T>* shared = nullptr;  // if set, computed as shared_part's items (see SharedB)
     const T* panels = nullptr;     // if set, B's copy in row panels, for few_rows_part
+    // few_rows_part, compiled as a function of its own per variant
+    // (entry_points.h): a forward product of a few rows runs it, and only
+    // one that has it (others go the blocked way).
+    void (*few)(const Product<T>&, int, int) = nullptr;
 };
 
 // act_out = f(C) on rows [i0, i1) x columns [j0, j1), through P.activate:
@@ -278,34 +282,35 @@ inline void row_tiles(int64_t K, const T* __restrict x, const T* __restrict w, i
         for (int j = 0; j < NR; j++) c[g * NR + j] = acc[g][j];
 }
 
-// row_tiles for two rows of x (ldx apart) into two rows of c (ldc apart) at
+// row_tiles for R rows of x (ldx apart) into R rows of c (ldc apart) at
 // once, each element summed in the same order: one pass over W's rows for
-// both, where a pass per row read W twice (4 rows of 784-512-512-10 float32
-// took twice as long as ONNX Runtime's).
-template <typename T, int NR, int G>
-inline void row_pair_tiles(int64_t K, const T* __restrict x, int64_t ldx, const T* __restrict w,
-                           int64_t ldw, T* __restrict c, int64_t ldc) {
-    T acc[2][G][NR];
+// all of them, where a pass per row read W R times (4 rows of 784-512-512-10
+// float32 took twice as long as ONNX Runtime's).
+template <typename T, int NR, int G, int R>
+inline void rows_tiles(int64_t K, const T* __restrict x, int64_t ldx, const T* __restrict w,
+                       int64_t ldw, T* __restrict c, int64_t ldc) {
+    T acc[R][G][NR];
 #pragma GCC unroll 64
-    for (int r = 0; r < 2; r++)
+    for (int r = 0; r < R; r++)
 #pragma GCC unroll 64
         for (int g = 0; g < G; g++)
 #pragma GCC unroll 64
             for (int j = 0; j < NR; j++) acc[r][g][j] = c[r * ldc + g * NR + j];
     for (int64_t k = 0; k < K; k++) {
         const T* wk = w + k * ldw;
-        const T x0 = x[k], x1 = x[ldx + k];
+        T xk[R];
 #pragma GCC unroll 64
-        for (int g = 0; g < G; g++) {
+        for (int r = 0; r < R; r++) xk[r] = x[r * ldx + k];
+#pragma GCC unroll 64
+        for (int g = 0; g < G; g++)
+#pragma GCC unroll 64
+            for (int r = 0; r < R; r++) {
 #pragma GCC unroll 1
-            for (int j = 0; j < NR; j++) {
-                acc[0][g][j] += x0 * wk[g * NR + j];
-                acc[1][g][j] += x1 * wk[g * NR + j];
+                for (int j = 0; j < NR; j++) acc[r][g][j] += xk[r] * wk[g * NR + j];
             }
-        }
     }
 #pragma GCC unroll 64
-    for (int r = 0; r < 2; r++)
+    for (int r = 0; r < R; r++)
 #pragma GCC unroll 64
         for (int g = 0; g < G; g++)
 #pragma GCC unroll 64
@@ -315,68 +320,68 @@ inline void row_pair_tiles(int64_t K, const T* __restrict x, int64_t ldx, const 
 // Whether product_part runs P as few_rows_part.
 template <typename T>
 inline bool few_rows(const Product<T>& P) {
-    return P.init == Init::row && P.M <= kFewRows && P.A.cs == 1 && P.B.cs == 1 &&
-           P.K * P.N >= kFewRowsLeast;
+    return P.few != nullptr && P.init == Init::row && P.M <= kFewRows && P.A.cs == 1 &&
+           P.B.cs == 1 && P.K * P.N >= kFewRowsLeast;
 }
 
-// Row x (K) of a few-rows product times `cols` columns of W into c, each
-// output summed in the order c, then k = 0, 1, ...: w is the first column's
-// weight in row 0, rows are rs apart, and `readable` elements from w on may
-// be read. one_row: twice the tiles per pass over W's rows, half the passes.
+// Row x of a few-rows product times the last `left` columns of W, fewer
+// than NR (all 10 outputs of a classifier), into c, with rows_columns'
+// arguments (w at those columns): the same sums, in a register tile. Rows
+// of W are read a whole tile wide, the lanes past `left` summing
+// neighbouring weights that are never stored, as long as the tile stays
+// inside what may be read; the last rows, where it would not, one element
+// at a time. Summed element by element, with the count only known at run
+// time, the tile lived in memory: 512 x 10 took 1.4 us, a twentieth of a
+// 784-512-512-10 row.
 template <typename T, int NR>
-inline void row_columns(int64_t K, const T* x, const T* w, int64_t rs, int64_t readable, T* c,
-                        int64_t cols, bool one_row) {
-    int64_t j = 0;
-    if (one_row)
-        for (; j + kOneRowTiles * NR <= cols; j += kOneRowTiles * NR)
-            row_tiles<T, NR, kOneRowTiles>(K, x, w + j, rs, c + j);
-    for (; j + kRowTiles * NR <= cols; j += kRowTiles * NR)
-        row_tiles<T, NR, kRowTiles>(K, x, w + j, rs, c + j);
-    for (; j + NR <= cols; j += NR) row_tiles<T, NR, 1>(K, x, w + j, rs, c + j);
-    if (j == cols) return;
-    // The last columns, fewer than NR (all 10 outputs of a classifier): the
-    // same sums, in a register tile. Rows of W are read a whole tile wide,
-    // the lanes past `cols` summing neighbouring weights that are never
-    // stored, as long as the tile stays inside what may be read; the last
-    // rows, where it would not, one element at a time. Summed element by
-    // element, with the count only known at run time, the tile lived in
-    // memory: 512 x 10 took 1.4 us, a twentieth of a 784-512-512-10 row.
-    const int64_t left = cols - j;
+inline void row_last_columns(int64_t K, const T* x, const T* w, int64_t rs, int64_t readable,
+                             T* c, int64_t left) {
     T acc[NR];
-    for (int jj = 0; jj < NR; jj++) acc[jj] = jj < left ? c[j + jj] : T(0);
+    for (int jj = 0; jj < NR; jj++) acc[jj] = jj < left ? c[jj] : T(0);
     int64_t k = 0;
-    for (; k < K && k * rs + j + NR <= readable; k++) {
+    for (; k < K && k * rs + NR <= readable; k++) {
         const T xk = x[k];
-        const T* wk = w + k * rs + j;
+        const T* wk = w + k * rs;
 #pragma GCC unroll 1
         for (int jj = 0; jj < NR; jj++) acc[jj] += xk * wk[jj];
     }
     for (; k < K; k++) {
         const T xk = x[k];
-        const T* wk = w + k * rs + j;
+        const T* wk = w + k * rs;
         for (int64_t jj = 0; jj < left; jj++) acc[jj] += xk * wk[jj];
     }
-    for (int64_t jj = 0; jj < left; jj++) c[j + jj] = acc[jj];
+    for (int64_t jj = 0; jj < left; jj++) c[jj] = acc[jj];
 }
 
-// row_columns for two rows (x and c ldx and ldc apart): whole tiles in one
-// pass over W's rows for both, kRowTiles tiles a pass (the registers of
-// kOneRowTiles for one row), then the last columns row by row.
-template <typename T, int NR>
-inline void row_pair_columns(int64_t K, const T* x, int64_t ldx, const T* w, int64_t rs,
-                             int64_t readable, T* c, int64_t ldc, int64_t cols) {
+// R rows of a few-rows product (x, ldx apart) times `cols` columns of W into
+// c (ldc apart), each output summed in the order c, then k = 0, 1, ...: w is
+// the first column's weight in row 0, rows of W are rs apart, and
+// `readable` elements from w on may be read. Each pass over W's rows sums
+// kOneRowTiles tiles in all (8 tiles of one row, 4 of two, 2 of three or
+// four rows), then half as many, then one.
+template <typename T, int NR, int R>
+inline void rows_columns(int64_t K, const T* x, int64_t ldx, const T* w, int64_t rs,
+                         int64_t readable, T* c, int64_t ldc, int64_t cols) {
+    constexpr int G = kOneRowTiles / R >= 2 ? kOneRowTiles / R : 2;
     int64_t j = 0;
-    for (; j + kRowTiles * NR <= cols; j += kRowTiles * NR)
-        row_pair_tiles<T, NR, kRowTiles>(K, x, ldx, w + j, rs, c + j, ldc);
-    for (; j + NR <= cols; j += NR) row_pair_tiles<T, NR, 1>(K, x, ldx, w + j, rs, c + j, ldc);
-    if (j == cols) return;
-    row_columns<T, NR>(K, x, w + j, rs, readable - j, c + j, cols - j, false);
-    row_columns<T, NR>(K, x + ldx, w + j, rs, readable - j, c + ldc + j, cols - j, false);
+    if (R == 1) {  // one row: as it always ran
+        for (; j + G * NR <= cols; j += G * NR) row_tiles<T, NR, G>(K, x, w + j, rs, c + j);
+        for (; j + G / 2 * NR <= cols; j += G / 2 * NR)
+            row_tiles<T, NR, G / 2>(K, x, w + j, rs, c + j);
+        for (; j + NR <= cols; j += NR) row_tiles<T, NR, 1>(K, x, w + j, rs, c + j);
+    } else {
+        for (; j + G * NR <= cols; j += G * NR)
+            rows_tiles<T, NR, G, R>(K, x, ldx, w + j, rs, c + j, ldc);
+        for (; j + G / 2 * NR <= cols; j += G / 2 * NR)
+            rows_tiles<T, NR, G / 2, R>(K, x, ldx, w + j, rs, c + j, ldc);
+        for (; j + NR <= cols; j += NR) rows_tiles<T, NR, 1, R>(K, x, ldx, w + j, rs, c + j, ldc);
+    }
+    for (int r = 0; r < R && j < cols; r++)
+        row_last_columns<T, NR>(K, x + r * ldx, w + j, rs, readable - j, c + r * ldc + j, cols - j);
 }
 
 // Part p of n of a few-rows product (C holds the bias rows): the columns of
-// C in bands of whole NR tiles, every row (two at a time while two are
-// left), then their activation. With
+// C in bands of whole NR tiles, every row, then their activation. With
 // P.panels, W's columns are read from their copy in row panels (RowPanels).
 template <typename T, int NR>
 void few_rows_part(const Product<T>& P, int p, int n) {
@@ -384,29 +389,28 @@ void few_rows_part(const Product<T>& P, int p, int n) {
     const int64_t lo = std::min(P.N, tiles * p / n * NR);
     const int64_t hi = std::min(P.N, tiles * (p + 1) / n * NR);
     if (lo >= hi) return;
-    constexpr int64_t width = kOneRowTiles * NR;  // of a row panel
-    for (int64_t i = 0; i < P.M;) {
-        const T* x = P.A.p + i * P.A.rs;
-        T* c = P.c + i * P.ldc;
-        const bool pair = i + 2 <= P.M;
-        // Columns [j0, j0 + cols) of this row (or pair), W's rows rs apart
-        // from w (column j0), `readable` elements from w on.
-        auto columns = [&](const T* w, int64_t rs, int64_t readable, int64_t j0, int64_t cols) {
-            if (pair)
-                row_pair_columns<T, NR>(P.K, x, P.A.rs, w, rs, readable, c + j0, P.ldc, cols);
-            else
-                row_columns<T, NR>(P.K, x, w, rs, readable, c + j0, cols, P.M == 1);
-        };
-        if (P.panels == nullptr) {
-            columns(P.B.p + lo, P.B.rs, (P.K - 1) * P.B.rs + P.N - lo, lo, hi - lo);
-        } else {
-            for (int64_t q0 = lo / width * width; q0 < hi; q0 += width) {  // panel q0..
-                const int64_t w = std::min(width, P.N - q0), j0 = std::max(lo, q0);
-                columns(P.panels + P.K * q0 + (j0 - q0), w, P.K * w - (j0 - q0), j0,
-                        std::min(hi, q0 + w) - j0);
-            }
+    // Columns [j0, j0 + cols) of every row, W's rows rs apart from w (column
+    // j0), `readable` elements from w on.
+    auto columns = [&](const T* w, int64_t rs, int64_t readable, int64_t j0, int64_t cols) {
+        const T* x = P.A.p;
+        T* c = P.c + j0;
+        switch (P.M) {
+            case 1: return rows_columns<T, NR, 1>(P.K, x, P.A.rs, w, rs, readable, c, P.ldc, cols);
+            case 2: return rows_columns<T, NR, 2>(P.K, x, P.A.rs, w, rs, readable, c, P.ldc, cols);
+            case 3: return rows_columns<T, NR, 3>(P.K, x, P.A.rs, w, rs, readable, c, P.ldc, cols);
+            default: return rows_columns<T, NR, 4>(P.K, x, P.A.rs, w, rs, readable, c, P.ldc, cols);
         }
-        i += pair ? 2 : 1;
+    };
+    static_assert(kFewRows == 4, "few_rows_part's cases cover 1 to kFewRows rows");
+    constexpr int64_t width = kOneRowTiles * NR;  // of a row panel
+    if (P.panels == nullptr) {
+        columns(P.B.p + lo, P.B.rs, (P.K - 1) * P.B.rs + P.N - lo, lo, hi - lo);
+    } else {
+        for (int64_t q0 = lo / width * width; q0 < hi; q0 += width) {  // panel of columns q0..
+            const int64_t w = std::min(width, P.N - q0), j0 = std::max(lo, q0);
+            columns(P.panels + P.K * q0 + (j0 - q0), w, P.K * w - (j0 - q0), j0,
+                    std::min(hi, q0 + w) - j0);
+        }
     }
     apply_activation(P, 0, P.M, lo, hi);
 }
@@ -569,7 +573,7 @@ void shared_part(const Product<T>& P, int p, int n) {
 template <typename T, int MR, int NR>
 void product_part(const Product<T>& P, int p, int n) {
     if (P.shared != nullptr) return shared_part<T, MR, NR>(P, p, n);
-    if (few_rows(P)) return few_rows_part<T, NR>(P, p, n);
+    if (few_rows(P)) return P.few(P, p, n);
     // Up to half a tile wide: one vector per row, 8 rows at a time; else two, 4 rows.
     if (narrow<T, NR>(P))
         return P.N <= NR / 2 ? narrow_part<T, 8, NR / 2>(P, p, n) : narrow_part<T, 4, NR>(P, p, n);
@@ -750,21 +754,25 @@ bool optimizer_update(RangeFn<T> range, T* p, T* const* s, const T* p0, const T*
 // ---------------------------------------------------------------- dense layer
 
 // inp (B, C), weight (C, OC), bias (OC); out (B, OC) = inp @ weight + bias
+// few: few_rows_part for this variant (Product::few).
 template <typename T>
-void dense_forward(PartFn<T> part, T* out, const T* inp, const T* weight, const T* bias,
-                   int64_t B, int64_t C, int64_t OC) {
-    product<T>({out, OC, {inp, C, 1}, {weight, OC, 1}, bias, Init::row, B, OC, C}, part);
+void dense_forward(PartFn<T> part, PartFn<T> few, T* out, const T* inp, const T* weight,
+                   const T* bias, int64_t B, int64_t C, int64_t OC) {
+    Product<T> P{out, OC, {inp, C, 1}, {weight, OC, 1}, bias, Init::row, B, OC, C};
+    P.few = few;
+    product<T>(P, part);
 }
 
 // dense_forward into z (B, OC), then a = f(z), each thread activating its own band;
 // panels (may be null): weight in row panels, read by few_rows_part.
 template <typename T>
-void dense_act_forward(PartFn<T> part, ActFn<T> activate, T* z, T* a, const T* inp,
-                       const T* weight, const T* bias, int64_t B, int64_t C, int64_t OC, Act act,
-                       const T* panels) {
-    product<T>({z, OC, {inp, C, 1}, {weight, OC, 1}, bias, Init::row, B, OC, C, a, act, activate,
-                nullptr, panels},
-               part);
+void dense_act_forward(PartFn<T> part, PartFn<T> few, ActFn<T> activate, T* z, T* a,
+                       const T* inp, const T* weight, const T* bias, int64_t B, int64_t C,
+                       int64_t OC, Act act, const T* panels) {
+    Product<T> P{z, OC, {inp, C, 1}, {weight, OC, 1}, bias, Init::row, B, OC, C, a, act, activate,
+                 nullptr, panels};
+    P.few = few;
+    product<T>(P, part);
 }
 
 // As kernels.h: dweight += inp^T @ dout; dbias += column sums of dout;

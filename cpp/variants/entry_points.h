@@ -24,16 +24,22 @@
 // of the blocked product per variant and type: not inlined into the entry
 // points that pass it around, where it would be compiled again in another
 // context (once, an inlined copy kept the tile's accumulators in memory and
-// ran 3x slower than this one). update_range_##SUF is the same for the
+// ran 3x slower than this one). few_##SUF, the few-rows product, likewise
+// (a forward product of a few rows calls it through Product::few): compiled
+// inside part_##SUF, a template per row count grew that function until one
+// row of 784 x 128 float32 took 10x as long. update_range_##SUF is the same for the
 // optimizer's update, which the pool runs in parts: code the pool calls must
 // be reached through such a pointer to be compiled for the variant at all.
 #define PLAINNET_ENTRY_POINTS(ATTR, NAME, T, SUF, MR, NR)                                        \
     PLAINNET_NOINLINE ATTR static void part_##SUF(const fast::Product<T>& P, int p, int n) {     \
         fast::product_part<T, MR, NR>(P, p, n);                                                  \
     }                                                                                            \
+    PLAINNET_NOINLINE ATTR static void few_##SUF(const fast::Product<T>& P, int p, int n) {      \
+        fast::few_rows_part<T, NR>(P, p, n);                                                     \
+    }                                                                                            \
     ATTR static void dense_forward_##SUF(T* out, const T* inp, const T* w, const T* b,           \
                                          int64_t B, int64_t C, int64_t OC) {                     \
-        fast::dense_forward<T>(part_##SUF, out, inp, w, b, B, C, OC);                            \
+        fast::dense_forward<T>(part_##SUF, few_##SUF, out, inp, w, b, B, C, OC);                 \
     }                                                                                            \
     ATTR static void dense_backward_##SUF(T* dinp, T* dw, T* db, const T* dout, const T* inp,    \
                                           const T* w, int64_t B, int64_t C, int64_t OC,          \
@@ -47,8 +53,8 @@
     ATTR static void dense_act_forward_##SUF(T* z, T* a, const T* inp, const T* w, const T* b,   \
                                              int64_t B, int64_t C, int64_t OC, Act act,          \
                                              const T* panels) {                                  \
-        fast::dense_act_forward<T>(part_##SUF, activation_forward_##SUF, z, a, inp, w, b, B, C,  \
-                                   OC, act, panels);                                             \
+        fast::dense_act_forward<T>(part_##SUF, few_##SUF, activation_forward_##SUF, z, a, inp, w,\
+                                   b, B, C, OC, act, panels);                                    \
     }                                                                                            \
     ATTR static void activation_backward_##SUF(T* dz, const T* dout, const T* z, const T* a,     \
                                                int64_t N, Act act) {                             \
