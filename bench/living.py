@@ -211,8 +211,9 @@ FAILED = "FAILED: the fits' losses differ between scenarios or thread counts"
 
 
 def run_coexist(name: str, dtype: str, burst: Burst, repeats: int, idle: float,
-                iterations: Optional[int] = None) -> Coexist:
-    """(b) for one problem: every scenario ``repeats`` times."""
+                iterations: Optional[int] = None, tries: int = BESIDE_TRIES) -> Coexist:
+    """(b) for one problem: every scenario ``repeats`` times, the beside pair ``tries``
+    times a repeat."""
     iters = FIT_ITERATIONS[name] if iterations is None else iterations
     fit = _Fits(make_problem(name, dtype, iters), iters)
     out = Coexist(f"{name} {dtype}", iters)
@@ -221,7 +222,7 @@ def run_coexist(name: str, dtype: str, burst: Burst, repeats: int, idle: float,
     for _ in range(repeats):
         burst()
         out.timed("spinning", fit)  # straight after NumPy's products
-        for i in range(BESIDE_TRIES):
+        for i in range(tries):
             with beside:
                 for two in ((True, False) if i % 2 == 0 else (False, True)):
                     if two:
@@ -239,9 +240,11 @@ def run_coexist(name: str, dtype: str, burst: Burst, repeats: int, idle: float,
 
 
 def run_living(repeats: int = REPEATS, idle: float = 1.0, iterations: Optional[int] = None,
-               problems: tuple[tuple[str, str], ...] = PROBLEMS) -> Living:
+               problems: tuple[tuple[str, str], ...] = PROBLEMS,
+               tries: int = BESIDE_TRIES) -> Living:
     """Both measurements, ``repeats`` times each, with ``idle`` seconds as the idle pause;
-    ``iterations`` (if given) replaces every fit's FIT_ITERATIONS."""
+    ``iterations`` (if given) replaces every fit's FIT_ITERATIONS; the beside pair
+    ``tries`` times a repeat."""
     iters = FIT_ITERATIONS["medium"] if iterations is None else iterations
     fit = _Fits(make_problem("medium", "float64", iters), iters)
     burst = calibrate(idle)
@@ -260,6 +263,6 @@ def run_living(repeats: int = REPEATS, idle: float = 1.0, iterations: Optional[i
         out.add("after", burst())  # straight after the fit returned
     if not fit.identical():
         out.ok, out.message = False, FAILED
-    out.fits = [run_coexist(name, dtype, burst, repeats, idle, iterations)
+    out.fits = [run_coexist(name, dtype, burst, repeats, idle, iterations, tries)
                 for name, dtype in problems]
     return out
