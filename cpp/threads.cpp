@@ -363,7 +363,12 @@ thread_local int t_serial = 0;  // Serial guards alive on this thread
 // during a fit found one thread more than the fit's two; heeded, they put
 // 2-6 % of its products on one thread for nothing), and next to NumPy one
 // that finds a CPU free for a moment put a fit back on the pool, where it
-// waited up to 12 ms for its preempted worker. The count is of the whole
+// waited up to 12 ms for its preempted worker. A reading that finds as many
+// other threads as CPUs is heeded at once: waiting for two more readings
+// put the first products of a fit started beside NumPy's products (its
+// thread and OpenBLAS's worker) on the pool, where at 784-512-512-10
+// float64 the first such fit after a pause waited 5-13 ms for its worker;
+// on an idle machine, a reading of two threads too many is rarer still. The count is of the whole
 // system (or of the host, in a container that does not virtualise it), so
 // it is only used when this process may run on every online CPU; otherwise
 // it says nothing about this process's CPUs, and the pool's own give-up
@@ -414,10 +419,12 @@ bool crowded(const Pool* pool, int workers) {
     // (set_num_threads may ask for more threads than there are CPUs).
     static const int cpus = cpus_available();
     const bool full = runnable >= 0 && cpus - 1 - others < std::min(workers, cpus - 1);
+    // As many other threads as CPUs: taken at once (see kReadingsToChange).
+    const bool overfull = runnable >= 0 && others >= cpus;
     // Only the caller that won the compare-and-swap above gets here.
     const bool was = g_crowded.load(std::memory_order_relaxed);
     const int disagreeing = full == was ? 0 : g_disagreeing.load(std::memory_order_relaxed) + 1;
-    const bool answer = disagreeing >= kReadingsToChange ? full : was;
+    const bool answer = disagreeing >= kReadingsToChange || overfull ? full : was;
     g_disagreeing.store(answer == was ? disagreeing : 0, std::memory_order_relaxed);
     g_crowded.store(answer, std::memory_order_relaxed);
     return answer;

@@ -216,6 +216,17 @@ def _splits(x, w, b):
     return stats["pooled"], stats["alone"]
 
 
+def _split_again(x, w, b):
+    """Products until one is split over the pool (a passing system thread
+    may take a CPU at the moment the count is read)."""
+    for _ in range(100):
+        time.sleep(0.005)
+        pooled, alone = _splits(x, w, b)
+        if _splits(x, w, b)[0] == pooled + 1:
+            return
+    pytest.fail("no product was split over the pool on a free machine")
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/loadavg")
 def test_a_full_machine_runs_products_alone_and_a_free_one_splits_them_again(two_threads):
     # With every CPU taken by a busy process, a product that would be split
@@ -227,31 +238,28 @@ def test_a_full_machine_runs_products_alone_and_a_free_one_splits_them_again(two
     x, w, b = rng.random((256, 784)), rng.random((784, 128)), rng.random(128)
     want = _core.dense_forward(x, w, b)
     every_cpu = len(os.sched_getaffinity(0)) == os.cpu_count()
+    _split_again(x, w, b)
     busy = [_BusyProcess() for _ in range(len(os.sched_getaffinity(0)))]
     try:
         for proc in busy:
             proc.__enter__()
         time.sleep(0.1)
-        for _ in range(4):  # read at most once a millisecond, taken from the third reading
-            _splits(x, w, b)
-            time.sleep(0.002)
-        pooled, alone = _splits(x, w, b)
+        # As many other threads as CPUs: heeded at the first reading (the
+        # count is read at most once a millisecond), where one thread fewer
+        # takes three readings in a row.
+        before = _core.pool_stats()
+        time.sleep(0.002)
+        first = _splits(x, w, b)
         later = _splits(x, w, b)
         if every_cpu:
-            assert later == (pooled, alone + 1)
+            assert first == (before["pooled"], before["alone"] + 1)
+            assert later == (before["pooled"], before["alone"] + 2)
         else:  # not consulted: on the pool, or alone if the pool gave up on its worker
-            assert sum(later) == pooled + alone + 1
+            assert sum(later) == before["pooled"] + before["alone"] + 2
         assert np.array_equal(_core.dense_forward(x, w, b), want)
     finally:
         for proc in busy:
             proc.__exit__()
-    # Free again: split over the pool within a few tries (a passing system
-    # thread may take a CPU at the moment the count is read).
-    for _ in range(100):
-        time.sleep(0.005)
-        pooled, alone = _splits(x, w, b)
-        if _splits(x, w, b)[0] == pooled + 1:
-            break
-    else:
-        pytest.fail("no product was split over the pool after the busy processes ended")
+    # Free again: split over the pool within a few tries.
+    _split_again(x, w, b)
     assert np.array_equal(_core.dense_forward(x, w, b), want)
