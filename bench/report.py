@@ -175,17 +175,20 @@ def _living_rows(living: Living) -> list[list[str]]:
 
 
 def _coexist_rows(living: Living) -> list[list[str]]:
+    def median(values: Optional[list[Any]], show: Callable[[float], str]) -> str:
+        return show(statistics.median(values)) if values else "-"
+
     return [[f"{c.label} x{c.iterations}" if i == 0 else "", name, ms(c.best(name)),
-             ms(c.median(name)), ms(statistics.median(c.waits[name])) if c.waits.get(name)
-             else "-", str(len(times))]
+             ms(c.median(name)), median(c.waits.get(name), ms),
+             median(c.pooled.get(name), lambda n: f"{n:g}"), str(len(times))]
             for c in living.fits for i, (name, times) in enumerate(c.times.items())]
 
 
 LIVING_HEADER = ["scenario", "best ms", "median ms", "repeats"]
 LIVING_RIGHT = {1, 2, 3}
 COEXIST_HEADER = ["fit", "scenario", "best ms", "median ms", "pool waits, median ms",
-                  "repeats"]
-COEXIST_RIGHT = {2, 3, 4, 5}
+                  "pool jobs, median", "repeats"]
+COEXIST_RIGHT = {2, 3, 4, 5, 6}
 
 
 def _serving_row(r: LatencyResult) -> list[str]:
@@ -308,10 +311,12 @@ def coexist_text(living: Living) -> str:
     for c in living.fits:
         r = c.ratios()
         parts.append(f"{c.label}: {_x(r['spinning/one thread'])} and "
-                     f"{_x(r['beside/one thread beside'])} ({c.message})")
+                     f"{_x(r['beside/one thread beside'])} (noise {_x(r['beside noise'])}; "
+                     f"{c.message})")
     return ("A fit started while NumPy's threads spin / the same fit on one thread after an "
-            "idle second, and a fit while another thread runs NumPy products / the same on "
-            "one thread: " + "; ".join(parts))
+            "idle second (best times), and a fit while another thread runs NumPy products / "
+            "the same on one thread (median times; noise: the one-thread fits' even tries / "
+            "their odd tries): " + "; ".join(parts))
 
 
 def _x(value: Optional[float]) -> str:

@@ -43,3 +43,9 @@ class Scenarios:
         if not self.ok or not self.times.get(a) or not self.times.get(b):
             return None
         return self.best(a) / self.best(b)
+
+    def median_ratio(self, a: str, b: str) -> Optional[float]:
+        """median(a) / median(b), None when either is missing or the check failed."""
+        if not self.ok or not self.times.get(a) or not self.times.get(b):
+            return None
+        return self.median(a) / self.median(b)

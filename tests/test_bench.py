@@ -4,6 +4,7 @@ rate; the report's tables and targets. Nothing here asserts a time."""
 
 import dataclasses
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -508,14 +509,23 @@ def test_living_with_numpy_runs_every_scenario_and_checks_the_fits():
         # The beside pair is timed `tries` times a repeat, the others once.
         tries = {s: 2 * 2 if "beside" in s else 2 for s in c.times}
         assert {s: len(t) for s, t in c.times.items()} == tries
-        assert set(c.waits) == set(c.times)
+        assert set(c.waits) == set(c.pooled) == set(c.times)
         assert {s: len(w) for s, w in c.waits.items()} == tries
+        assert {s: len(p) for s, p in c.pooled.items()} == tries
         assert all(min(w) >= 0 for w in c.waits.values())
+        assert all(min(p) >= 0 for p in c.pooled.values())
         # One thread never asks the pool, so nobody waits for it.
         assert c.waits["one thread"] == [0.0, 0.0]
+        assert set(c.pooled["one thread"]) == set(c.pooled["one thread beside"]) == {0}
         r = c.ratios()
+        # The beside pair's times depend on where the scheduler puts three
+        # threads on two cores: their medians are compared, the others' bests.
         assert r["beside/one thread beside"] == pytest.approx(
-            c.best("beside") / c.best("one thread beside"))
+            c.median("beside") / c.median("one thread beside"))
+        assert r["spinning/one thread"] == pytest.approx(c.best("spinning") / c.best("one thread"))
+        alone = c.times["one thread beside"]
+        assert r["beside noise"] == pytest.approx(
+            statistics.median(alone[0::2]) / statistics.median(alone[1::2]))
         assert all(v is not None and v > 0 for v in r.values())
         c.ok = False  # a failed check shows no ratio
         assert set(c.ratios().values()) == {None}
