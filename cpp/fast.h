@@ -256,35 +256,11 @@ constexpr int kOneRowTiles = 8;
 // last one narrower), each panel its K rows one after the other, so that a
 // pass reads one stream (network.h, RowPanels).
 
-// c[0 .. G*NR) += sum over k of x[k] * w[k * ldw + 0 .. G*NR), each element
-// summed in the order c, then k = 0, 1, ...: the order of micro_tile, so a
-// row computed here equals the same row computed by the blocked product.
-template <typename T, int NR, int G>
-inline void row_tiles(int64_t K, const T* __restrict x, const T* __restrict w, int64_t ldw,
-                      T* __restrict c) {
-    T acc[G][NR];
-#pragma GCC unroll 64
-    for (int g = 0; g < G; g++)
-#pragma GCC unroll 64
-        for (int j = 0; j < NR; j++) acc[g][j] = c[g * NR + j];
-    for (int64_t k = 0; k < K; k++) {
-        const T xk = x[k];
-        const T* wk = w + k * ldw;
-#pragma GCC unroll 64
-        for (int g = 0; g < G; g++) {
-#pragma GCC unroll 1
-            for (int j = 0; j < NR; j++) acc[g][j] += xk * wk[g * NR + j];
-        }
-    }
-#pragma GCC unroll 64
-    for (int g = 0; g < G; g++)
-#pragma GCC unroll 64
-        for (int j = 0; j < NR; j++) c[g * NR + j] = acc[g][j];
-}
-
-// row_tiles for R rows of x (ldx apart) into R rows of c (ldc apart) at
-// once, each element summed in the same order: one pass over W's rows for
-// all of them, where a pass per row read W R times (4 rows of 784-512-512-10
+// c[r * ldc + 0 .. G*NR) += sum over k of x[r * ldx + k] * w[k * ldw + 0 ..
+// G*NR) for R rows of x at once, each element summed in the order c, then
+// k = 0, 1, ...: the order of micro_tile, so a row computed here equals the
+// same row computed by the blocked product. One pass over W's rows serves
+// all R rows, where a pass per row read W R times (4 rows of 784-512-512-10
 // float32 took twice as long as ONNX Runtime's).
 template <typename T, int NR, int G, int R>
 inline void rows_tiles(int64_t K, const T* __restrict x, int64_t ldx, const T* __restrict w,
@@ -364,18 +340,11 @@ inline void rows_columns(int64_t K, const T* x, int64_t ldx, const T* w, int64_t
                          int64_t readable, T* c, int64_t ldc, int64_t cols) {
     constexpr int G = kOneRowTiles / R >= 2 ? kOneRowTiles / R : 2;
     int64_t j = 0;
-    if (R == 1) {  // one row: as it always ran
-        for (; j + G * NR <= cols; j += G * NR) row_tiles<T, NR, G>(K, x, w + j, rs, c + j);
-        for (; j + G / 2 * NR <= cols; j += G / 2 * NR)
-            row_tiles<T, NR, G / 2>(K, x, w + j, rs, c + j);
-        for (; j + NR <= cols; j += NR) row_tiles<T, NR, 1>(K, x, w + j, rs, c + j);
-    } else {
-        for (; j + G * NR <= cols; j += G * NR)
-            rows_tiles<T, NR, G, R>(K, x, ldx, w + j, rs, c + j, ldc);
-        for (; j + G / 2 * NR <= cols; j += G / 2 * NR)
-            rows_tiles<T, NR, G / 2, R>(K, x, ldx, w + j, rs, c + j, ldc);
-        for (; j + NR <= cols; j += NR) rows_tiles<T, NR, 1, R>(K, x, ldx, w + j, rs, c + j, ldc);
-    }
+    for (; j + G * NR <= cols; j += G * NR)
+        rows_tiles<T, NR, G, R>(K, x, ldx, w + j, rs, c + j, ldc);
+    for (; j + G / 2 * NR <= cols; j += G / 2 * NR)
+        rows_tiles<T, NR, G / 2, R>(K, x, ldx, w + j, rs, c + j, ldc);
+    for (; j + NR <= cols; j += NR) rows_tiles<T, NR, 1, R>(K, x, ldx, w + j, rs, c + j, ldc);
     for (int r = 0; r < R && j < cols; r++)
         row_last_columns<T, NR>(K, x + r * ldx, w + j, rs, readable - j, c + r * ldc + j, cols - j);
 }

@@ -599,7 +599,7 @@ void pack_row_panels(const Layout& L, const T* params, int64_t width, T* panels)
 
 template <typename T>
 void predict(const Layout& L, const T* params, const T* X, int64_t m, T* out,
-             const PollHook* poll, const T* panels, int64_t width) {
+             const PollHook* poll, const T* panels, const RowPanels* layout) {
     const Kernels<T>& k = kernels<T>();
     auto nothing = [](int64_t, int64_t, const T*, const T*) {};
     const int64_t chunks = (m + kPredictRows - 1) / kPredictRows;
@@ -607,9 +607,8 @@ void predict(const Layout& L, const T* params, const T* X, int64_t m, T* out,
     if (threads <= 1) {  // one chunk, or one and a few rows, or one thread
         Poller poller(poll);
         std::vector<const T*> layers;  // each layer's panels, when they are still k's
-        if (panels != nullptr && width > 0 && width == k.row_panel) {
-            const RowPanels R(L, width);
-            for (int64_t off : R.offset) layers.push_back(off < 0 ? nullptr : panels + off);
+        if (panels != nullptr && layout != nullptr && layout->width == k.row_panel) {
+            for (int64_t off : layout->offset) layers.push_back(off < 0 ? nullptr : panels + off);
         }
         in_chunks(k, L, params, X, m, out, nothing, poller, 0, /*check_input=*/true,
                   layers.empty() ? nullptr : layers.data());
@@ -1307,7 +1306,7 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
     template void forward<T>(const Layout&, const T*, const T*, int64_t, T* const*, T* const*,   \
                              const PollHook*);                                                   \
     template void predict<T>(const Layout&, const T*, const T*, int64_t, T*, const PollHook*,    \
-                             const T*, int64_t);                                                 \
+                             const T*, const RowPanels*);                                                 \
     template int64_t row_panel_width<T>();                                                       \
     template void pack_row_panels<T>(const Layout&, const T*, int64_t, T*);                      \
     template double gradients<T>(const Layout&, const T*, const T*, const T*, int64_t, T*,       \

@@ -143,13 +143,14 @@ void pack_row_panels(const Layout& L, const T* params, int64_t width, T* panels)
 // scratch memory is a chunk of rows of two layers, whatever m is. Each chunk
 // of X is checked as it is read: a NaN or +-Inf throws NonFiniteInput.
 // poll (may be null) is checked after every layer of every chunk.
-// panels (may be null): params' copy by pack_row_panels for `width`, read for
-// a few rows instead of the weights; ignored unless width is still
-// row_panel_width<T>() (the kernel variant may have changed). The results
-// are the same, bit for bit, with or without.
+// panels (may be null): params' copy by pack_row_panels, laid out as
+// `layout` says, read for a few rows instead of the weights; ignored unless
+// layout->width is still row_panel_width<T>() (the kernel variant may have
+// changed). The results are the same, bit for bit, with or without.
 template <typename T>
 void predict(const Layout& L, const T* params, const T* X, int64_t m, T* out,
-             const PollHook* poll = nullptr, const T* panels = nullptr, int64_t width = 0);
+             const PollHook* poll = nullptr, const T* panels = nullptr,
+             const RowPanels* layout = nullptr);
 
 // X (m, inputs) holds a NaN or +-Inf: its first one is X[row][column].
 struct NonFiniteInput : std::invalid_argument {

@@ -164,8 +164,13 @@ py::object row_panels(const py::handle& params_, const Sizes& sizes) {
 // forward's panels argument: None, or row_panels' (width, array) for the
 // same params; the array is checked against the layout it must have.
 template <typename T>
-std::pair<py::array_t<T>, int64_t> panels_arg(const py::handle& obj, const Layout& L) {
-    if (obj.is_none()) return {py::array_t<T>(), 0};
+struct PanelsArg {
+    py::array_t<T> array;
+    std::optional<RowPanels> layout;  // none: no panels
+};
+template <typename T>
+PanelsArg<T> panels_arg(const py::handle& obj, const Layout& L) {
+    if (obj.is_none()) return {};
     if (!py::isinstance<py::tuple>(obj) || py::len(obj) != 2 ||
         !py::isinstance<py::int_>(py::reinterpret_borrow<py::tuple>(obj)[0])) {
         throw py::type_error("panels: expected None or row_panels' (width, array), got " +
@@ -180,8 +185,9 @@ std::pair<py::array_t<T>, int64_t> panels_arg(const py::handle& obj, const Layou
                              dtype_str(a));
     }
     if (width < 1) throw py::value_error("panels: expected a width of at least 1");
-    check_shape(a, "panels", {RowPanels(L, width).size});
-    return {py::reinterpret_borrow<py::array_t<T>>(a), width};
+    RowPanels layout(L, width);
+    check_shape(a, "panels", {layout.size});
+    return {py::reinterpret_borrow<py::array_t<T>>(a), std::move(layout)};
 }
 
 // A forward that reads less than this (rows x parameters x element size)
@@ -206,7 +212,8 @@ py::array forward(const py::handle& params_, const Sizes& sizes, const Names& ac
             std::optional<py::gil_scoped_release> nogil;
             if (double(a.m) * double(L.num_params) * sizeof(T) >= kReleaseGilBytes) nogil.emplace();
             predict(L, a.params.data(), a.X.data(), a.m, o, poll,
-                    panels.second > 0 ? panels.first.data() : nullptr, panels.second);
+                    panels.layout ? panels.array.data() : nullptr,
+                    panels.layout ? &*panels.layout : nullptr);
         } catch (const NonFiniteInput& e) {
             // The message plainnet's Python checks give (_checks.finite).
             std::string v = std::isnan(e.value) ? "nan" : e.value > 0 ? "inf" : "-inf";
