@@ -74,7 +74,7 @@ check failed.
 
 --quick runs a tenth of the full-batch iterations, 3 repeats, 1-2 epochs of
 the mini-batch problems, one timed forward call on 100,000 rows (10 on 256),
-2 repeats of the NumPy rows, and pauses of 0.05 s (--pause) and 0.3 s (--idle):
+2 repeats of the NumPy rows (one try of the beside pair each), and pauses of 0.05 s (--pause) and 0.3 s (--idle):
 under a minute, for a first look.
 """
 
@@ -271,7 +271,8 @@ def measure_all(args, peers: list[str]) -> report.Measured:
     if "numpy" in args.parts:
         t0 = time.perf_counter()
         m.living = living.run_living(2 if args.quick else living.REPEATS, args.idle,
-                                     iterations=2 if args.quick else None)
+                                     iterations=2 if args.quick else None,
+                                     tries=1 if args.quick else living.BESIDE_TRIES)
         _progress("living with NumPy", t0)
     if "serving" in args.parts:
         peers_s = tuple(p for p in serving.PEERS
