@@ -107,7 +107,7 @@ class Coexist(Scenarios):
 
     def ratios(self) -> dict[str, Optional[float]]:
         return {"spinning/one thread": self.ratio("spinning", "one thread"),
-                "beside/one thread beside": self.median_ratio("beside", "one thread beside"),
+                "beside/one thread beside": self.ratio("beside", "one thread beside", self.median),
                 "beside noise": self.beside_noise(),
                 "spinning/idle": self.ratio("spinning", "idle")}
 

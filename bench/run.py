@@ -74,8 +74,8 @@ check failed.
 
 --quick runs a tenth of the full-batch iterations, 3 repeats, 1-2 epochs of
 the mini-batch problems, one timed forward call on 100,000 rows (10 on 256),
-2 repeats of the NumPy rows (one try of the beside pair each), and pauses of 0.05 s (--pause) and 0.3 s (--idle):
-under a minute, for a first look.
+2 repeats of the NumPy rows (one try of the beside pair each), and pauses of
+0.05 s (--pause) and 0.3 s (--idle): under a minute, for a first look.
 """
 
 from __future__ import annotations

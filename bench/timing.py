@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from typing import Optional
+from typing import Callable, Optional
 
 
 class Timed:
@@ -38,14 +38,10 @@ class Scenarios:
         values = self.times.get(scenario)
         return statistics.median(values) if values else float("nan")
 
-    def ratio(self, a: str, b: str) -> Optional[float]:
-        """best(a) / best(b), None when either is missing or the check failed."""
+    def ratio(self, a: str, b: str, of: Optional[Callable[[str], float]] = None) -> Optional[float]:
+        """of(a) / of(b), best times unless ``of`` says otherwise (self.median, say);
+        None when either is missing or the check failed."""
         if not self.ok or not self.times.get(a) or not self.times.get(b):
             return None
-        return self.best(a) / self.best(b)
-
-    def median_ratio(self, a: str, b: str) -> Optional[float]:
-        """median(a) / median(b), None when either is missing or the check failed."""
-        if not self.ok or not self.times.get(a) or not self.times.get(b):
-            return None
-        return self.median(a) / self.median(b)
+        stat = self.best if of is None else of
+        return stat(a) / stat(b)

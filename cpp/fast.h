@@ -240,13 +240,13 @@ constexpr int64_t kFewRows = 4;
 // tiny products, the same sums): a training step of the tutorial's XOR
 // network was a third slower through the matrix-vector path.
 constexpr int64_t kFewRowsLeast = 256;
-// Tiles of NR columns summed side by side in one pass over the rows of W:
-// each output's sum is one chain of dependent multiply-adds, so it takes
-// several tiles' independent chains to keep the FMA units busy.
-constexpr int kRowTiles = 4;
-// For one row, twice as many: eight tiles' sums still fit in the registers
-// (16 vectors), and half the passes over W's rows, each reading twice as
-// much of a row, ran a 784-512-512-10 row 7 % faster on one core.
+// Tiles of NR columns summed side by side in one pass over the rows of W,
+// for all the rows together: each output's sum is one chain of dependent
+// multiply-adds, so it takes several tiles' independent chains to keep the
+// FMA units busy. Eight tiles' sums still fit in the registers (16
+// vectors); for one row, eight tiles instead of four (half the passes over
+// W's rows, each reading twice as much of a row) ran a 784-512-512-10 row
+// 7 % faster on one core.
 constexpr int kOneRowTiles = 8;
 // A pass of few_rows_part over kOneRowTiles tiles reads a slice of every row
 // of W, the rows far apart: a one-row 2048 x 512 float32 product took 66 us

@@ -1306,7 +1306,7 @@ FitResult fit(const Layout& L, T* params, T* const* state, const T* X, const T* 
     template void forward<T>(const Layout&, const T*, const T*, int64_t, T* const*, T* const*,   \
                              const PollHook*);                                                   \
     template void predict<T>(const Layout&, const T*, const T*, int64_t, T*, const PollHook*,    \
-                             const T*, const RowPanels*);                                                 \
+                             const T*, const RowPanels*);                                        \
     template int64_t row_panel_width<T>();                                                       \
     template void pack_row_panels<T>(const Layout&, const T*, int64_t, T*);                      \
     template double gradients<T>(const Layout&, const T*, const T*, const T*, int64_t, T*,       \

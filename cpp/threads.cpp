@@ -135,6 +135,13 @@ class Pool {
 #endif
     }
     std::mutex& busy() { return busy_; }
+    // How many of the first `workers` workers are awake (spinning or working).
+    int awake(int workers) const {
+        int n = 0;
+        for (size_t i = 0; i < std::min(threads_.size(), size_t(workers)); i++)
+            n += !flags_[i].asleep.load(std::memory_order_relaxed);
+        return n;
+    }
     // Whether callers should run their work alone for now, the pool having
     // given up on a starved worker (see kGiveUpRatio).
     bool given_up() const {
@@ -199,17 +206,6 @@ class Pool {
 
     // Whether any of the first `workers` workers is asleep on wake_.
     bool any_asleep(int workers) const { return awake(workers) < workers; }
-
-  public:
-    // How many of the first `workers` workers are awake (spinning or working).
-    int awake(int workers) const {
-        int n = 0;
-        for (size_t i = 0; i < std::min(threads_.size(), size_t(workers)); i++)
-            n += !flags_[i].asleep.load(std::memory_order_relaxed);
-        return n;
-    }
-
-  private:
 
     // Before waking the job's sleeping workers (the first `workers`): each
     // one that is asleep may run anywhere it could but on the caller's CPU
@@ -368,11 +364,11 @@ thread_local int t_serial = 0;  // Serial guards alive on this thread
 // put the first products of a fit started beside NumPy's products (its
 // thread and OpenBLAS's worker) on the pool, where at 784-512-512-10
 // float64 the first such fit after a pause waited 5-13 ms for its worker;
-// on an idle machine, a reading of two threads too many is rarer still. The count is of the whole
-// system (or of the host, in a container that does not virtualise it), so
-// it is only used when this process may run on every online CPU; otherwise
-// it says nothing about this process's CPUs, and the pool's own give-up
-// (kGiveUpRatio) is the only remedy.
+// on an idle machine, a reading of two threads too many is rarer still.
+// The count is of the whole system (or of the host, in a container that
+// does not virtualise it), so it is only used when this process may run on
+// every online CPU; otherwise it says nothing about this process's CPUs,
+// and the pool's own give-up (kGiveUpRatio) is the only remedy.
 constexpr std::chrono::microseconds kCrowdCheck{1000};
 constexpr int kReadingsToChange = 3;
 std::atomic<Clock::rep> g_crowd_checked{0};  // when last read (Clock's count)
